@@ -1,0 +1,49 @@
+# Knooppunt — the two commands a new user needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+CONFIG ?= deploy/demo/config.yaml
+
+.PHONY: install run test lint unit bench demo kafka-up kafka-down clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Knooppunt needs Python 3.11 or newer; set PYTHON=python3.11")'
+	@command -v java >/dev/null || { echo "Java 17+ is needed for the local Kafka broker (apt-get install openjdk-17-jre-headless)"; exit 1; }
+	@command -v mvn >/dev/null || { echo "Maven is needed to fetch the Kafka jars (apt-get install maven)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: install
+	$(BIN)/knooppunt kafka up
+	$(BIN)/knooppunt run --config $(CONFIG)
+
+demo: install
+	$(BIN)/knooppunt demo --config $(CONFIG)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+test: install lint
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -m tests.bench
+
+kafka-up: install
+	$(BIN)/knooppunt kafka up
+
+kafka-down: install
+	$(BIN)/knooppunt kafka down
+
+clean:
+	-$(BIN)/knooppunt kafka down
+	rm -rf $(VENV) .knooppunt .mypy_cache .ruff_cache .pytest_cache

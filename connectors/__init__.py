@@ -1,0 +1,3 @@
+"""Connectors between Knooppunt's contract topics and external systems."""
+
+__all__: list[str] = []

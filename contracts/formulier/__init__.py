@@ -1,0 +1,3 @@
+"""Contracts of the form (e-formulier) domain."""
+
+__all__: list[str] = []

@@ -1,0 +1,175 @@
+"""Assembles one hub process: the FastStream Kafka broker (router consumer) and the FastAPI app.
+
+Why FastAPI with a plain FastStream ``KafkaBroker`` (instead of FastStream's ASGI app): the HTTP
+side is a real API (intake with OpenAPI at /docs, problem+json errors, auth), which FastAPI does
+best; the broker's start and stop sit in FastAPI's lifespan, so one process, one event loop and
+one shutdown path serve both. The AsyncAPI document comes from FastStream's own generator.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from faststream.specification.asyncapi.site import get_asyncapi_html
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+import hub
+from hub.auth import Authenticator
+from hub.intake import intake_router
+from hub.kafka_admin import ensure_topics
+from hub.logs import get_logger
+from hub.metrics import Metrics
+from hub.problems import ProblemError, problem_response, validation_problem
+from hub.router_worker import ROUTER_GROUP, register_router
+from hub.topics import topics_for
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from faststream.kafka.subscriber.usecase import DefaultSubscriber
+
+    from hub.config import HubConfig
+    from hub.settings import Settings
+
+__all__ = ["Hub", "build_hub"]
+
+log = get_logger("hub.app")
+
+
+@dataclass
+class Hub:
+    """A built hub: its ASGI app plus the parts tests and the CLI look at."""
+
+    settings: Settings
+    config: HubConfig
+    broker: KafkaBroker
+    metrics: Metrics
+    app: FastAPI
+    subscribers: list[DefaultSubscriber]
+    created_topics: list[str] = field(default_factory=list)
+
+    async def ready(self) -> tuple[bool, dict[str, str]]:
+        """Kafka answers and every consumer has partitions assigned."""
+        checks: dict[str, str] = {}
+        checks["kafka"] = "ok" if await self.broker.ping(timeout=2.0) else "unreachable"
+        for sub in self.subscribers:
+            consumer = sub.consumer
+            assigned = consumer is not None and bool(consumer.assignment())
+            checks[f"consumer:{ROUTER_GROUP}"] = (
+                "assigned" if assigned else "waiting for partitions"
+            )
+        return all(v in ("ok", "assigned") for v in checks.values()), checks
+
+    def banner(self) -> str:
+        base = f"http://{self.settings.http_host}:{self.settings.http_port}"
+        topics = topics_for(self.config)
+        created = set(self.created_topics)
+        lines = [
+            f"Knooppunt {hub.__version__} is running with {self.config.source}",
+            f"  Kafka:     {self.settings.kafka_bootstrap_servers}",
+            f"  API docs:  {base}/docs",
+            f"  AsyncAPI:  {base}/asyncapi  (JSON: {base}/asyncapi.json)",
+            f"  Metrics:   {base}/metrics",
+            f"  Health:    {base}/healthz  {base}/readyz",
+            f"  Topics ({len(created)} created now, {len(topics) - len(created)} existed):",
+            *(f"    {t}{'  (created)' if t in created else ''}" for t in topics),
+            "  Try it:    .venv/bin/knooppunt demo   (in a second shell); Ctrl-C stops the hub",
+        ]
+        return "\n".join(lines)
+
+
+def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> Hub:
+    """Check the settings and config and build the hub; nothing connects until the app starts.
+
+    Raises ConfigError (e.g. a client secret that cannot be read) before anything runs.
+    """
+    authenticator = Authenticator(config)
+    metrics = Metrics()
+    broker = KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id="knooppunt",
+        graceful_timeout=settings.shutdown_grace_s,
+        logger=logging.getLogger("hub.faststream"),  # ours: JSON, propagates to root
+        log_level=logging.DEBUG,  # per-message lines only when asked for: normal operation is quiet
+    )
+    subscribers = [register_router(broker, config, metrics)]
+    specification = AsyncAPI(
+        broker,
+        title="Knooppunt",
+        version=hub.__version__,
+        description="Kafka side of Knooppunt: contract topics in, destination topics out.",
+    )
+    built: Hub
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        built.created_topics = await ensure_topics(
+            settings.kafka_bootstrap_servers, topics_for(config), settings.topic_partitions
+        )
+        await broker.start()
+        log.info(
+            "hub_started",
+            kafka=settings.kafka_bootstrap_servers,
+            topics_created=len(built.created_topics),
+            tenants=len(config.tenants),
+        )
+        if announce:
+            print(built.banner(), file=sys.stderr, flush=True)
+        try:
+            yield
+        finally:
+            await broker.stop()  # waits for in-flight events; their offsets are committed
+            log.info("hub_stopped")
+
+    app = FastAPI(
+        title="Knooppunt",
+        version=hub.__version__,
+        description="Integration hub for Dutch municipalities: HTTP intake onto Apache Kafka.",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return problem_response(
+            exc.status, exc.title, exc.detail, exc.code, request.url.path, headers=headers
+        )
+
+    app.add_exception_handler(RequestValidationError, validation_problem)  # type: ignore[arg-type]
+    app.include_router(intake_router(config, authenticator, broker, metrics))
+
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="Kafka reachable and consumers assigned")
+    async def readyz() -> JSONResponse:
+        ok, checks = await built.ready()
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "checks": checks},
+            status_code=200 if ok else 503,
+        )
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    async def metrics_endpoint() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/asyncapi.json", tags=["operations"], summary="AsyncAPI document of the Kafka side")
+    async def asyncapi_json() -> Response:
+        return Response(specification.to_specification().to_json(), media_type="application/json")
+
+    @app.get("/asyncapi", tags=["operations"], include_in_schema=False)
+    async def asyncapi_html() -> HTMLResponse:
+        return HTMLResponse(get_asyncapi_html(specification.to_specification()))
+
+    built = Hub(settings, config, broker, metrics, app, subscribers)
+    return built

@@ -1,0 +1,160 @@
+"""The ``knooppunt`` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from hub.errors import ConfigError, KnooppuntError
+from hub.settings import Settings
+
+if TYPE_CHECKING:
+    from hub.config import HubConfig
+    from hub.kafka_local import LocalKafka
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Knooppunt integration hub.")
+kafka_app = typer.Typer(no_args_is_help=True, help="A local Apache Kafka broker (no Docker).")
+config_app = typer.Typer(no_args_is_help=True, help="Check a hub config file.")
+app.add_typer(kafka_app, name="kafka")
+app.add_typer(config_app, name="config")
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option("--config", "-c", envvar="KNOOPPUNT_CONFIG", help="Hub config (YAML)."),
+]
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="Broker data dir [default: <data_dir>/kafka].")
+]
+PortOption = Annotated[int | None, typer.Option("--port", help="Broker port [default: 9092].")]
+
+
+def _fail(error: Exception) -> typer.Exit:
+    typer.echo(f"error: {error}", err=True)
+    return typer.Exit(2)
+
+
+def _load(path: Path) -> HubConfig:
+    from hub.config import load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command()
+def run(
+    config: ConfigOption,
+    host: Annotated[str | None, typer.Option(help="HTTP host [KNOOPPUNT_HTTP_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port [KNOOPPUNT_HTTP_PORT].")] = None,
+) -> None:
+    """Run the hub: HTTP intake and API, router consumer, metrics. Ctrl-C or SIGTERM stops it."""
+    import uvicorn
+
+    from hub.app import build_hub
+    from hub.config import load_config
+    from hub.logs import configure_logging
+
+    overrides = {k: v for k, v in {"http_host": host, "http_port": port}.items() if v is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    configure_logging(settings.log_level)
+    try:
+        built = build_hub(settings, load_config(config), announce=True)
+    except KnooppuntError as exc:
+        raise _fail(exc) from exc
+    server = uvicorn.Server(
+        uvicorn.Config(
+            built.app,
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=int(settings.shutdown_grace_s),
+        )
+    )
+    server.run()
+    if not server.started:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    config: ConfigOption = Path("deploy/demo/config.yaml"),
+    url: Annotated[
+        str | None, typer.Option(help="Hub URL [http://KNOOPPUNT_HTTP_HOST:PORT].")
+    ] = None,
+    client: Annotated[str | None, typer.Option(help="API client id to send as.")] = None,
+) -> None:
+    """Send sample submissions to a running hub; print which topics each one reached."""
+    from hub.demo import demo_main
+
+    settings = Settings()
+    loaded = _load(config)
+    target = url or f"http://{settings.http_host}:{settings.http_port}"
+    try:
+        typer.echo(demo_main(loaded, target, settings.kafka_bootstrap_servers, client))
+    except (OSError, KnooppuntError) as exc:
+        raise _fail(Exception(f"{exc} (is the hub running at {target}? try 'make run')")) from exc
+
+
+@config_app.command("check")
+def config_check(config: Annotated[Path, typer.Argument(help="Hub config (YAML).")]) -> None:
+    """Validate a config file without starting anything."""
+    loaded = _load(config)
+    typer.echo(
+        f"{config}: ok ({len(loaded.tenants)} tenants, {len(loaded.clients)} clients, "
+        f"{len(loaded.routes)} routes)"
+    )
+
+
+def _local_kafka(data_dir: Path | None, port: int | None) -> LocalKafka:
+    from hub.kafka_local import LocalKafka
+
+    settings = Settings()
+    return LocalKafka(
+        data_dir or settings.data_dir / "kafka",
+        port=port or settings.kafka_port,
+        heap=settings.kafka_heap,
+    )
+
+
+@kafka_app.command("up")
+def kafka_up(data_dir: DataDirOption = None, port: PortOption = None) -> None:
+    """Start the local broker (downloads the jars once) and wait until it serves."""
+    import time
+
+    broker = _local_kafka(data_dir, port)
+    started = time.monotonic()
+    before = broker.status()
+    try:
+        status = broker.up()
+    except KnooppuntError as exc:
+        raise _fail(exc) from exc
+    took = "" if before.running else f" (ready in {time.monotonic() - started:.1f} s)"
+    typer.echo(f"{status.describe()}{took}")
+
+
+@kafka_app.command("down")
+def kafka_down(data_dir: DataDirOption = None, port: PortOption = None) -> None:
+    """Stop the local broker cleanly."""
+    broker = _local_kafka(data_dir, port)
+    typer.echo("local Kafka stopped" if broker.down() else "local Kafka was not running")
+
+
+@kafka_app.command("status")
+def kafka_status(data_dir: DataDirOption = None, port: PortOption = None) -> None:
+    """Say whether the local broker runs and answers; exit 1 when it does not."""
+    broker = _local_kafka(data_dir, port)
+    status = broker.status()
+    typer.echo(status.describe())
+    if not (status.running and status.reachable):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,146 @@
+"""``knooppunt demo``: send sample submissions to a running hub and show which topics they reached.
+
+It posts each submission over HTTP (as an e-forms system would), then reads the destination
+topics of the demo tenants from Kafka and prints, per submission, every topic its event reached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+
+from hub.auth import make_token
+from hub.config import client_secret
+from hub.kafka_admin import partitions_of
+from hub.topics import destination_topic
+
+if TYPE_CHECKING:
+    from hub.config import HubConfig
+
+__all__ = ["DemoResult", "run_demo", "sample_submissions"]
+
+DEMO_BSN = "999993653"  # a test BSN from the RvIG test set; passes the 11-proef
+
+
+@dataclass
+class DemoResult:
+    tenant: str
+    form_id: str
+    event_id: str | None
+    status: int
+    reached: list[str]
+    detail: str = ""
+
+
+def sample_submissions(config: HubConfig) -> list[tuple[str, dict[str, Any]]]:
+    """Per tenant: one submission per form id its routes name, plus one no route takes."""
+    samples: list[tuple[str, dict[str, Any]]] = []
+    for tenant in config.tenants:
+        form_ids = []
+        for route in config.routes_of(tenant.id):
+            wanted = route.when.get("form.id", "aanvraag-algemeen")
+            form_ids.extend(wanted if isinstance(wanted, list) else [wanted])
+        form_ids.append("formulier-zonder-route")
+        for form_id in dict.fromkeys(str(f) for f in form_ids):
+            samples.append((tenant.id, _submission(form_id)))
+    return samples
+
+
+def _submission(form_id: str) -> dict[str, Any]:
+    submission_id = uuid.uuid4()
+    return {
+        "submission_id": str(submission_id),
+        "reference": f"OF-{submission_id.hex[:6].upper()}",
+        "form": {"id": form_id, "name": form_id.replace("-", " ").capitalize()},
+        "language": "nl",
+        "submitted_at": datetime.now(UTC).isoformat(),
+        "authentication": {"method": "digid", "level_of_assurance": "substantial", "bsn": DEMO_BSN},
+        "values": {"toelichting": "Ingediend door knooppunt demo"},
+    }
+
+
+async def run_demo(
+    config: HubConfig, url: str, bootstrap: str, client_id: str | None = None, wait_s: float = 15.0
+) -> list[DemoResult]:
+    client = config.client(client_id) if client_id else next(iter(config.clients), None)
+    if client is None:
+        raise SystemExit(f"{config.source}: no API client {client_id or ''} to send the demo as")
+    token = make_token(client.id, client_secret(config, client))
+    topics = [destination_topic(t.id, d.name) for t in config.tenants for d in t.destinations]
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = await partitions_of(bootstrap, topics)
+        consumer.assign(partitions)
+        for partition, offset in (await consumer.end_offsets(partitions)).items():
+            consumer.seek(partition, offset)  # read only what this demo run causes
+        results = await _post_all(config, url, token, client.tenants)
+        await _collect(consumer, results, wait_s)
+    finally:
+        await consumer.stop()
+    return results
+
+
+async def _post_all(
+    config: HubConfig, url: str, token: str, tenants: list[str]
+) -> list[DemoResult]:
+    results = []
+    async with httpx.AsyncClient(base_url=url, timeout=10.0) as http:
+        for tenant, body in sample_submissions(config):
+            if tenant not in tenants:
+                continue
+            response = await http.post(
+                f"/api/v1/tenants/{tenant}/submissions",
+                json=body,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            answer = response.json()
+            results.append(
+                DemoResult(
+                    tenant=tenant,
+                    form_id=body["form"]["id"],
+                    event_id=answer.get("id") if response.status_code == 202 else None,
+                    status=response.status_code,
+                    reached=[],
+                    detail="" if response.status_code == 202 else str(answer.get("detail")),
+                )
+            )
+    return results
+
+
+async def _collect(consumer: AIOKafkaConsumer, results: list[DemoResult], wait_s: float) -> None:
+    """Read destination topics until every expected copy is seen or ``wait_s`` passes quietly."""
+    by_id = {r.event_id: r for r in results if r.event_id}
+    deadline = time.monotonic() + wait_s
+    quiet_until = time.monotonic() + 3.0  # unrouted events never arrive: stop after a quiet spell
+    while time.monotonic() < min(deadline, quiet_until):
+        batches = await consumer.getmany(timeout_ms=500)
+        for records in batches.values():
+            for record in records:
+                event_id = dict(record.headers or ()).get("ce_id", b"").decode()
+                if event_id in by_id:
+                    by_id[event_id].reached.append(record.topic)
+                    quiet_until = time.monotonic() + 3.0
+
+
+def format_results(results: list[DemoResult]) -> str:
+    lines = []
+    for r in results:
+        if r.status != 202:
+            lines.append(f"{r.tenant} {r.form_id:<28} refused: HTTP {r.status} {r.detail}")
+        elif r.reached:
+            lines.append(f"{r.tenant} {r.form_id:<28} -> {', '.join(sorted(r.reached))}")
+        else:
+            lines.append(f"{r.tenant} {r.form_id:<28} -> no destination (matched no route)")
+    return "\n".join(lines)
+
+
+def demo_main(config: HubConfig, url: str, bootstrap: str, client_id: str | None) -> str:
+    return format_results(asyncio.run(run_demo(config, url, bootstrap, client_id)))

@@ -1,0 +1,365 @@
+"""A real single-node Apache Kafka (KRaft) on this machine, without Docker.
+
+The broker jars come from Maven Central through ``deploy/kafka/pom.xml`` and are cached under
+``<cache>/<hash of the pom>``, so a second start downloads nothing and a version bump in the pom
+resolves anew. Storage is formatted once per data directory; the broker runs as a detached
+``java kafka.Kafka`` process whose pid, ports and log live in that data directory.
+
+``knooppunt kafka up|down|status`` and the test session's broker fixture both use this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiokafka import AIOKafkaClient
+
+from hub.errors import KnooppuntError
+
+__all__ = [
+    "BrokerStatus",
+    "LocalKafka",
+    "LocalKafkaError",
+    "kafka_reachable",
+    "resolve_broker_jars",
+]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEPLOY_DIR = REPO_ROOT / "deploy" / "kafka"
+MIN_JAVA = 17
+LOG_TAIL_LINES = 40
+
+
+class LocalKafkaError(KnooppuntError):
+    """The local broker could not be resolved, formatted, started or stopped."""
+
+
+def _pom_digest(pom: Path) -> str:
+    return hashlib.sha256(pom.read_bytes()).hexdigest()[:12]
+
+
+def resolve_broker_jars(cache_root: Path, deploy_dir: Path = DEPLOY_DIR) -> Path:
+    """Return a folder with every jar the broker needs, downloading them only the first time.
+
+    The folder is keyed by the pom's content, so changing the Kafka version in the pom resolves
+    anew while an unchanged pom never calls Maven again.
+    """
+    pom = deploy_dir / "pom.xml"
+    if not pom.is_file():
+        raise LocalKafkaError(f"{pom} is missing: it names the Kafka jars to download")
+    libs = cache_root / _pom_digest(pom)
+    if (libs / ".complete").is_file():
+        return libs
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise LocalKafkaError(
+            "Maven ('mvn') is not on PATH; it downloads the Kafka jars once "
+            "(Debian/Ubuntu: apt-get install maven)"
+        )
+    cache_root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="libs-", dir=cache_root))
+    result = subprocess.run(
+        [
+            mvn,
+            "-B",
+            "-q",
+            "-f",
+            str(pom),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={staging}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-LOG_TAIL_LINES:])
+        raise LocalKafkaError(f"Maven could not resolve the Kafka jars from {pom}:\n{tail}")
+    (staging / ".complete").write_text(pom.read_text())
+    if libs.exists():  # a concurrent resolve finished first; keep its copy
+        shutil.rmtree(staging, ignore_errors=True)
+    else:
+        staging.rename(libs)
+    return libs
+
+
+def _check_java() -> str:
+    java = shutil.which("java")
+    if java is None:
+        raise LocalKafkaError(
+            f"Java {MIN_JAVA}+ is needed for the local Kafka broker and 'java' is not on PATH "
+            "(Debian/Ubuntu: apt-get install openjdk-17-jre-headless)"
+        )
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
+    match = re.search(r'version "(\d+)', out)
+    if match is None or int(match.group(1)) < MIN_JAVA:
+        raise LocalKafkaError(f"Kafka 4 needs Java {MIN_JAVA}+; 'java -version' says: {out}")
+    return java
+
+
+def new_cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):  # Kafka's own generator avoids a leading dash too
+            return cluster_id
+
+
+async def _probe(bootstrap: str, timeout_s: float) -> bool:
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    try:
+        await client.bootstrap()  # sends a MetadataRequest
+        return bool(client.cluster.brokers())
+    except Exception:
+        return False
+    finally:
+        await client.close()
+
+
+def kafka_reachable(bootstrap: str, timeout_s: float = 2.0) -> bool:
+    """True when a metadata request to ``bootstrap`` succeeds and names at least one broker."""
+    quiet = logging.getLogger("aiokafka")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # a refused probe is expected while the broker starts
+    try:
+        return asyncio.run(_probe(bootstrap, timeout_s))
+    finally:
+        quiet.setLevel(level)
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    running: bool
+    reachable: bool
+    pid: int | None
+    bootstrap: str | None
+    data_dir: Path
+
+    def describe(self) -> str:
+        if not self.running:
+            return f"local Kafka is not running (data dir {self.data_dir})"
+        state = "serving" if self.reachable else "started but not answering metadata requests"
+        return f"local Kafka is {state} at {self.bootstrap} (pid {self.pid}, data {self.data_dir})"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited child not yet reaped) still answers kill(0); check its state.
+    with contextlib.suppress(OSError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    return True
+
+
+class LocalKafka:
+    """One local broker+controller node whose state lives in ``data_dir``."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int = 9092,
+        controller_port: int | None = None,
+        heap: str = "512m",
+        libs_cache: Path | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.data_dir = data_dir.resolve()
+        self.port = port
+        self.controller_port = controller_port or port + 1
+        self.heap = heap
+        self.host = host
+        self.libs_cache = libs_cache or REPO_ROOT / ".knooppunt" / "kafka-libs"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "kafka.log"
+
+    @property
+    def _state_file(self) -> Path:
+        return self.data_dir / "broker.json"
+
+    @property
+    def _log_dirs(self) -> Path:
+        return self.data_dir / "logs"
+
+    def _server_properties(self) -> str:
+        return "\n".join(
+            [
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"listeners=PLAINTEXT://{self.host}:{self.port},"
+                f"CONTROLLER://{self.host}:{self.controller_port}",
+                f"advertised.listeners=PLAINTEXT://{self.host}:{self.port}",
+                "controller.listener.names=CONTROLLER",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                # With static voters the storage is formatted without --standalone.
+                f"controller.quorum.voters=1@{self.host}:{self.controller_port}",
+                f"log.dirs={self._log_dirs}",
+                "num.partitions=3",
+                "auto.create.topics.enable=false",
+                "offsets.topic.replication.factor=1",
+                "offsets.topic.num.partitions=10",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "share.coordinator.state.topic.replication.factor=1",
+                "share.coordinator.state.topic.min.isr=1",
+                "group.initial.rebalance.delay.ms=0",
+                "log.retention.hours=168",
+                "",
+            ]
+        )
+
+    def _read_state(self) -> dict[str, int | str] | None:
+        try:
+            state: dict[str, int | str] = json.loads(self._state_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        return state
+
+    def status(self) -> BrokerStatus:
+        state = self._read_state()
+        if state is None or not _pid_alive(int(state["pid"])):
+            return BrokerStatus(False, False, None, None, self.data_dir)
+        bootstrap = str(state["bootstrap"])
+        return BrokerStatus(
+            True, kafka_reachable(bootstrap), int(state["pid"]), bootstrap, self.data_dir
+        )
+
+    def _format(self, java: str, classpath: str, properties: Path) -> None:
+        if (self._log_dirs / "meta.properties").is_file():
+            return  # formatted before: keep the topics and offsets it holds
+        result = subprocess.run(
+            [
+                java,
+                "-Xmx256m",
+                "-cp",
+                classpath,
+                f"-Dlog4j2.configurationFile={DEPLOY_DIR / 'log4j2.yaml'}",
+                "kafka.tools.StorageTool",
+                "format",
+                "--cluster-id",
+                new_cluster_id(),
+                "--config",
+                str(properties),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise LocalKafkaError(
+                f"formatting Kafka storage in {self._log_dirs} failed:\n"
+                f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
+            )
+
+    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log written)"
+
+    def up(self, timeout_s: float = 60.0) -> BrokerStatus:
+        """Start the broker (format storage first if new) and wait until it serves.
+
+        Idempotent: when this data dir's broker already runs, return its status.
+        Raises LocalKafkaError with the log's tail when it does not come up in time.
+        """
+        current = self.status()
+        if current.running:
+            return current
+        java = _check_java()
+        libs = resolve_broker_jars(self.libs_cache)
+        classpath = f"{libs}/*"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        properties = self.data_dir / "server.properties"
+        properties.write_text(self._server_properties())
+        self._format(java, classpath, properties)
+        with self.log_file.open("ab") as log:
+            self._process = subprocess.Popen(
+                [
+                    java,
+                    f"-Xms{self.heap}",
+                    f"-Xmx{self.heap}",
+                    "-XX:+UseG1GC",
+                    "-Djava.awt.headless=true",
+                    f"-Dlog4j2.configurationFile={DEPLOY_DIR / 'log4j2.yaml'}",
+                    "-cp",
+                    classpath,
+                    "kafka.Kafka",
+                    str(properties),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C in the shell that ran `up` leaves it running
+            )
+        state = {"pid": self._process.pid, "bootstrap": self.bootstrap}
+        self._state_file.write_text(json.dumps(state))
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                self._state_file.unlink(missing_ok=True)
+                raise LocalKafkaError(
+                    f"Kafka exited with code {self._process.returncode} while starting; "
+                    f"last lines of {self.log_file}:\n{self.log_tail()}"
+                )
+            if kafka_reachable(self.bootstrap, timeout_s=1.0):
+                return self.status()
+            time.sleep(0.25)
+        self.down()
+        raise LocalKafkaError(
+            f"Kafka did not answer a metadata request at {self.bootstrap} "
+            f"within {timeout_s:.0f} s; "
+            f"last lines of {self.log_file}:\n{self.log_tail()}"
+        )
+
+    def down(self, timeout_s: float = 30.0) -> bool:
+        """Stop the broker cleanly (SIGTERM, then SIGKILL after ``timeout_s``).
+
+        Returns False when no broker of this data dir was running.
+        """
+        state = self._read_state()
+        if state is None:
+            return False
+        pid = int(state["pid"])
+        self._state_file.unlink(missing_ok=True)
+        if not _pid_alive(pid):
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.pid == pid:
+                self._process.poll()  # reap our own child so it does not linger as a zombie
+            if not _pid_alive(pid):
+                return True
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
+        if self._process is not None and self._process.pid == pid:
+            self._process.wait(5)
+        return True

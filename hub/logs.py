@@ -1,0 +1,67 @@
+"""structlog set-up: one JSON object per line, one snake_case ``event`` per thing that happens.
+
+Every value passes through ``hub.redaction.redact`` last, so a BSN never reaches a log line.
+Event names are listed in docs/logging.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import structlog
+
+from hub.redaction import redact
+
+if TYPE_CHECKING:
+    from structlog.typing import EventDict, WrappedLogger
+
+__all__ = ["configure_logging", "get_logger", "redact_processor"]
+
+
+def redact_processor(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    return {
+        key: value if key == "event" else redact(value, key) for key, value in event_dict.items()
+    }
+
+
+def _dumps(value: Any, default: Any = None) -> str:
+    return orjson.dumps(value, default=default or str).decode()
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """JSON logs on stdout; the standard library's loggers (aiokafka, uvicorn) go there too."""
+    numeric = logging.getLevelName(level)
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        redact_processor,
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.processors.JSONRenderer(serializer=_dumps)],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer(serializer=_dumps),
+            ],
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(max(numeric, logging.WARNING))  # libraries: warnings and up only
+    logging.getLogger("hub").setLevel(numeric)
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)

@@ -1,0 +1,36 @@
+"""Process settings from the environment (``KNOOPPUNT_*``); tenants and routes live in YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Where the hub finds Kafka and how it serves HTTP; each field has a KNOOPPUNT_ variable."""
+
+    model_config = SettingsConfigDict(env_prefix="KNOOPPUNT_", extra="ignore")
+
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092",
+        description="Kafka bootstrap servers, comma separated; the local broker by default.",
+    )
+    http_host: str = Field("127.0.0.1", description="Address the HTTP API listens on.")
+    http_port: int = Field(8080, ge=1, le=65535, description="Port the HTTP API listens on.")
+    topic_partitions: int = Field(
+        3, ge=1, description="Partitions of the topics the hub creates (more = more consumers)."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    data_dir: Path = Field(
+        Path(".knooppunt"), description="Local state: the local broker's data and jars."
+    )
+    kafka_port: int = Field(9092, ge=1, le=65535, description="Port of the local broker.")
+    kafka_heap: str = Field("512m", description="JVM heap of the local broker.")
+    shutdown_grace_s: float = Field(
+        15.0, gt=0, description="How long in-flight events may take to finish on shutdown."
+    )

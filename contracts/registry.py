@@ -23,11 +23,6 @@ class ContractSpec:
     summary: str
 
     @property
-    def topic(self) -> str:
-        """Contract topic: ``<type>.v<major>``."""
-        return f"{self.type}.v{self.version}"
-
-    @property
     def dataschema(self) -> str:
         return f"urn:nld:knooppunt:schema:{self.type}:v{self.version}"
 

@@ -29,8 +29,7 @@ from hub.kafka_admin import ensure_topics
 from hub.logs import get_logger
 from hub.metrics import Metrics
 from hub.problems import ProblemError, problem_response, validation_problem
-from hub.router_worker import ROUTER_GROUP, register_router
-from hub.topics import topics_for
+from hub.router_worker import register_router
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -64,14 +63,14 @@ class Hub:
         for sub in self.subscribers:
             consumer = sub.consumer
             assigned = consumer is not None and bool(consumer.assignment())
-            checks[f"consumer:{ROUTER_GROUP}"] = (
+            checks[f"consumer:{sub.group_id}"] = (
                 "assigned" if assigned else "waiting for partitions"
             )
         return all(v in ("ok", "assigned") for v in checks.values()), checks
 
     def banner(self) -> str:
         base = f"http://{self.settings.http_host}:{self.settings.http_port}"
-        topics = topics_for(self.config)
+        topics = self.settings.topics.all_for(self.config)
         created = set(self.created_topics)
         lines = [
             f"Knooppunt {hub.__version__} is running with {self.config.source}",
@@ -101,7 +100,7 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
         logger=logging.getLogger("hub.faststream"),  # ours: JSON, propagates to root
         log_level=logging.DEBUG,  # per-message lines only when asked for: normal operation is quiet
     )
-    subscribers = [register_router(broker, config, metrics)]
+    subscribers = [register_router(broker, config, metrics, settings.topics)]
     specification = AsyncAPI(
         broker,
         title="Knooppunt",
@@ -113,7 +112,9 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         built.created_topics = await ensure_topics(
-            settings.kafka_bootstrap_servers, topics_for(config), settings.topic_partitions
+            settings.kafka_bootstrap_servers,
+            settings.topics.all_for(config),
+            settings.topic_partitions,
         )
         await broker.start()
         log.info(
@@ -145,7 +146,7 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
         )
 
     app.add_exception_handler(RequestValidationError, validation_problem)  # type: ignore[arg-type]
-    app.include_router(intake_router(config, authenticator, broker, metrics))
+    app.include_router(intake_router(config, authenticator, broker, metrics, settings.topics))
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

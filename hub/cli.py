@@ -57,6 +57,7 @@ def run(
 
     from hub.app import build_hub
     from hub.config import load_config
+    from hub.kafka_local import kafka_reachable
     from hub.logs import configure_logging
 
     overrides = {k: v for k, v in {"http_host": host, "http_port": port}.items() if v is not None}
@@ -66,6 +67,14 @@ def run(
         built = build_hub(settings, load_config(config), announce=True)
     except KnooppuntError as exc:
         raise _fail(exc) from exc
+    if not kafka_reachable(settings.kafka_bootstrap_servers, timeout_s=5.0):
+        raise _fail(
+            KnooppuntError(
+                f"Kafka at {settings.kafka_bootstrap_servers} does not answer. Start the local "
+                "broker with 'knooppunt kafka up', or point KNOOPPUNT_KAFKA_BOOTSTRAP_SERVERS "
+                "at your cluster."
+            )
+        )
     server = uvicorn.Server(
         uvicorn.Config(
             built.app,
@@ -97,7 +106,9 @@ def demo(
     loaded = _load(config)
     target = url or f"http://{settings.http_host}:{settings.http_port}"
     try:
-        typer.echo(demo_main(loaded, target, settings.kafka_bootstrap_servers, client))
+        typer.echo(
+            demo_main(loaded, target, settings.kafka_bootstrap_servers, settings.topics, client)
+        )
     except (OSError, KnooppuntError) as exc:
         raise _fail(Exception(f"{exc} (is the hub running at {target}? try 'make run')")) from exc
 

@@ -22,6 +22,7 @@ __all__ = ["ApiClient", "Destination", "HubConfig", "Route", "Tenant", "load_con
 
 _NAME = r"^[a-z][a-z0-9-]{0,39}$"
 Loc = tuple[str | int, ...]
+MIN_SECRET_BYTES = 32  # RFC 7518 3.2: an HS256 key at least as long as the hash
 
 
 class _Strict(BaseModel):
@@ -180,11 +181,13 @@ def client_secret(config: HubConfig, client: ApiClient) -> str:
             path = config.source.parent / path
         value = path.read_text().strip() if path.is_file() else ""
         field, problem = "secret_file", f"file {path} does not exist or is empty"
-    if not value:
-        raise ConfigError(
-            [ConfigIssue(str(config.source), None, f"clients[{index}].{field}", problem)]
+    if value and len(value.encode()) < MIN_SECRET_BYTES:
+        problem = (
+            f"the secret is {len(value.encode())} bytes; HS256 needs at least {MIN_SECRET_BYTES}"
         )
-    return value
+    elif value:
+        return value
+    raise ConfigError([ConfigIssue(str(config.source), None, f"clients[{index}].{field}", problem)])
 
 
 def _line_index(node: yaml.Node, loc: Loc = ()) -> dict[Loc, int]:

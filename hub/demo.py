@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer
 from hub.auth import make_token
 from hub.config import client_secret
 from hub.kafka_admin import partitions_of
-from hub.topics import destination_topic
+from hub.topics import TopicNames
 
 if TYPE_CHECKING:
     from hub.config import HubConfig
@@ -67,13 +67,18 @@ def _submission(form_id: str) -> dict[str, Any]:
 
 
 async def run_demo(
-    config: HubConfig, url: str, bootstrap: str, client_id: str | None = None, wait_s: float = 15.0
+    config: HubConfig,
+    url: str,
+    bootstrap: str,
+    names: TopicNames,
+    client_id: str | None = None,
+    wait_s: float = 15.0,
 ) -> list[DemoResult]:
     client = config.client(client_id) if client_id else next(iter(config.clients), None)
     if client is None:
         raise SystemExit(f"{config.source}: no API client {client_id or ''} to send the demo as")
     token = make_token(client.id, client_secret(config, client))
-    topics = [destination_topic(t.id, d.name) for t in config.tenants for d in t.destinations]
+    topics = [names.destination(t.id, d.name) for t in config.tenants for d in t.destinations]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -142,5 +147,7 @@ def format_results(results: list[DemoResult]) -> str:
     return "\n".join(lines)
 
 
-def demo_main(config: HubConfig, url: str, bootstrap: str, client_id: str | None) -> str:
-    return format_results(asyncio.run(run_demo(config, url, bootstrap, client_id)))
+def demo_main(
+    config: HubConfig, url: str, bootstrap: str, names: TopicNames, client_id: str | None
+) -> str:
+    return format_results(asyncio.run(run_demo(config, url, bootstrap, names, client_id)))

@@ -19,7 +19,7 @@ from contracts.formulier.v1 import FormulierIngediend
 from contracts.registry import contract_for
 from hub.logs import get_logger
 from hub.problems import ProblemError
-from hub.topics import event_key
+from hub.topics import TopicNames, event_key
 
 if TYPE_CHECKING:
     from faststream.kafka import KafkaBroker
@@ -58,8 +58,13 @@ def _traceparent(incoming: str | None) -> str:
 
 
 def intake_router(
-    config: HubConfig, authenticator: Authenticator, broker: KafkaBroker, metrics: Metrics
+    config: HubConfig,
+    authenticator: Authenticator,
+    broker: KafkaBroker,
+    metrics: Metrics,
+    names: TopicNames,
 ) -> APIRouter:
+    topic = names.contract(SUBMISSION)
     router = APIRouter(prefix="/api/v1", tags=["intake"])
 
     @router.post(
@@ -98,7 +103,7 @@ def intake_router(
         )
         record = await broker.publish(
             event.data,
-            topic=SUBMISSION.topic,
+            topic=topic,
             key=event_key(tenant, str(submission.submission_id)),
             headers={name: value.decode() for name, value in event.kafka_headers()},
         )
@@ -107,7 +112,7 @@ def intake_router(
         return Accepted(
             id=event.id,
             type=event.type,
-            topic=SUBMISSION.topic,
+            topic=topic,
             partition=record.partition,
             offset=record.offset,
         )

@@ -352,14 +352,18 @@ class LocalKafka:
         if not _pid_alive(pid):
             return False
         os.kill(pid, signal.SIGTERM)
+        own = self._process if self._process is not None and self._process.pid == pid else None
+        if own is not None:  # started by this object: wait() also reaps it
+            try:
+                own.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                own.kill()
+                own.wait(5)
+            return True
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self._process is not None and self._process.pid == pid:
-                self._process.poll()  # reap our own child so it does not linger as a zombie
             if not _pid_alive(pid):
                 return True
             time.sleep(0.1)
         os.kill(pid, signal.SIGKILL)
-        if self._process is not None and self._process.pid == pid:
-            self._process.wait(5)
         return True

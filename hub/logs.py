@@ -22,8 +22,9 @@ __all__ = ["configure_logging", "get_logger", "redact_processor"]
 
 
 def redact_processor(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    # "event" is redacted as text too: for records from other libraries it is their message.
     return {
-        key: value if key == "event" else redact(value, key) for key, value in event_dict.items()
+        key: redact(value, None if key == "event" else key) for key, value in event_dict.items()
     }
 
 

@@ -21,7 +21,7 @@ from hub.errors import ContractError
 from hub.logs import get_logger
 from hub.redaction import redact_text
 from hub.routing import plan_routing
-from hub.topics import dead_letter_topic, destination_topic
+from hub.topics import UNKNOWN_TENANT, TopicNames
 
 if TYPE_CHECKING:
     from aiokafka import ConsumerRecord
@@ -31,11 +31,9 @@ if TYPE_CHECKING:
     from hub.config import HubConfig
     from hub.metrics import Metrics
 
-__all__ = ["ROUTER_GROUP", "UNKNOWN_TENANT_DLQ", "register_router"]
+__all__ = ["register_router"]
 
-ROUTER_GROUP = "knooppunt-router"
 RETRY_PAUSE_S = 1.0  # before a failed event is read again, so an outage is not a hot loop
-UNKNOWN_TENANT_DLQ = dead_letter_topic("unknown")
 log = get_logger("hub.router")
 
 
@@ -54,12 +52,12 @@ def _dead_letter_headers(record: ConsumerRecord, error: ContractError) -> dict[s
 
 
 def register_router(
-    broker: KafkaBroker, config: HubConfig, metrics: Metrics, group_id: str = ROUTER_GROUP
+    broker: KafkaBroker, config: HubConfig, metrics: Metrics, names: TopicNames
 ) -> DefaultSubscriber:
     """Subscribe the router to every contract topic; return the subscriber (for readiness)."""
     subscriber = broker.subscriber(
-        *[spec.topic for spec in CONTRACTS],
-        group_id=group_id,
+        *[names.contract(spec) for spec in CONTRACTS],
+        group_id=names.group("router"),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title="router",
@@ -91,7 +89,7 @@ def register_router(
         except ContractError as exc:
             await _dead_letter(record, exc, tenant_header)
             return
-        plan = plan_routing(config, event, record.topic)
+        plan = plan_routing(config, event, record.topic, names)
         if plan.dead_letter is not None:
             await _dead_letter(record, plan.dead_letter, event.tenant)
             return
@@ -104,7 +102,7 @@ def register_router(
             *(
                 broker.publish(
                     record.value,
-                    topic=destination_topic(event.tenant, name),
+                    topic=names.destination(event.tenant, name),
                     key=record.key,
                     headers=headers,
                 )
@@ -126,17 +124,17 @@ def register_router(
 
     async def _dead_letter(record: ConsumerRecord, error: ContractError, tenant: str) -> None:
         known = config.tenant(tenant) is not None
-        topic = dead_letter_topic(tenant) if known else UNKNOWN_TENANT_DLQ
+        topic = names.dead_letter(tenant if known else UNKNOWN_TENANT)
         await broker.publish(
             record.value,
             topic=topic,
             key=record.key,
             headers=_dead_letter_headers(record, error),
         )
-        metrics.dead_letters.labels(tenant if known else "unknown", "contract").inc()
+        metrics.dead_letters.labels(tenant if known else UNKNOWN_TENANT, "contract").inc()
         log.warning(
             "event_dead_lettered",
-            tenant=tenant if known else "unknown",
+            tenant=tenant if known else UNKNOWN_TENANT,
             topic=topic,
             error_field=error.field,
             error=redact_text(str(error)),

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from contracts.cloudevents import CloudEvent
     from hub.config import HubConfig, Route
+    from hub.topics import TopicNames
 
 __all__ = ["RoutingPlan", "destinations_for", "plan_routing", "route_matches"]
 
@@ -67,7 +68,9 @@ class RoutingPlan:
         return self.dead_letter is None and not self.destinations
 
 
-def plan_routing(config: HubConfig, event: CloudEvent, topic: str) -> RoutingPlan:
+def plan_routing(
+    config: HubConfig, event: CloudEvent, topic: str, names: TopicNames
+) -> RoutingPlan:
     """Decide where an event read from a contract topic goes. Pure: no I/O.
 
     An event that breaks its contract, names an unknown tenant, or arrived on the wrong contract
@@ -75,7 +78,7 @@ def plan_routing(config: HubConfig, event: CloudEvent, topic: str) -> RoutingPla
     """
     try:
         spec = contract_for(event.type, int(topic.rsplit(".v", 1)[1]))
-        if spec.topic != topic:
+        if names.contract(spec) != topic:
             raise ContractError(f"an event of type {event.type} does not belong on {topic}", "type")
         if config.tenant(event.tenant) is None:
             raise ContractError(f"unknown tenant {event.tenant!r}", "ce_tenant")

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub.topics import TopicNames
+
 __all__ = ["Settings"]
 
 
@@ -22,6 +24,11 @@ class Settings(BaseSettings):
     )
     http_host: str = Field("127.0.0.1", description="Address the HTTP API listens on.")
     http_port: int = Field(8080, ge=1, le=65535, description="Port the HTTP API listens on.")
+    topic_prefix: str = Field(
+        "",
+        pattern=r"^([a-z0-9][a-z0-9-]*\.)?$",
+        description="Prefix of every topic and consumer group, e.g. 'acc.' (empty: none).",
+    )
     topic_partitions: int = Field(
         3, ge=1, description="Partitions of the topics the hub creates (more = more consumers)."
     )
@@ -34,3 +41,7 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(
         15.0, gt=0, description="How long in-flight events may take to finish on shutdown."
     )
+
+    @property
+    def topics(self) -> TopicNames:
+        return TopicNames(self.topic_prefix)

@@ -1,23 +1,25 @@
-"""Topic names, and creating the topics a config needs. Names never carry personal data."""
+"""Topic and consumer-group names. Names never carry personal data.
+
+An optional prefix (``KNOOPPUNT_TOPIC_PREFIX``, e.g. ``acc.``) lets several installations, or test
+runs, share one Kafka cluster without seeing each other's topics or consumer groups.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from contracts.registry import CONTRACTS
 
 if TYPE_CHECKING:
+    from contracts.registry import ContractSpec
     from hub.config import HubConfig
 
-__all__ = ["dead_letter_topic", "destination_topic", "event_key", "topics_for"]
+__all__ = ["UNKNOWN_TENANT", "TopicNames", "event_key"]
 
-
-def destination_topic(tenant: str, destination: str) -> str:
-    return f"knooppunt.deliver.{tenant}.{destination}"
-
-
-def dead_letter_topic(tenant: str) -> str:
-    return f"knooppunt.dlq.{tenant}"
+UNKNOWN_TENANT = "unknown"  # dead letters of events that name no configured tenant
+_PREFIX = re.compile(r"^([a-z0-9][a-z0-9-]*\.)?$")
 
 
 def event_key(tenant: str, subject: str) -> bytes:
@@ -25,11 +27,34 @@ def event_key(tenant: str, subject: str) -> bytes:
     return f"{tenant}:{subject}".encode()
 
 
-def topics_for(config: HubConfig) -> list[str]:
-    """Every topic the hub reads or writes for this config, in a stable order."""
-    topics = [spec.topic for spec in CONTRACTS]
-    for tenant in config.tenants:
-        topics.extend(destination_topic(tenant.id, d.name) for d in tenant.destinations)
-        topics.append(dead_letter_topic(tenant.id))
-    topics.append(dead_letter_topic("unknown"))  # events naming no configured tenant
-    return topics
+@dataclass(frozen=True)
+class TopicNames:
+    """Every topic and group name the hub uses, under one optional prefix."""
+
+    prefix: str = ""
+
+    def __post_init__(self) -> None:
+        if not _PREFIX.fullmatch(self.prefix):
+            raise ValueError(f"topic prefix {self.prefix!r}: lowercase, ending in a dot ('acc.')")
+
+    def contract(self, spec: ContractSpec) -> str:
+        """Contract topic: ``<type>.v<major>``."""
+        return f"{self.prefix}{spec.type}.v{spec.version}"
+
+    def destination(self, tenant: str, destination: str) -> str:
+        return f"{self.prefix}knooppunt.deliver.{tenant}.{destination}"
+
+    def dead_letter(self, tenant: str) -> str:
+        return f"{self.prefix}knooppunt.dlq.{tenant}"
+
+    def group(self, role: str) -> str:
+        return f"{self.prefix}knooppunt-{role}"
+
+    def all_for(self, config: HubConfig) -> list[str]:
+        """Every topic the hub reads or writes for this config, in a stable order."""
+        topics = [self.contract(spec) for spec in CONTRACTS]
+        for tenant in config.tenants:
+            topics.extend(self.destination(tenant.id, d.name) for d in tenant.destinations)
+            topics.append(self.dead_letter(tenant.id))
+        topics.append(self.dead_letter(UNKNOWN_TENANT))
+        return topics

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hub.config import HubConfig, load_config
+from hub.errors import ConfigError
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "hub.yaml"
+    path.write_text(text)
+    return path
+
+
+def _refusal(path: Path) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return caught.value
+
+
+TENANT = """\
+tenants:
+  - id: "0363"
+    name: Amsterdam
+    oin: "00000001002564440000"
+    rsin: "002564440"
+    destinations:
+      - name: zaaksysteem
+        connector: topic
+"""
+
+
+def test_the_demo_config_loads(demo_config: HubConfig) -> None:
+    assert [t.id for t in demo_config.tenants] == ["0363", "0599"]
+    assert demo_config.routes_of("0599")[0].to == ["zaaksysteem"]
+
+
+def test_unknown_tenant_in_a_route_names_file_line_and_field(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        TENANT
+        + """\
+routes:
+  - tenant: "0999"
+    contract: nl.gemeente.formulier.ingediend
+    to: [zaaksysteem]
+""",
+    )
+    error = _refusal(path)
+    assert len(error.issues) == 1
+    issue = error.issues[0]
+    assert (issue.file, issue.line, issue.field) == (str(path), 10, "routes[0].tenant")
+    assert "unknown tenant '0999'" in issue.message
+    assert "known: 0363" in issue.message
+    assert f"{path}:10: routes[0].tenant: unknown tenant" in str(error)
+
+
+def test_a_missing_field_is_named_with_its_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, TENANT.replace('    rsin: "002564440"\n', ""))
+    issue = _refusal(path).issues[0]
+    assert issue.field == "tenants[0].rsin"
+    assert issue.message == "required field is missing"
+    assert issue.line == 2  # the tenant entry that lacks it
+
+
+def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
+    text = TENANT.replace('"00000001002564440000"', '"123"').replace(
+        "connector: topic", "connector: ftp"
+    )
+    issues = _refusal(_write(tmp_path, text)).issues
+    fields = {i.field: i for i in issues}
+    assert fields["tenants[0].oin"].message == "must be exactly 20 digits, got '123'"
+    assert fields["tenants[0].oin"].line == 4
+    assert (
+        "unknown connector; known: topic" in fields["tenants[0].destinations[0].connector"].message
+    )
+
+
+def test_unquoted_tenant_id_gets_a_hint(tmp_path: Path) -> None:
+    issue = _refusal(_write(tmp_path, TENANT.replace('id: "0363"', "id: 1234"))).issues[0]
+    assert issue.field == "tenants[0].id"
+    assert "quote it" in issue.message
+
+
+def test_a_route_to_a_destination_the_tenant_lacks(tmp_path: Path) -> None:
+    text = (
+        TENANT
+        + 'routes:\n  - tenant: "0363"\n'
+        + "    contract: nl.gemeente.formulier.ingediend\n    to: [zaaksysteem, archief]\n"
+    )
+    issue = _refusal(_write(tmp_path, text)).issues[0]
+    assert issue.field == "routes[0].to[1]"
+    assert "has no destination 'archief'; it has: zaaksysteem" in issue.message
+
+
+def test_unknown_field_and_unknown_contract(tmp_path: Path) -> None:
+    text = (
+        TENANT
+        + 'routes:\n  - tenant: "0363"\n'
+        + "    contract: nl.gemeente.onbekend\n    to: [zaaksysteem]\n    wehn: {}\n"
+    )
+    issue = _refusal(_write(tmp_path, text)).issues[0]
+    assert (issue.field, issue.line) == ("routes[0].wehn", 13)
+    assert "unknown field" in issue.message
+    fixed = text.replace("    wehn: {}\n", "")
+    issue = _refusal(_write(tmp_path, fixed)).issues[0]
+    assert issue.field == "routes[0].contract"
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    issue = _refusal(_write(tmp_path, TENANT + "routes: [\n  - oops: {\n")).issues[0]
+    assert issue.field == "(syntax)"
+    assert issue.line is not None
+
+
+def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    issue = _refusal(tmp_path / "nope.yaml").issues[0]
+    assert "cannot read" in issue.message

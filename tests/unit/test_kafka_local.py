@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import base64
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hub import kafka_local
+from hub.kafka_local import LocalKafka, LocalKafkaError, new_cluster_id, resolve_broker_jars
+
+
+def test_cached_jars_are_used_without_maven(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pom = kafka_local.DEPLOY_DIR / "pom.xml"
+    cached = tmp_path / kafka_local._pom_digest(pom)
+    cached.mkdir()
+    (cached / ".complete").write_text("")
+    monkeypatch.setattr(shutil, "which", lambda _name: None)  # no mvn: must not be needed
+    assert resolve_broker_jars(tmp_path) == cached
+
+
+def test_missing_maven_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
+    with pytest.raises(LocalKafkaError, match="apt-get install maven"):
+        resolve_broker_jars(tmp_path)
+
+
+def test_cluster_id_is_16_bytes_in_urlsafe_base64() -> None:
+    for _ in range(50):
+        cluster_id = new_cluster_id()
+        assert len(base64.urlsafe_b64decode(cluster_id + "==")) == 16
+        assert not cluster_id.startswith("-")
+
+
+def test_single_node_settings(tmp_path: Path) -> None:
+    properties = LocalKafka(tmp_path, port=19092)._server_properties()
+    assert "process.roles=broker,controller" in properties
+    assert "controller.quorum.voters=1@127.0.0.1:19093" in properties
+    assert "group.initial.rebalance.delay.ms=0" in properties
+    assert "offsets.topic.replication.factor=1" in properties
+    assert f"log.dirs={tmp_path.resolve() / 'logs'}" in properties
+
+
+def test_status_of_a_data_dir_without_broker(tmp_path: Path) -> None:
+    status = LocalKafka(tmp_path).status()
+    assert not status.running
+    assert "not running" in status.describe()

@@ -17,8 +17,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# With KNOOPPUNT_KAFKA_BOOTSTRAP_SERVERS set, the hub uses that cluster and no local broker starts.
 run: install
-	$(BIN)/knooppunt kafka up
+	@if [ -z "$$KNOOPPUNT_KAFKA_BOOTSTRAP_SERVERS" ]; then $(BIN)/knooppunt kafka up; fi
 	$(BIN)/knooppunt run --config $(CONFIG)
 
 demo: install

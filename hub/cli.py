@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -86,9 +87,14 @@ def run(
             timeout_graceful_shutdown=int(settings.shutdown_grace_s),
         )
     )
+    # uvicorn handles SIGINT/SIGTERM (graceful shutdown), then re-raises the signal. Catch that
+    # re-raise, so a clean stop exits 0 without a KeyboardInterrupt traceback.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda _sig, _frame: None)
     server.run()
     if not server.started:
         raise typer.Exit(1)
+    typer.echo("Knooppunt stopped cleanly (in-flight events finished, offsets committed)", err=True)
 
 
 @app.command()
@@ -111,6 +117,25 @@ def demo(
         )
     except (OSError, KnooppuntError) as exc:
         raise _fail(Exception(f"{exc} (is the hub running at {target}? try 'make run')")) from exc
+
+
+@app.command()
+def token(
+    config: ConfigOption = Path("deploy/demo/config.yaml"),
+    client: Annotated[str | None, typer.Option(help="API client id [the first client].")] = None,
+) -> None:
+    """Print a ZGW-style JWT for a configured client (valid for an hour), e.g. for curl."""
+    from hub.auth import make_token
+    from hub.config import client_secret
+
+    loaded = _load(config)
+    chosen = loaded.client(client) if client else next(iter(loaded.clients), None)
+    if chosen is None:
+        raise _fail(KnooppuntError(f"{config}: no API client {client or ''}"))
+    try:
+        typer.echo(make_token(chosen.id, client_secret(loaded, chosen)))
+    except KnooppuntError as exc:
+        raise _fail(exc) from exc
 
 
 @config_app.command("check")

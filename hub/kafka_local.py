@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -172,6 +173,15 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 class LocalKafka:
     """One local broker+controller node whose state lives in ``data_dir``."""
 
@@ -293,6 +303,12 @@ class LocalKafka:
         current = self.status()
         if current.running:
             return current
+        for port in (self.port, self.controller_port):
+            if not _port_free(self.host, port):
+                raise LocalKafkaError(
+                    f"port {port} on {self.host} is already in use (another Kafka?); choose "
+                    "another with --port or KNOOPPUNT_KAFKA_PORT (the controller uses port + 1)"
+                )
         java = _check_java()
         libs = resolve_broker_jars(self.libs_cache)
         classpath = f"{libs}/*"

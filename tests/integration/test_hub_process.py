@@ -1,0 +1,195 @@
+"""The hub as a user runs it: `knooppunt run` in its own process, `knooppunt demo` beside it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from aiokafka import ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient
+
+from hub.settings import Settings
+from tests.conftest import DEMO_CONFIG, demo_token
+from tests.kafka_reading import read_topics
+from tests.kafka_under_test import free_port
+from tests.samples import submission
+
+pytestmark = pytest.mark.kafka
+KNOOPPUNT = str(Path(sys.executable).parent / "knooppunt")
+CONTRACT = "nl.gemeente.formulier.ingediend.v1"
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "KNOOPPUNT_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "KNOOPPUNT_TOPIC_PREFIX": settings.topic_prefix,
+        "KNOOPPUNT_HTTP_PORT": str(settings.http_port),
+    }
+
+
+@pytest.fixture
+def config_copy(tmp_path: Path) -> Path:
+    """The demo config with its secrets folder, as a user would copy it to start their own."""
+    shutil.copytree(DEMO_CONFIG.parent, tmp_path / "demo")
+    return tmp_path / "demo" / "config.yaml"
+
+
+@contextmanager
+def hub_process(settings: Settings, config: Path, logs: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with (logs / "stdout.log").open("wb") as out, (logs / "stderr.log").open("wb") as err:
+        process = subprocess.Popen(
+            [KNOOPPUNT, "run", "--config", str(config)], env=_env(settings), stdout=out, stderr=err
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
+
+
+def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the hub exited while starting"
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("hub not ready in time")
+
+
+async def _router_progress(settings: Settings) -> tuple[list[ConsumerRecord], dict[int, int]]:
+    """Every record on the contract topic, and the router group's committed offset per partition."""
+    topic = settings.topic_prefix + CONTRACT
+    records = await read_topics(settings.kafka_bootstrap_servers, [topic], 56)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(settings.topics.group("router"))
+    finally:
+        await admin.close()
+    return records, {
+        tp.partition: meta.offset for tp, meta in committed.items() if tp.topic == topic
+    }
+
+
+def _event_ids(records: list[ConsumerRecord]) -> list[str]:
+    return [dict(r.headers)["ce_id"].decode() for r in records]
+
+
+def _run_demo(settings: Settings, config: Path) -> dict[str, str]:
+    demo = subprocess.run(
+        [KNOOPPUNT, "demo", "--config", str(config)],
+        env=_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert demo.returncode == 0, demo.stderr
+    return {
+        " ".join(before.split()): after
+        for before, after in (line.split(" -> ") for line in demo.stdout.splitlines())
+    }
+
+
+def test_run_demo_and_graceful_stop_and_restart(
+    hub_settings: Settings, config_copy: Path, tmp_path: Path
+) -> None:
+    base = f"http://127.0.0.1:{hub_settings.http_port}"
+    with hub_process(hub_settings, config_copy, tmp_path) as hub:
+        _wait_ready(base, hub)
+        demo = _run_demo(hub_settings, config_copy)
+        # A stream of submissions, then SIGTERM while the router is still busy with them.
+        headers = {"Authorization": f"Bearer {demo_token()}"}
+        with httpx.Client(base_url=base, headers=headers) as http:
+            for _ in range(50):
+                sent = http.post("/api/v1/tenants/0363/submissions", json=submission())
+                assert sent.status_code == 202
+        hub.send_signal(signal.SIGTERM)
+        assert hub.wait(60) == 0
+
+    prefix = hub_settings.topic_prefix
+    assert demo["0363 parkeervergunning"] == (
+        f"{prefix}knooppunt.deliver.0363.archief, {prefix}knooppunt.deliver.0363.parkeren"
+    )
+    assert demo["0599 bezwaar-woz"] == f"{prefix}knooppunt.deliver.0599.zaaksysteem"
+    assert demo["0363 formulier-zonder-route"] == "no destination (matched no route)"
+
+    # After the graceful stop, an event was routed exactly when its offset was committed:
+    # in-flight events finished and were committed; none was routed but left uncommitted.
+    parking = [hub_settings.topics.destination("0363", "parkeren")]
+    contract, committed = asyncio.run(_router_progress(hub_settings))
+    assert len(contract) == 6 + 50
+    routed = set(
+        _event_ids(asyncio.run(read_topics(hub_settings.kafka_bootstrap_servers, parking, 1)))
+    )
+    stream = [r for r in contract if orjson.loads(r.value)["form"]["id"] == "parkeervergunning"]
+    for record in stream:
+        done = record.offset < committed.get(record.partition, 0)
+        assert (_event_ids([record])[0] in routed) == done, (record.partition, record.offset)
+
+    # A restart picks up what was left, and nothing is lost or doubled.
+    with hub_process(hub_settings, config_copy, tmp_path) as hub:
+        _wait_ready(base, hub)
+        copies = asyncio.run(read_topics(hub_settings.kafka_bootstrap_servers, parking, 51))
+        hub.send_signal(signal.SIGTERM)
+        assert hub.wait(60) == 0
+    assert sorted(_event_ids(copies)) == sorted(_event_ids(stream))
+
+    banner = (tmp_path / "stderr.log").read_text()
+    assert f"{base}/docs" in banner
+    assert f"{base}/asyncapi" in banner
+    assert "Topics (0 created now, 8 existed)" in banner  # the second start; the first made them
+    log_lines = (tmp_path / "stdout.log").read_text().splitlines()
+    events = [orjson.loads(line)["event"] for line in log_lines]
+    assert events[-1] == "hub_stopped"
+    assert "hub_started" in events
+
+
+def test_a_config_with_a_mistake_is_refused_at_start(
+    hub_settings: Settings, config_copy: Path
+) -> None:
+    text = config_copy.read_text().replace('- tenant: "0599"', '- tenant: "0598"')
+    config_copy.write_text(text)
+    line = text.splitlines().index('  - tenant: "0598"') + 1
+    result = subprocess.run(
+        [KNOOPPUNT, "run", "--config", str(config_copy)],
+        env=_env(hub_settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert f"{config_copy}:{line}: routes[2].tenant: unknown tenant '0598'" in result.stderr
+
+
+def test_an_unreachable_kafka_is_a_clear_error(hub_settings: Settings, config_copy: Path) -> None:
+    env = _env(hub_settings) | {"KNOOPPUNT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}"}
+    result = subprocess.run(
+        [KNOOPPUNT, "run", "--config", str(config_copy)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "does not answer" in result.stderr
+    assert "knooppunt kafka up" in result.stderr

@@ -1,0 +1,76 @@
+"""`knooppunt kafka up|down|status` around the real local broker."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hub.kafka_local import LocalKafka, LocalKafkaError
+from tests.kafka_under_test import KafkaUnderTest, free_port
+
+pytestmark = pytest.mark.kafka
+KNOOPPUNT = str(Path(sys.executable).parent / "knooppunt")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [KNOOPPUNT, "kafka", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.fixture
+def local_kafka(kafka: KafkaUnderTest) -> KafkaUnderTest:
+    if kafka.data_dir is None:
+        pytest.skip("the session's broker is not the local one (KAFKA_BOOTSTRAP_SERVERS is set)")
+    return kafka
+
+
+def test_status_reports_the_serving_broker(local_kafka: KafkaUnderTest) -> None:
+    port = local_kafka.bootstrap.rsplit(":", 1)[1]
+    result = _cli("status", "--data-dir", str(local_kafka.data_dir), "--port", port)
+    assert result.returncode == 0, result.stderr
+    assert f"local Kafka is serving at {local_kafka.bootstrap}" in result.stdout
+
+
+def test_up_is_idempotent_and_names_the_running_broker(local_kafka: KafkaUnderTest) -> None:
+    port = local_kafka.bootstrap.rsplit(":", 1)[1]
+    result = _cli("up", "--data-dir", str(local_kafka.data_dir), "--port", port)
+    assert result.returncode == 0, result.stderr
+    assert "ready in" not in result.stdout  # it did not start a second broker
+    assert f"serving at {local_kafka.bootstrap}" in result.stdout
+
+
+def test_a_taken_port_is_refused_before_starting(
+    local_kafka: KafkaUnderTest, tmp_path: Path
+) -> None:
+    taken = int(local_kafka.bootstrap.rsplit(":", 1)[1])
+    broker = LocalKafka(tmp_path / "kafka", port=taken, controller_port=free_port())
+    with pytest.raises(LocalKafkaError, match=f"port {taken} on 127.0.0.1 is already in use"):
+        broker.up()
+    assert not broker.status().running
+
+
+def test_a_broker_that_cannot_start_fails_with_its_log_tail(
+    local_kafka: KafkaUnderTest, tmp_path: Path
+) -> None:
+    broker = LocalKafka(
+        tmp_path / "kafka", port=free_port(), controller_port=free_port(), heap="1k"
+    )
+    with pytest.raises(LocalKafkaError) as caught:
+        broker.up(timeout_s=60)
+    message = str(caught.value)
+    assert "Kafka exited with code 1 while starting" in message
+    assert "heap" in message.lower()  # the JVM's own complaint, from the log's tail
+    assert not broker.status().running
+
+
+def test_status_and_down_without_a_broker(tmp_path: Path) -> None:
+    status = _cli("status", "--data-dir", str(tmp_path))
+    assert status.returncode == 1
+    assert "not running" in status.stdout
+    down = _cli("down", "--data-dir", str(tmp_path))
+    assert down.returncode == 0
+    assert "was not running" in down.stdout

@@ -34,7 +34,7 @@ from hub.router_worker import register_router
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from faststream.kafka.subscriber.usecase import DefaultSubscriber
+    from faststream.kafka.subscriber.usecase import BatchSubscriber
 
     from hub.config import HubConfig
     from hub.settings import Settings
@@ -53,7 +53,7 @@ class Hub:
     broker: KafkaBroker
     metrics: Metrics
     app: FastAPI
-    subscribers: list[DefaultSubscriber]
+    subscribers: list[BatchSubscriber]
     created_topics: list[str] = field(default_factory=list)
 
     async def ready(self) -> tuple[bool, dict[str, str]]:

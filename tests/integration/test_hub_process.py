@@ -92,15 +92,14 @@ def _event_ids(records: list[ConsumerRecord]) -> list[str]:
     return [dict(r.headers)["ce_id"].decode() for r in records]
 
 
-def _run_demo(settings: Settings, config: Path) -> dict[str, str]:
-    demo = subprocess.run(
-        [KNOOPPUNT, "demo", "--config", str(config)],
-        env=_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+def _knooppunt(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [KNOOPPUNT, *args], env=env, capture_output=True, text=True, timeout=120, check=False
     )
+
+
+def _run_demo(settings: Settings, config: Path) -> dict[str, str]:
+    demo = _knooppunt(_env(settings), "demo", "--config", str(config))
     assert demo.returncode == 0, demo.stderr
     return {
         " ".join(before.split()): after
@@ -168,28 +167,14 @@ def test_a_config_with_a_mistake_is_refused_at_start(
     text = config_copy.read_text().replace('- tenant: "0599"', '- tenant: "0598"')
     config_copy.write_text(text)
     line = text.splitlines().index('  - tenant: "0598"') + 1
-    result = subprocess.run(
-        [KNOOPPUNT, "run", "--config", str(config_copy)],
-        env=_env(hub_settings),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _knooppunt(_env(hub_settings), "run", "--config", str(config_copy))
     assert result.returncode == 2
     assert f"{config_copy}:{line}: routes[2].tenant: unknown tenant '0598'" in result.stderr
 
 
 def test_an_unreachable_kafka_is_a_clear_error(hub_settings: Settings, config_copy: Path) -> None:
     env = _env(hub_settings) | {"KNOOPPUNT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}"}
-    result = subprocess.run(
-        [KNOOPPUNT, "run", "--config", str(config_copy)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _knooppunt(env, "run", "--config", str(config_copy))
     assert result.returncode == 2
     assert "does not answer" in result.stderr
     assert "knooppunt kafka up" in result.stderr

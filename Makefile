@@ -29,6 +29,8 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/knooppunt contracts check
+	$(BIN)/knooppunt contracts docs --check
 
 unit: install
 	$(BIN)/pytest tests/unit

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from contracts.identifiers import passes_elfproef
 from hub.errors import ContractError
 
 if TYPE_CHECKING:
@@ -54,6 +55,10 @@ class CloudEvent:
             raise ContractError("must be reverse-DNS, e.g. nl.gemeente.formulier.ingediend", "type")
         if not _SOURCE_PATTERN.fullmatch(self.source):
             raise ContractError("must be urn:nld:oin:<20-digit OIN>:systeem:<name>", "source")
+        if self.subject is not None and passes_elfproef(self.subject):
+            raise ContractError(
+                "must never be a BSN; use the id of the case or submission", "subject"
+            )
 
     def kafka_headers(self) -> list[tuple[str, bytes]]:
         """Binary-mode headers: ``ce_<attribute>`` plus ``content-type``."""

@@ -23,6 +23,7 @@ from faststream.specification.asyncapi.site import get_asyncapi_html
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import hub
+from contracts.registry import CONTRACTS
 from hub.auth import Authenticator
 from hub.intake import intake_router
 from hub.kafka_admin import ensure_topics
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
     from hub.config import HubConfig
     from hub.settings import Settings
+    from hub.topics import TopicNames
 
 __all__ = ["Hub", "build_hub"]
 
@@ -86,6 +88,35 @@ class Hub:
         return "\n".join(lines)
 
 
+def document_topics(broker: KafkaBroker, config: HubConfig, names: TopicNames) -> None:
+    """Declare every topic the hub writes, with its payload schema, for the AsyncAPI document."""
+    for spec in CONTRACTS:
+        broker.publisher(
+            names.contract(spec),
+            schema=spec.model,
+            title=f"{names.contract(spec)}:publish",
+            description=f"{spec.summary} Schema {spec.dataschema}; see docs/contracts.md.",
+        )
+    for tenant in config.tenants:
+        for destination in tenant.destinations:
+            topic = names.destination(tenant.id, destination.name)
+            types = sorted(
+                {r.contract for r in config.routes_of(tenant.id) if destination.name in r.to}
+            )
+            broker.publisher(
+                topic,
+                title=f"{topic}:publish",
+                description=f"Copies of {', '.join(types) or 'no'} events routed to "
+                f"{tenant.name} / {destination.name} (connector {destination.connector}).",
+            )
+        broker.publisher(
+            names.dead_letter(tenant.id),
+            title=f"{names.dead_letter(tenant.id)}:publish",
+            description=f"Dead letters of {tenant.name}: the original record, the cause in "
+            "knooppunt_error_* headers.",
+        )
+
+
 def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> Hub:
     """Check the settings and config and build the hub; nothing connects until the app starts.
 
@@ -101,6 +132,7 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
         log_level=logging.DEBUG,  # per-message lines only when asked for: normal operation is quiet
     )
     subscribers = [register_router(broker, config, metrics, settings.topics)]
+    document_topics(broker, config, settings.topics)
     specification = AsyncAPI(
         broker,
         title="Knooppunt",

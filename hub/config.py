@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from connectors.registry import connector_names, sink_connector
-from contracts.registry import contract_types
+from contracts.registry import CONTRACTS, is_known_type
 from hub.errors import ConfigError, ConfigIssue
 
 __all__ = ["ApiClient", "Destination", "HubConfig", "Route", "Tenant", "load_config"]
@@ -84,7 +84,9 @@ class Route(_Strict):
     """
 
     tenant: str
-    contract: str
+    contract: str = Field(
+        description="An event type, or a family prefix such as nl.overheid.zaken for all its types."
+    )
     when: dict[str, str | int | bool | list[str | int | bool]] = Field(default_factory=dict)
     to: list[str] = Field(min_length=1)
 
@@ -151,8 +153,8 @@ def _route_issues(config: HubConfig) -> list[tuple[Loc, str]]:
                 (("routes", i, "tenant"), f"unknown tenant {route.tenant!r}; known: {known}")
             )
             continue
-        if route.contract not in contract_types():
-            known = ", ".join(contract_types())
+        if not is_known_type(route.contract):
+            known = ", ".join(sorted({spec.type for spec in CONTRACTS}))
             issues.append(
                 (("routes", i, "contract"), f"unknown contract {route.contract!r}; known: {known}")
             )

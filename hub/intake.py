@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Header
 from pydantic import BaseModel
 
-from contracts.cloudevents import CloudEvent, source_urn
-from contracts.formulier.v1 import FormulierIngediend
-from contracts.registry import contract_for
+from contracts.cloudevents import source_urn
+from contracts.events import build_event
+from contracts.formulier import v1 as formulier_v1
+from contracts.formulier import v2 as formulier_v2
+from contracts.registry import ContractSpec, contract_for
 from hub.logs import get_logger
 from hub.problems import ProblemError
-from hub.topics import TopicNames, event_key
 
 if TYPE_CHECKING:
     from faststream.kafka import KafkaBroker
@@ -27,12 +28,12 @@ if TYPE_CHECKING:
     from hub.auth import Authenticator
     from hub.config import HubConfig
     from hub.metrics import Metrics
+    from hub.topics import TopicNames
 
 __all__ = ["Accepted", "intake_router", "submission_event_id"]
 
 log = get_logger("hub.intake")
 _EVENT_ID_NAMESPACE = uuid.UUID("6f1b7c1e-8a59-4d3c-9a3e-4b7b2d0c9e11")
-SUBMISSION = contract_for("nl.gemeente.formulier.ingediend", 1)
 
 
 class Accepted(BaseModel):
@@ -43,6 +44,21 @@ class Accepted(BaseModel):
     topic: str
     partition: int
     offset: int
+
+
+SUBMISSION_V1 = contract_for("nl.gemeente.formulier.ingediend", 1)
+SUBMISSION_V2 = contract_for("nl.gemeente.formulier.ingediend", 2)
+_ENDPOINT: dict[str, Any] = {
+    "status_code": 202,
+    "response_model": Accepted,
+    "summary": "Submit a form for a tenant",
+    "responses": {
+        400: {"description": "invalid field(s), named in invalidParams"},
+        401: {"description": "missing or invalid JWT"},
+        403: {"description": "client may not act for this tenant"},
+        404: {"description": "unknown tenant"},
+    },
+}
 
 
 def submission_event_id(tenant: str, client_id: str, submission_id: uuid.UUID) -> str:
@@ -64,47 +80,34 @@ def intake_router(
     metrics: Metrics,
     names: TopicNames,
 ) -> APIRouter:
-    topic = names.contract(SUBMISSION)
-    router = APIRouter(prefix="/api/v1", tags=["intake"])
+    """The submission endpoints: the API's major version is the submission contract's."""
+    router = APIRouter(tags=["intake"])
 
-    @router.post(
-        "/tenants/{tenant}/submissions",
-        status_code=202,
-        response_model=Accepted,
-        summary="Submit a form for a tenant",
-        responses={
-            400: {"description": "invalid field(s), named in invalidParams"},
-            401: {"description": "missing or invalid JWT"},
-            403: {"description": "client may not act for this tenant"},
-            404: {"description": "unknown tenant"},
-        },
-    )
-    async def submit_form(
+    async def accept(
+        spec: ContractSpec,
         tenant: str,
-        submission: FormulierIngediend,
-        authorization: Annotated[str | None, Header()] = None,
-        traceparent: Annotated[str | None, Header()] = None,
+        submission: formulier_v1.FormulierIngediend,
+        authorization: str | None,
+        traceparent: str | None,
     ) -> Accepted:
-        """Publish the submission as ``nl.gemeente.formulier.ingediend`` (v1) for ``tenant``."""
         client = authenticator.authenticate(authorization)
         known = config.tenant(tenant)
         if known is None:
             raise ProblemError(404, "Unknown tenant", f"no tenant {tenant!r} here", "not_found")
         authenticator.authorize(client, tenant)
-        event = CloudEvent(
-            id=submission_event_id(tenant, client.id, submission.submission_id),
-            source=source_urn(known.oin, client.id),
-            type=SUBMISSION.type,
+        event, key = build_event(
+            spec,
+            submission,
             tenant=tenant,
-            subject=str(submission.submission_id),
-            dataschema=SUBMISSION.dataschema,
-            data=submission.model_dump_json().encode(),
+            source=source_urn(known.oin, client.id),
+            event_id=submission_event_id(tenant, client.id, submission.submission_id),
             traceparent=_traceparent(traceparent),
         )
+        topic = names.contract(spec)
         record = await broker.publish(
             event.data,
             topic=topic,
-            key=event_key(tenant, str(submission.submission_id)),
+            key=key,
             headers={name: value.decode() for name, value in event.kafka_headers()},
         )
         metrics.submissions.labels(tenant).inc()
@@ -116,5 +119,25 @@ def intake_router(
             partition=record.partition,
             offset=record.offset,
         )
+
+    @router.post("/api/v1/tenants/{tenant}/submissions", **_ENDPOINT)
+    async def submit_form_v1(
+        tenant: str,
+        submission: formulier_v1.FormulierIngediend,
+        authorization: Annotated[str | None, Header()] = None,
+        traceparent: Annotated[str | None, Header()] = None,
+    ) -> Accepted:
+        """Publish the submission as ``nl.gemeente.formulier.ingediend`` v1 for ``tenant``."""
+        return await accept(SUBMISSION_V1, tenant, submission, authorization, traceparent)
+
+    @router.post("/api/v2/tenants/{tenant}/submissions", **_ENDPOINT)
+    async def submit_form_v2(
+        tenant: str,
+        submission: formulier_v2.FormulierIngediend,
+        authorization: Annotated[str | None, Header()] = None,
+        traceparent: Annotated[str | None, Header()] = None,
+    ) -> Accepted:
+        """Publish the submission as ``nl.gemeente.formulier.ingediend`` v2 for ``tenant``."""
+        return await accept(SUBMISSION_V2, tenant, submission, authorization, traceparent)
 
     return router

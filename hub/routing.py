@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from contracts.events import read_as, version_of
 from contracts.registry import contract_for
 from hub.errors import ContractError
 
@@ -32,10 +33,15 @@ def _lookup(payload: Any, dotted: str) -> Any:
 def route_matches(route: Route, tenant: str, event_type: str, payload: Any) -> bool:
     """True when the route is for this tenant and event type and every ``when`` condition holds.
 
+    A route's contract is an event type, or a family prefix that takes all of its types
+    (``nl.overheid.zaken`` takes ``nl.overheid.zaken.zaak.create``).
+
     A condition holds when the payload value at the dotted path equals the expected value, or is
     one of the expected values when a list is given. A missing path never matches.
     """
-    if route.tenant != tenant or route.contract != event_type:
+    if route.tenant != tenant:
+        return False
+    if route.contract != event_type and not event_type.startswith(route.contract + "."):
         return False
     for path, expected in route.when.items():
         actual = _lookup(payload, path)
@@ -74,18 +80,19 @@ def plan_routing(
     """Decide where an event read from a contract topic goes. Pure: no I/O.
 
     An event that breaks its contract, names an unknown tenant, or arrived on the wrong contract
-    topic is dead-lettered with the reason; a valid one goes to its tenant's matching routes.
+    topic is dead-lettered with the reason. A valid one is read as the newest version of its
+    contract (older versions upcast), so route conditions are written against one shape, and
+    goes to its tenant's matching routes.
     """
     try:
-        spec = contract_for(event.type, int(topic.rsplit(".v", 1)[1]))
+        spec = contract_for(event.type, version_of(event, topic))
         if names.contract(spec) != topic:
             raise ContractError(f"an event of type {event.type} does not belong on {topic}", "type")
         if config.tenant(event.tenant) is None:
             raise ContractError(f"unknown tenant {event.tenant!r}", "ce_tenant")
-        payload = event.payload()
-        spec.validate(payload)
-    except (ContractError, IndexError, ValueError) as exc:
-        error = exc if isinstance(exc, ContractError) else ContractError(str(exc), "topic")
+        model = read_as(event, contract_for(event.type), topic)
+    except ContractError as error:
         return RoutingPlan(dead_letter=error)
+    payload = model.model_dump(mode="json", by_alias=True)
     found = destinations_for(config.routes_of(event.tenant), event.tenant, event.type, payload)
     return RoutingPlan(destinations=tuple(found))

@@ -16,15 +16,10 @@ if TYPE_CHECKING:
     from contracts.registry import ContractSpec
     from hub.config import HubConfig
 
-__all__ = ["UNKNOWN_TENANT", "TopicNames", "event_key"]
+__all__ = ["UNKNOWN_TENANT", "TopicNames"]
 
 UNKNOWN_TENANT = "unknown"  # dead letters of events that name no configured tenant
 _PREFIX = re.compile(r"^([a-z0-9][a-z0-9-]*\.)?$")
-
-
-def event_key(tenant: str, subject: str) -> bytes:
-    """Record key ``<tenant>:<subject>``: keeps order per submission or zaak, never a BSN."""
-    return f"{tenant}:{subject}".encode()
 
 
 @dataclass(frozen=True)

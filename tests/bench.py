@@ -17,12 +17,12 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from contracts.cloudevents import CloudEvent, source_urn
+from contracts.events import event_key
 from contracts.registry import contract_for
 from hub.app import build_hub
 from hub.config import load_config
 from hub.kafka_admin import ensure_topics
 from hub.settings import Settings
-from hub.topics import event_key
 from tests.conftest import DEMO_CONFIG
 from tests.kafka_reading import read_topics
 from tests.kafka_under_test import free_port, kafka_for_session

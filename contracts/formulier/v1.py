@@ -1,30 +1,34 @@
-"""``nl.gemeente.formulier.ingediend`` version 1: a citizen's or company's form submission."""
+"""``nl.gemeente.formulier.ingediend`` version 1: a citizen's or company's form submission.
+
+Shaped after what Open Formulieren's generic JSON registration sends: the submission's id and
+public reference, the form, the language, who was authenticated and how, the answers, the
+attachments (by reference) and the payment.
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID
 
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    HttpUrl,
-    JsonValue,
-    model_validator,
-)
+from pydantic import AnyUrl, AwareDatetime, Field, HttpUrl, JsonValue, model_validator
 
+from contracts.base import Contract, Frozen
 from contracts.identifiers import Bsn, KvkNumber
 
-__all__ = ["Authentication", "AuthenticationMethod", "Form", "FormulierIngediend"]
+__all__ = [
+    "Attachment",
+    "Authentication",
+    "AuthenticationMethod",
+    "Form",
+    "FormulierIngediend",
+    "Payment",
+]
+
+INLINE_LIMIT_BYTES = 32 * 1024  # bigger files travel by reference, never inside an event
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Form(_Frozen):
+class Form(Frozen):
     id: str = Field(min_length=1, max_length=100, description="The form's stable id (slug).")
     name: str = Field(min_length=1, max_length=200, description="The form's display name.")
     url: HttpUrl | None = Field(None, description="Where the form is published.")
@@ -37,14 +41,22 @@ class AuthenticationMethod(StrEnum):
     NONE = "none"
 
 
-class Authentication(_Frozen):
+class Authentication(Frozen):
     """Who submitted: the method and the identifier it proved (personal data: payload only)."""
 
     method: AuthenticationMethod
-    level_of_assurance: str | None = Field(None, max_length=200)
+    level_of_assurance: str | None = Field(
+        None, max_length=200, description="As the login service named it, e.g. 'substantial'."
+    )
     bsn: Bsn | None = Field(None, description="Burgerservicenummer, with DigiD.")
     kvk: KvkNumber | None = Field(None, description="KvK number, with eHerkenning.")
     pseudo_id: str | None = Field(None, max_length=200, description="Pseudonym, with eIDAS.")
+    acting_subject_id: str | None = Field(
+        None, max_length=200, description="Who acted on the subject's behalf (machtiging), if so."
+    )
+    mandate_services: list[str] = Field(
+        default_factory=list, description="The services the mandate (machtiging) covers."
+    )
 
     @model_validator(mode="after")
     def _identifier_fits_method(self) -> Authentication:
@@ -60,7 +72,30 @@ class Authentication(_Frozen):
         return self
 
 
-class FormulierIngediend(_Frozen):
+class Attachment(Frozen):
+    """A file the submitter uploaded, by reference; small files may travel inline."""
+
+    url: AnyUrl = Field(description="Where the back office downloads the file.")
+    name: str = Field(min_length=1, max_length=255)
+    content_type: str = Field(pattern=r"^[\w.+-]+/[\w.+-]+$", description="MIME type.")
+    size: int = Field(ge=0, description="Bytes.")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Hex digest of the content.")
+    inline_base64: str | None = Field(
+        None,
+        max_length=(INLINE_LIMIT_BYTES + 2) // 3 * 4,
+        description=f"The content itself, only for files up to {INLINE_LIMIT_BYTES} bytes.",
+    )
+
+
+class Payment(Frozen):
+    required: bool
+    completed: bool = False
+    amount: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2, description="EUR.")
+    public_order_ids: list[str] = Field(default_factory=list)
+    provider_payment_ids: list[str] = Field(default_factory=list)
+
+
+class FormulierIngediend(Contract):
     """A submitted form, as the e-forms system hands it over."""
 
     submission_id: UUID = Field(description="Id of the submission in the e-forms system.")
@@ -74,3 +109,42 @@ class FormulierIngediend(_Frozen):
     values: dict[str, JsonValue] = Field(
         default_factory=dict, description="The answers, by field key."
     )
+    attachments: list[Attachment] = Field(default_factory=list)
+    payment: Payment | None = None
+
+    def event_subject(self) -> str:
+        return str(self.submission_id)
+
+
+EXAMPLE = {
+    "submission_id": "5f0c6d1e-3d0e-4c52-9a57-0c4a2b1e7f10",
+    "reference": "OF-7TZ2QX",
+    "form": {
+        "id": "parkeervergunning",
+        "name": "Parkeervergunning aanvragen",
+        "url": "https://formulieren.amsterdam.example/parkeervergunning",
+    },
+    "language": "nl",
+    "submitted_at": "2026-11-29T10:15:00+01:00",
+    "authentication": {
+        "method": "digid",
+        "level_of_assurance": "substantial",
+        "bsn": "999993653",
+    },
+    "values": {"naam": "Jan de Vries", "kenteken": "AB-123-C", "adres": "Dam 1, Amsterdam"},
+    "attachments": [
+        {
+            "url": "https://formulieren.amsterdam.example/api/v2/attachments/81f3",
+            "name": "kentekenbewijs.pdf",
+            "content_type": "application/pdf",
+            "size": 183204,
+            "sha256": "9f2c0a4e5b1d3c7e8f6a2b4d1c0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e",
+        }
+    ],
+    "payment": {
+        "required": True,
+        "completed": True,
+        "amount": "45.00",
+        "public_order_ids": ["P-1"],
+    },
+}

@@ -1,0 +1,3 @@
+"""Contracts of the aflevering domain."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Contracts of the bericht domain."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Contracts of the brp domain."""
+
+__all__: list[str] = []

@@ -1,0 +1,134 @@
+"""``nl.gemeente.formulier.ingediend`` version 2: the authentication context as one structured
+object, as Open Formulieren's ``auth_context`` has it.
+
+Why a v2: in v1 the identifiers are loose fields (``bsn``, ``kvk``, ``pseudo_id``,
+``acting_subject_id``) and the level of assurance is free text ("substantial", "midden"). Back
+offices must know whom a submission is about (the legal subject), who acted (the acting subject,
+with a mandate) and how strongly that was proven, as the standard's URN. That changes the shape
+of ``authentication``: a breaking change, so a new major with an upcaster from v1.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import ConfigDict, Field, model_validator
+
+from contracts.base import Frozen
+from contracts.formulier import v1
+from contracts.identifiers import is_valid_bsn
+
+__all__ = ["AuthenticationContext", "FormulierIngediend", "Identifier", "upcast_from_v1"]
+
+AuthenticationMethod = v1.AuthenticationMethod
+
+# The levels of assurance as the login services name them, by method (v1 free text -> URN).
+LOA_URNS: dict[str, dict[str, str]] = {
+    "digid": {
+        "basis": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+        "midden": "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract",
+        "substantieel": "urn:oasis:names:tc:SAML:2.0:ac:classes:Smartcard",
+        "substantial": "urn:oasis:names:tc:SAML:2.0:ac:classes:Smartcard",
+        "hoog": "urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI",
+        "high": "urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI",
+    },
+    "eherkenning": {
+        level: f"urn:etoegang:core:assurance-class:{level}"
+        for level in ("loa1", "loa2", "loa2plus", "loa3", "loa4")
+    },
+    "eidas": {
+        level: f"http://eidas.europa.eu/LoA/{level}" for level in ("low", "substantial", "high")
+    },
+}
+
+
+class IdentifierType(StrEnum):
+    BSN = "bsn"
+    KVK = "kvk"
+    RSIN = "rsin"
+    PSEUDO = "pseudo"
+
+
+class Identifier(Frozen):
+    type: IdentifierType
+    value: str = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _value_fits_type(self) -> Identifier:
+        if self.type is IdentifierType.BSN and not is_valid_bsn(self.value):
+            raise ValueError("not a valid BSN: it fails the 11-proef")
+        if self.type is IdentifierType.KVK and not (len(self.value) == 8 and self.value.isdigit()):
+            raise ValueError("a KvK number is exactly 8 digits")
+        if self.type is IdentifierType.RSIN and not (len(self.value) == 9 and self.value.isdigit()):
+            raise ValueError("an RSIN is exactly 9 digits")
+        return self
+
+
+class Mandate(Frozen):
+    services: list[str] = Field(default_factory=list, description="Services the mandate covers.")
+
+
+class AuthenticationContext(Frozen):
+    method: AuthenticationMethod
+    level_of_assurance: str | None = Field(
+        None, pattern=r"^(urn:|https?://)\S+$", description="The login service's LoA URN/URI."
+    )
+    legal_subject: Identifier | None = Field(None, description="Whom the submission is about.")
+    acting_subject: Identifier | None = Field(None, description="Who acted for them, if not them.")
+    mandate: Mandate | None = None
+
+    @model_validator(mode="after")
+    def _subject_fits_method(self) -> AuthenticationContext:
+        allowed = {
+            AuthenticationMethod.DIGID: {IdentifierType.BSN},
+            AuthenticationMethod.EHERKENNING: {IdentifierType.KVK, IdentifierType.RSIN},
+            AuthenticationMethod.EIDAS: {IdentifierType.PSEUDO, IdentifierType.BSN},
+        }.get(self.method)
+        if allowed is None:
+            if self.legal_subject or self.acting_subject:
+                raise ValueError("method 'none' carries no legal_subject or acting_subject")
+        elif self.legal_subject is None or self.legal_subject.type not in allowed:
+            names = " or ".join(sorted(t.value for t in allowed))
+            raise ValueError(f"method {self.method.value!r} needs a legal_subject of type {names}")
+        return self
+
+
+class FormulierIngediend(v1.FormulierIngediend):
+    """As v1, with ``authentication`` the structured context above."""
+
+    model_config = ConfigDict(title="FormulierIngediendV2")  # v1 keeps the plain name
+
+    authentication: AuthenticationContext  # type: ignore[assignment]
+
+
+def _identifier(kind: IdentifierType, value: str | None) -> dict[str, str] | None:
+    return None if value is None else {"type": kind.value, "value": value}
+
+
+def upcast_from_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """A valid v1 payload as v2. Pure; an unknown v1 level of assurance becomes ``None``."""
+    auth = payload["authentication"]
+    method = auth["method"]
+    legal = (
+        _identifier(IdentifierType.BSN, auth.get("bsn"))
+        or _identifier(IdentifierType.KVK, auth.get("kvk"))
+        or _identifier(IdentifierType.PSEUDO, auth.get("pseudo_id"))
+    )
+    acting_id = auth.get("acting_subject_id")
+    acting_type = (
+        IdentifierType.BSN if acting_id and is_valid_bsn(acting_id) else IdentifierType.PSEUDO
+    )
+    level = auth.get("level_of_assurance")
+    services = auth.get("mandate_services") or []
+    context = {
+        "method": method,
+        "level_of_assurance": LOA_URNS.get(method, {}).get((level or "").lower()),
+        "legal_subject": legal,
+        "acting_subject": _identifier(acting_type, acting_id),
+        "mandate": {"services": services} if services else None,
+    }
+    return {**payload, "authentication": context}
+
+
+EXAMPLE = upcast_from_v1(v1.EXAMPLE)

@@ -1,0 +1,3 @@
+"""Contracts of the zgw domain."""
+
+__all__: list[str] = []

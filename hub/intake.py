@@ -15,12 +15,12 @@ from fastapi import APIRouter, Header
 from pydantic import BaseModel
 
 from contracts.cloudevents import source_urn
-from contracts.events import build_event
 from contracts.formulier import v1 as formulier_v1
 from contracts.formulier import v2 as formulier_v2
 from contracts.registry import ContractSpec, contract_for
 from hub.logs import get_logger
 from hub.problems import ProblemError
+from hub.publishing import publish_contract_event
 
 if TYPE_CHECKING:
     from faststream.kafka import KafkaBroker
@@ -95,7 +95,9 @@ def intake_router(
         if known is None:
             raise ProblemError(404, "Unknown tenant", f"no tenant {tenant!r} here", "not_found")
         authenticator.authorize(client, tenant)
-        event, key = build_event(
+        event, record = await publish_contract_event(
+            broker,
+            names,
             spec,
             submission,
             tenant=tenant,
@@ -104,12 +106,6 @@ def intake_router(
             traceparent=_traceparent(traceparent),
         )
         topic = names.contract(spec)
-        record = await broker.publish(
-            event.data,
-            topic=topic,
-            key=key,
-            headers={name: value.decode() for name, value in event.kafka_headers()},
-        )
         metrics.submissions.labels(tenant).inc()
         log.debug("submission_accepted", tenant=tenant, event_id=event.id, client=client.id)
         return Accepted(

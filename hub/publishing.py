@@ -1,0 +1,42 @@
+"""Publishing contract events: validated first, so nothing invalid ever reaches Kafka."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from contracts.events import build_event
+
+if TYPE_CHECKING:
+    from aiokafka.structs import RecordMetadata
+    from faststream.kafka import KafkaBroker
+
+    from contracts.cloudevents import CloudEvent
+    from contracts.registry import ContractSpec
+    from hub.topics import TopicNames
+
+__all__ = ["publish_contract_event"]
+
+
+async def publish_contract_event(
+    broker: KafkaBroker,
+    names: TopicNames,
+    spec: ContractSpec,
+    payload: object,
+    *,
+    tenant: str,
+    source: str,
+    event_id: str | None = None,
+    traceparent: str | None = None,
+) -> tuple[CloudEvent, RecordMetadata]:
+    """Validate ``payload`` against ``spec`` (ContractError names the field, and nothing is sent),
+    then publish it to the contract's topic and wait for Kafka's acknowledgement."""
+    event, key = build_event(
+        spec, payload, tenant=tenant, source=source, event_id=event_id, traceparent=traceparent
+    )
+    record: RecordMetadata = await broker.publish(
+        event.data,
+        topic=names.contract(spec),
+        key=key,
+        headers={name: value.decode() for name, value in event.kafka_headers()},
+    )
+    return event, record

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
+from contracts.registry import CONTRACTS
 from hub.config import HubConfig
 from hub.settings import Settings
 from tests.conftest import demo_token, running_hub
@@ -187,7 +188,13 @@ async def test_operations_endpoints(hub_settings: Settings, demo_config: HubConf
         f"consumer:{hub_settings.topic_prefix}knooppunt-router": "assigned",
     }
     assert "knooppunt_events_routed_total" in metrics.text
-    channels = orjson.dumps(asyncapi["channels"]).decode()
-    assert f"{hub_settings.topic_prefix}{TYPE}.v1" in channels
+    addresses = {channel["address"]: channel for channel in asyncapi["channels"].values()}
+    for spec in CONTRACTS:
+        assert hub_settings.topics.contract(spec) in addresses
+    schemas = asyncapi["components"]["schemas"]
+    assert "FormulierIngediendV2" in schemas
+    assert "authentication" in schemas["FormulierIngediend"]["properties"]
+    assert hub_settings.topics.destination("0363", "parkeren") in addresses
+    assert hub_settings.topics.dead_letter("0599") in addresses
     assert "/api/v1/tenants/{tenant}/submissions" in openapi["paths"]
     assert docs.status_code == 200

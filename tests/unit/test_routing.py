@@ -86,3 +86,26 @@ def test_events_that_break_their_contract_are_dead_lettered_with_the_field(
 def test_an_event_on_another_installations_topic_is_refused(demo_config: HubConfig) -> None:
     plan = plan_routing(demo_config, _event(submission()), TOPIC, TopicNames("acc."))
     assert plan.dead_letter is not None
+
+
+def test_conditions_are_written_against_the_newest_version(demo_config: HubConfig) -> None:
+    """A v1 event is upcast before matching, so a route names v2 fields only."""
+    routes = [
+        Route(
+            tenant="0363",
+            contract=TYPE,
+            when={"authentication.legal_subject.type": "kvk"},
+            to=["zaaksysteem"],
+        )
+    ]
+    config = demo_config.model_copy(update={"routes": routes})
+    company = submission(authentication={"method": "eherkenning", "kvk": "68750110"})
+    event = _event(company)
+    assert plan_routing(config, event, TOPIC, TopicNames()).destinations == ("zaaksysteem",)
+    assert plan_routing(config, _event(submission()), TOPIC, TopicNames()).unrouted
+
+
+def test_a_family_prefix_route_takes_every_type_of_the_family() -> None:
+    route = Route(tenant="0363", contract="nl.overheid.zaken", to=["x"])
+    assert route_matches(route, "0363", "nl.overheid.zaken.status.create", {})
+    assert not route_matches(route, "0363", "nl.overheid.zakenarchief.zaak.create", {})

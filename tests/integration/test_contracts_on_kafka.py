@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 
 import orjson
 import pytest
@@ -41,7 +42,7 @@ async def producer(kafka: KafkaUnderTest, prefix: str) -> AsyncIterator[KafkaBro
         await broker.stop()
 
 
-def _with_kvk(payload: dict[str, object]) -> dict[str, object]:
+def _with_kvk(payload: dict[str, Any]) -> dict[str, Any]:
     auth = {"method": "eherkenning", "level_of_assurance": "loa3", "kvk": "68750110"}
     return {
         **payload,

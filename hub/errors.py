@@ -7,6 +7,7 @@ __all__ = [
     "ConfigIssue",
     "ContractError",
     "KnooppuntError",
+    "UnroutedError",
 ]
 
 from dataclasses import dataclass
@@ -49,3 +50,9 @@ class ContractError(KnooppuntError):
     def __init__(self, message: str, field: str | None = None) -> None:
         self.field = field
         super().__init__(f"{field}: {message}" if field else message)
+
+
+class UnroutedError(KnooppuntError):
+    """An event matched no route of a tenant that dead-letters unrouted events."""
+
+    field: str | None = None

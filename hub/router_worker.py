@@ -21,7 +21,7 @@ from faststream.kafka import KafkaMessage
 
 from contracts.cloudevents import CloudEvent
 from contracts.registry import CONTRACTS
-from hub.errors import ContractError
+from hub.errors import ContractError, UnroutedError
 from hub.logs import get_logger
 from hub.redaction import redact_text
 from hub.routing import plan_routing
@@ -42,7 +42,9 @@ RETRY_PAUSE_S = 1.0  # before a failed batch is read again, so an outage is not 
 log = get_logger("hub.router")
 
 
-def _dead_letter_headers(record: ConsumerRecord, error: ContractError) -> dict[str, str]:
+def _dead_letter_headers(
+    record: ConsumerRecord, error: ContractError | UnroutedError
+) -> dict[str, str]:
     original = {name: raw.decode("utf-8", "replace") for name, raw in record.headers or ()}
     return {
         **original,
@@ -120,14 +122,14 @@ class Router:
         )
 
     async def _dead_letter(
-        self, record: ConsumerRecord, error: ContractError, tenant: str
+        self, record: ConsumerRecord, error: ContractError | UnroutedError, tenant: str
     ) -> _Sent:
         label = tenant if self.config.tenant(tenant) is not None else UNKNOWN_TENANT
         topic = self.names.dead_letter(label)
         ack = await self._send(record, topic, _dead_letter_headers(record, error))
 
         def account() -> None:
-            self.metrics.dead_letters.labels(label, "contract").inc()
+            self.metrics.dead_letters.labels(label, type(error).__name__).inc()
             log.warning(
                 "event_dead_lettered",
                 tenant=label,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from contracts.events import read_as, version_of
 from contracts.registry import contract_for
-from hub.errors import ContractError
+from hub.errors import ContractError, UnroutedError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from hub.config import HubConfig, Route
     from hub.topics import TopicNames
 
-__all__ = ["RoutingPlan", "destinations_for", "plan_routing", "route_matches"]
+__all__ = ["RoutableEvent", "RoutingPlan", "destinations_for", "plan_routing", "route_matches"]
 
 _MISSING = object()
 
@@ -30,34 +30,46 @@ def _lookup(payload: Any, dotted: str) -> Any:
     return value
 
 
-def route_matches(route: Route, tenant: str, event_type: str, payload: Any) -> bool:
-    """True when the route is for this tenant and event type and every ``when`` condition holds.
+@dataclass(frozen=True)
+class RoutableEvent:
+    """What routing looks at: tenant, type, the version it was produced under, the payload
+    (as the contract's newest version)."""
+
+    tenant: str
+    type: str
+    version: int
+    payload: Any
+
+
+def route_matches(route: Route, event: RoutableEvent) -> bool:
+    """True when the route is for this tenant, type and version and every condition holds.
 
     A route's contract is an event type, or a family prefix that takes all of its types
-    (``nl.overheid.zaken`` takes ``nl.overheid.zaken.zaak.create``).
+    (``nl.overheid.zaken`` takes ``nl.overheid.zaken.zaak.create``); ``versions``, when given,
+    limits it to events produced under those versions.
 
     A condition holds when the payload value at the dotted path equals the expected value, or is
     one of the expected values when a list is given. A missing path never matches.
     """
-    if route.tenant != tenant:
+    if route.tenant != event.tenant:
         return False
-    if route.contract != event_type and not event_type.startswith(route.contract + "."):
+    if route.contract != event.type and not event.type.startswith(route.contract + "."):
+        return False
+    if route.versions and event.version not in route.versions:
         return False
     for path, expected in route.when.items():
-        actual = _lookup(payload, path)
+        actual = _lookup(event.payload, path)
         allowed = expected if isinstance(expected, list) else [expected]
         if actual is _MISSING or actual not in allowed:
             return False
     return True
 
 
-def destinations_for(
-    routes: Iterable[Route], tenant: str, event_type: str, payload: Any
-) -> list[str]:
+def destinations_for(routes: Iterable[Route], event: RoutableEvent) -> list[str]:
     """Every destination of the matching routes, each once, in the order the routes name them."""
     chosen: list[str] = []
     for route in routes:
-        if route_matches(route, tenant, event_type, payload):
+        if route_matches(route, event):
             chosen.extend(d for d in route.to if d not in chosen)
     return chosen
 
@@ -67,7 +79,7 @@ class RoutingPlan:
     """What to do with one contract event: copy it to ``destinations``, or dead-letter it."""
 
     destinations: tuple[str, ...] = ()
-    dead_letter: ContractError | None = None
+    dead_letter: ContractError | UnroutedError | None = None
 
     @property
     def unrouted(self) -> bool:
@@ -85,7 +97,8 @@ def plan_routing(
     goes to its tenant's matching routes.
     """
     try:
-        spec = contract_for(event.type, version_of(event, topic))
+        version = version_of(event, topic)
+        spec = contract_for(event.type, version)
         if names.contract(spec) != topic:
             raise ContractError(f"an event of type {event.type} does not belong on {topic}", "type")
         if config.tenant(event.tenant) is None:
@@ -93,6 +106,11 @@ def plan_routing(
         model = read_as(event, contract_for(event.type), topic)
     except ContractError as error:
         return RoutingPlan(dead_letter=error)
-    payload = model.model_dump(mode="json", by_alias=True)
-    found = destinations_for(config.routes_of(event.tenant), event.tenant, event.type, payload)
+    routable = RoutableEvent(
+        event.tenant, event.type, version, model.model_dump(mode="json", by_alias=True)
+    )
+    found = destinations_for(config.routes_of(event.tenant), routable)
+    tenant = config.tenant(event.tenant)
+    if not found and tenant is not None and tenant.unrouted == "dead-letter":
+        return RoutingPlan(dead_letter=UnroutedError(f"no route of tenant {tenant.id} matches"))
     return RoutingPlan(destinations=tuple(found))

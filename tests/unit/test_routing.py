@@ -5,13 +5,18 @@ import pytest
 
 from contracts.cloudevents import CloudEvent
 from hub.config import HubConfig, Route
-from hub.routing import destinations_for, plan_routing, route_matches
+from hub.errors import UnroutedError
+from hub.routing import RoutableEvent, destinations_for, plan_routing, route_matches
 from hub.topics import TopicNames
 from tests.samples import submission
 
 TYPE = "nl.gemeente.formulier.ingediend"
 TOPIC = f"{TYPE}.v1"
 OIN = "00000001002564440000"
+
+
+def _r(tenant: str, event_type: str, payload: object, version: int = 1) -> RoutableEvent:
+    return RoutableEvent(tenant, event_type, version, payload)
 
 
 def _event(payload: object, tenant: str = "0363", event_type: str = TYPE) -> CloudEvent:
@@ -26,19 +31,19 @@ def _event(payload: object, tenant: str = "0363", event_type: str = TYPE) -> Clo
 
 def test_route_without_conditions_matches_its_tenant_and_type_only() -> None:
     route = Route(tenant="0363", contract=TYPE, to=["zaaksysteem"])
-    assert route_matches(route, "0363", TYPE, {})
-    assert not route_matches(route, "0599", TYPE, {})
-    assert not route_matches(route, "0363", "nl.gemeente.iets.anders", {})
+    assert route_matches(route, _r("0363", TYPE, {}))
+    assert not route_matches(route, _r("0599", TYPE, {}))
+    assert not route_matches(route, _r("0363", "nl.gemeente.iets.anders", {}))
 
 
 def test_condition_on_a_dotted_path_with_one_value_or_a_list() -> None:
     one = Route(tenant="0363", contract=TYPE, when={"form.id": "a"}, to=["x"])
     many = Route(tenant="0363", contract=TYPE, when={"form.id": ["a", "b"]}, to=["x"])
-    assert route_matches(one, "0363", TYPE, {"form": {"id": "a"}})
-    assert not route_matches(one, "0363", TYPE, {"form": {"id": "b"}})
-    assert route_matches(many, "0363", TYPE, {"form": {"id": "b"}})
-    assert not route_matches(many, "0363", TYPE, {"form": {}})
-    assert not route_matches(many, "0363", TYPE, {"form": "a"})
+    assert route_matches(one, _r("0363", TYPE, {"form": {"id": "a"}}))
+    assert not route_matches(one, _r("0363", TYPE, {"form": {"id": "b"}}))
+    assert route_matches(many, _r("0363", TYPE, {"form": {"id": "b"}}))
+    assert not route_matches(many, _r("0363", TYPE, {"form": {}}))
+    assert not route_matches(many, _r("0363", TYPE, {"form": "a"}))
 
 
 def test_fan_out_names_each_destination_once_in_route_order() -> None:
@@ -48,8 +53,12 @@ def test_fan_out_names_each_destination_once_in_route_order() -> None:
         Route(tenant="0599", contract=TYPE, to=["elders"]),
     ]
     payload = {"form": {"id": "a"}}
-    assert destinations_for(routes, "0363", TYPE, payload) == ["parkeren", "archief", "zaaksysteem"]
-    assert destinations_for(routes, "0363", TYPE, {"form": {"id": "z"}}) == [
+    assert destinations_for(routes, _r("0363", TYPE, payload)) == [
+        "parkeren",
+        "archief",
+        "zaaksysteem",
+    ]
+    assert destinations_for(routes, _r("0363", TYPE, {"form": {"id": "z"}})) == [
         "archief",
         "zaaksysteem",
     ]
@@ -107,5 +116,18 @@ def test_conditions_are_written_against_the_newest_version(demo_config: HubConfi
 
 def test_a_family_prefix_route_takes_every_type_of_the_family() -> None:
     route = Route(tenant="0363", contract="nl.overheid.zaken", to=["x"])
-    assert route_matches(route, "0363", "nl.overheid.zaken.status.create", {})
-    assert not route_matches(route, "0363", "nl.overheid.zakenarchief.zaak.create", {})
+    assert route_matches(route, _r("0363", "nl.overheid.zaken.status.create", {}))
+    assert not route_matches(route, _r("0363", "nl.overheid.zakenarchief.zaak.create", {}))
+
+
+def test_a_route_can_be_limited_to_versions() -> None:
+    route = Route(tenant="0363", contract=TYPE, versions=[2], to=["x"])
+    assert route_matches(route, _r("0363", TYPE, {}, version=2))
+    assert not route_matches(route, _r("0363", TYPE, {}, version=1))
+
+
+def test_a_tenant_can_dead_letter_unrouted_events(demo_config: HubConfig) -> None:
+    strict = demo_config.tenants[0].model_copy(update={"unrouted": "dead-letter"})
+    config = demo_config.model_copy(update={"tenants": [strict, *demo_config.tenants[1:]]})
+    plan = plan_routing(config, _event(submission("geen-route")), TOPIC, TopicNames())
+    assert isinstance(plan.dead_letter, UnroutedError)

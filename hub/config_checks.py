@@ -1,0 +1,106 @@
+"""Checks across fields of a hub config: duplicates, references to things that do not exist, and
+each destination's connector settings. Pure functions returning (location, message) pairs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from connectors.registry import sink_connector
+from contracts.registry import CONTRACTS, is_known_type, versions_of
+
+if TYPE_CHECKING:
+    from hub.config import HubConfig
+
+__all__ = ["Loc", "cross_reference_issues"]
+
+Loc = tuple[str | int, ...]
+
+
+def cross_reference_issues(config: HubConfig) -> list[tuple[Loc, str]]:
+    """What single fields cannot show: duplicates and references to things that do not exist."""
+    return [*_tenant_issues(config), *_client_issues(config), *_route_issues(config)]
+
+
+def _known_tenants(config: HubConfig) -> str:
+    return ", ".join(t.id for t in config.tenants)
+
+
+def _tenant_issues(config: HubConfig) -> list[tuple[Loc, str]]:
+    issues: list[tuple[Loc, str]] = []
+    for i, tenant in enumerate(config.tenants):
+        if tenant.id in [t.id for t in config.tenants[:i]]:
+            issues.append((("tenants", i, "id"), f"duplicate tenant {tenant.id!r}"))
+        names = [d.name for d in tenant.destinations]
+        for j, destination in enumerate(tenant.destinations):
+            loc: Loc = ("tenants", i, "destinations", j)
+            if destination.name in names[:j]:
+                issues.append(((*loc, "name"), f"duplicate destination {destination.name!r}"))
+            issues += _settings_issues(destination.connector, destination.settings, loc)
+    return issues
+
+
+def _settings_issues(
+    connector: str, settings: dict[str, object], loc: Loc
+) -> list[tuple[Loc, str]]:
+    spec = sink_connector(connector)
+    if spec is None:  # already reported on the connector field itself
+        return []
+    try:
+        spec.config.model_validate(settings)
+    except ValidationError as exc:
+        return [
+            ((*loc, "settings", *error["loc"]), str(error["msg"]).removeprefix("Value error, "))
+            for error in exc.errors()
+        ]
+    return []
+
+
+def _client_issues(config: HubConfig) -> list[tuple[Loc, str]]:
+    issues: list[tuple[Loc, str]] = []
+    for i, client in enumerate(config.clients):
+        if client.id in [c.id for c in config.clients[:i]]:
+            issues.append((("clients", i, "id"), f"duplicate client {client.id!r}"))
+        issues.extend(
+            (("clients", i, "tenants", j), f"unknown tenant {t!r}; known: {_known_tenants(config)}")
+            for j, t in enumerate(client.tenants)
+            if config.tenant(t) is None
+        )
+    return issues
+
+
+def _route_issues(config: HubConfig) -> list[tuple[Loc, str]]:
+    issues: list[tuple[Loc, str]] = []
+    for i, route in enumerate(config.routes):
+        tenant = config.tenant(route.tenant)
+        if tenant is None:
+            known = _known_tenants(config)
+            issues.append(
+                (("routes", i, "tenant"), f"unknown tenant {route.tenant!r}; known: {known}")
+            )
+            continue
+        if not is_known_type(route.contract):
+            known = ", ".join(sorted({spec.type for spec in CONTRACTS}))
+            issues.append(
+                (("routes", i, "contract"), f"unknown contract {route.contract!r}; known: {known}")
+            )
+        else:
+            published = {s.version for s in CONTRACTS if s.type == route.contract} or {
+                s.version for s in versions_of(route.contract)
+            }
+            issues.extend(
+                (("routes", i, "versions", j), f"no version {v}; published: {sorted(published)}")
+                for j, v in enumerate(route.versions)
+                if v not in published
+            )
+        has = ", ".join(d.name for d in tenant.destinations) or "(none)"
+        issues.extend(
+            (
+                ("routes", i, "to", j),
+                f"tenant {tenant.id} has no destination {name!r}; it has: {has}",
+            )
+            for j, name in enumerate(route.to)
+            if tenant.destination(name) is None
+        )
+    return issues

@@ -1,0 +1,161 @@
+"""Reading hub config YAML, one file or a folder of them (say one per tenant), into a HubConfig.
+
+Every problem is reported at once with the file, line and field it concerns, and what is allowed:
+``tenants.yaml:12: tenants[0].oin: must be exactly 20 digits, got '123'``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from hub.config import HubConfig
+from hub.config_checks import Loc, cross_reference_issues
+from hub.errors import ConfigError, ConfigIssue
+
+__all__ = ["load"]
+
+_SECTIONS = ("tenants", "clients", "routes")
+
+
+def _line_index(node: yaml.Node, loc: Loc = ()) -> dict[Loc, int]:
+    """Map every path in a composed YAML document to its 1-based line."""
+    lines = {loc: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            lines.update(_line_index(value, (*loc, key.value)))
+            lines[(*loc, key.value)] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines.update(_line_index(item, (*loc, i)))
+    return lines
+
+
+def _dotted(loc: Loc) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+@dataclass
+class _Document:
+    """One YAML file: its data and the line of every path in it."""
+
+    path: Path
+    data: dict[str, Any]
+    lines: dict[Loc, int]
+
+    def issue(self, loc: Loc, message: str) -> ConfigIssue:
+        line = next(
+            (self.lines[loc[:end]] for end in range(len(loc), -1, -1) if loc[:end] in self.lines),
+            None,
+        )
+        return ConfigIssue(str(self.path), line, _dotted(loc), message)
+
+
+@dataclass
+class _Merged:
+    """The documents merged into one config, remembering where each list item came from."""
+
+    data: dict[str, Any] = field(default_factory=lambda: {s: [] for s in _SECTIONS})
+    origin: dict[tuple[str, int], tuple[_Document, int]] = field(default_factory=dict)
+    first: _Document | None = None
+
+    def add(self, doc: _Document) -> None:
+        self.first = self.first or doc
+        for section in _SECTIONS:
+            for local, item in enumerate(doc.data.get(section) or []):
+                self.origin[(section, len(self.data[section]))] = (doc, local)
+                self.data[section].append(item)
+        if "delivery" in doc.data:
+            self.data["delivery"] = doc.data["delivery"]
+            self.origin[("delivery", 0)] = (doc, 0)
+
+    def issue(self, loc: Loc, message: str) -> ConfigIssue:
+        """Translate a location in the merged config back to its file and local index."""
+        if len(loc) >= 2 and isinstance(loc[1], int) and (str(loc[0]), loc[1]) in self.origin:
+            doc, local = self.origin[(str(loc[0]), loc[1])]
+            return doc.issue((loc[0], local, *loc[2:]), message)
+        if loc and loc[0] == "delivery" and ("delivery", 0) in self.origin:
+            return self.origin[("delivery", 0)][0].issue(loc, message)
+        assert self.first is not None
+        return self.first.issue(loc, message)
+
+
+def _read(path: Path) -> _Document:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(
+            [ConfigIssue(str(path), None, "(file)", f"cannot read: {exc.strerror}")]
+        ) from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise ConfigError([ConfigIssue(str(path), line, "(syntax)", str(exc.problem))]) from exc
+    lines = _line_index(node) if node is not None else {}
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            [ConfigIssue(str(path), 1, "(top level)", "expected a mapping (tenants:, routes:...)")]
+        )
+    unknown = sorted(set(data) - {*_SECTIONS, "delivery"})
+    if unknown:
+        doc = _Document(path, data, lines)
+        raise ConfigError(
+            [doc.issue((name,), "unknown section (check the spelling)") for name in unknown]
+        )
+    return _Document(path, data, lines)
+
+
+def _files(path: Path) -> list[Path]:
+    if not path.is_dir():
+        return [path]
+    files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
+    if not files:
+        raise ConfigError([ConfigIssue(str(path), None, "(folder)", "no *.yaml files in it")])
+    return files
+
+
+def load(path: Path) -> HubConfig:
+    """Read and validate a hub config file, or every *.yaml in a folder merged; ConfigError
+    lists every problem with file, line and field."""
+    merged = _Merged()
+    for file in _files(path):
+        merged.add(_read(file))
+    try:
+        config = HubConfig.model_validate({**merged.data, "source": path})
+    except ValidationError as exc:
+        raise ConfigError(
+            [merged.issue(tuple(e["loc"]), _explain(e)) for e in exc.errors()]
+        ) from exc
+    problems = cross_reference_issues(config)
+    if problems:
+        raise ConfigError([merged.issue(loc, message) for loc, message in problems])
+    return config
+
+
+def _explain(error: Any) -> str:
+    """Pydantic's message, with the allowed pattern spelled out where it helps."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "missing":
+        return "required field is missing"
+    if error["type"] == "string_type" and isinstance(error.get("input"), int):
+        return "must be text: quote it ('0363'), YAML reads bare digits as a number"
+    if error["type"] == "extra_forbidden":
+        return "unknown field (check the spelling)"
+    if error["type"] == "string_pattern_mismatch":
+        pattern = error.get("ctx", {}).get("pattern", "")
+        digits = re.fullmatch(r"\^\\d\{(\d+)\}\$", pattern)
+        got = error.get("input")
+        return f"must be exactly {digits.group(1)} digits, got {got!r}" if digits else message
+    return message

@@ -1,6 +1,6 @@
 """What a sink connector is: something that delivers one event to one back office.
 
-A sink returns ``Delivered`` or raises ``DeliveryFailed``; the delivery worker (hub.delivery_worker)
+A sink returns ``Delivered`` or raises ``DeliveryError``; the delivery worker (hub.delivery_worker)
 decides what happens next (retry tier, dead letters). Sinks never retry on their own and never
 sleep: a slow back office must only delay its own topic.
 """
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from contracts.cloudevents import CloudEvent
 
-__all__ = ["Delivered", "Delivery", "DeliveryFailed", "Sink", "SinkContext"]
+__all__ = ["Delivered", "Delivery", "DeliveryError", "Sink", "SinkContext"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Delivered:
     reference: str | None = None
 
 
-class DeliveryFailed(KnooppuntError):
+class DeliveryError(KnooppuntError):
     """The back office did not take the event.
 
     ``permanent``: retrying will not help (e.g. 400: the back office rejects the content);
@@ -73,7 +73,7 @@ class SinkContext:
 
 class Sink(Protocol):
     async def deliver(self, delivery: Delivery) -> Delivered:
-        """Deliver once; raise DeliveryFailed when the back office did not take it."""
+        """Deliver once; raise DeliveryError when the back office did not take it."""
         ...
 
     async def close(self) -> None: ...

@@ -25,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 import hub
 from contracts.registry import CONTRACTS
 from hub.auth import Authenticator
+from hub.delivery_worker import DeliveryWorkers
 from hub.intake import intake_router
 from hub.kafka_admin import ensure_topics
 from hub.logs import get_logger
@@ -35,7 +36,7 @@ from hub.router_worker import register_router
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from faststream.kafka.subscriber.usecase import BatchSubscriber
+    from faststream.kafka.subscriber.usecase import BatchSubscriber, DefaultSubscriber
 
     from hub.config import HubConfig
     from hub.settings import Settings
@@ -55,7 +56,7 @@ class Hub:
     broker: KafkaBroker
     metrics: Metrics
     app: FastAPI
-    subscribers: list[BatchSubscriber]
+    subscribers: list[BatchSubscriber | DefaultSubscriber]
     created_topics: list[str] = field(default_factory=list)
 
     async def ready(self) -> tuple[bool, dict[str, str]]:
@@ -131,7 +132,11 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
         logger=logging.getLogger("hub.faststream"),  # ours: JSON, propagates to root
         log_level=logging.DEBUG,  # per-message lines only when asked for: normal operation is quiet
     )
-    subscribers = [register_router(broker, config, metrics, settings.topics)]
+    delivery = DeliveryWorkers(broker, config, metrics, settings.topics)
+    subscribers: list[BatchSubscriber | DefaultSubscriber] = [
+        register_router(broker, config, metrics, settings.topics),
+        *delivery.register(),
+    ]
     document_topics(broker, config, settings.topics)
     specification = AsyncAPI(
         broker,
@@ -161,6 +166,7 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
             yield
         finally:
             await broker.stop()  # waits for in-flight events; their offsets are committed
+            await delivery.close()
             log.info("hub_stopped")
 
     app = FastAPI(

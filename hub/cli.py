@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from hub.cli_dlq import dlq_app
 from hub.errors import ConfigError, KnooppuntError
 from hub.settings import Settings
 
@@ -24,6 +25,9 @@ contracts_app = typer.Typer(no_args_is_help=True, help="The event contracts and 
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(config_app, name="config")
 app.add_typer(contracts_app, name="contracts")
+tenants_app = typer.Typer(no_args_is_help=True, help="The tenants (municipalities) of a config.")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(dlq_app, name="dlq")
 
 ConfigOption = Annotated[
     Path,
@@ -138,6 +142,21 @@ def token(
         typer.echo(make_token(chosen.id, client_secret(loaded, chosen)))
     except KnooppuntError as exc:
         raise _fail(exc) from exc
+
+
+@tenants_app.command("list")
+def tenants_list(config: ConfigOption = Path("deploy/demo/config.yaml")) -> None:
+    """Each tenant with its destinations, the clients that may act for it and its routes."""
+    loaded = _load(config)
+    for tenant in loaded.tenants:
+        clients = [c.id for c in loaded.clients if tenant.id in c.tenants]
+        typer.echo(f"{tenant.id} {tenant.name} (OIN {tenant.oin}, RSIN {tenant.rsin})")
+        for destination in tenant.destinations:
+            typer.echo(f"  destination {destination.name:<16} connector {destination.connector}")
+        typer.echo(
+            f"  routes: {len(loaded.routes_of(tenant.id))}; unrouted events: {tenant.unrouted}"
+        )
+        typer.echo(f"  clients: {', '.join(clients) or '(none)'}")
 
 
 @config_app.command("check")

@@ -45,7 +45,7 @@ def configure_logging(level: str = "INFO") -> None:
     structlog.configure(
         processors=[*shared, structlog.processors.JSONRenderer(serializer=_dumps)],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(),  # prints to sys.stdout as it is then
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(sys.stdout)

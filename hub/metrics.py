@@ -39,6 +39,25 @@ class Metrics:
             ["tenant", "reason"],
             registry=self.registry,
         )
+        self.deliveries = Counter(
+            "knooppunt_deliveries_total",
+            "Delivery attempts by push sinks, by outcome (delivered, retry, dead_letter).",
+            ["tenant", "destination", "outcome"],
+            registry=self.registry,
+        )
+        self.quarantined = Counter(
+            "knooppunt_events_quarantined_total",
+            "Events found on a destination topic of another tenant (a security error).",
+            ["tenant"],
+            registry=self.registry,
+        )
+        self.delivery_latency = Histogram(
+            "knooppunt_delivery_latency_seconds",
+            "Time from an event's ce_time to its delivery to a back office (end to end).",
+            ["destination"],
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400),
+            registry=self.registry,
+        )
         self.routing_latency = Histogram(
             "knooppunt_routing_latency_seconds",
             "Time from an event's ce_time to its copies being on their destination topics.",

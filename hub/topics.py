@@ -16,9 +16,10 @@ if TYPE_CHECKING:
     from contracts.registry import ContractSpec
     from hub.config import HubConfig
 
-__all__ = ["UNKNOWN_TENANT", "TopicNames"]
+__all__ = ["QUARANTINE", "UNKNOWN_TENANT", "TopicNames"]
 
 UNKNOWN_TENANT = "unknown"  # dead letters of events that name no configured tenant
+QUARANTINE = "quarantine"  # events found on another tenant's topic: for operators only
 _PREFIX = re.compile(r"^([a-z0-9][a-z0-9-]*\.)?$")
 
 
@@ -42,6 +43,10 @@ class TopicNames:
     def dead_letter(self, tenant: str) -> str:
         return f"{self.prefix}knooppunt.dlq.{tenant}"
 
+    def retry(self, delay: str) -> str:
+        """A retry tier, shared by all destinations (the target travels in headers)."""
+        return f"{self.prefix}knooppunt.retry.{delay}"
+
     def group(self, role: str) -> str:
         return f"{self.prefix}knooppunt-{role}"
 
@@ -52,4 +57,6 @@ class TopicNames:
             topics.extend(self.destination(tenant.id, d.name) for d in tenant.destinations)
             topics.append(self.dead_letter(tenant.id))
         topics.append(self.dead_letter(UNKNOWN_TENANT))
+        topics.append(self.dead_letter(QUARANTINE))
+        topics.extend(self.retry(delay) for delay in config.delivery.retry_delays)
         return topics

@@ -4,6 +4,7 @@ import logging
 
 import orjson
 import pytest
+import structlog
 
 from hub.logs import configure_logging, get_logger
 from hub.redaction import REDACTED, redact
@@ -35,6 +36,7 @@ def test_no_bsn_reaches_a_log_line(capsys: pytest.CaptureFixture[str]) -> None:
         lines = capsys.readouterr().out.strip().splitlines()
     finally:
         logging.getLogger().handlers.clear()
+        structlog.reset_defaults()
     ours, theirs = (orjson.loads(line) for line in lines)
     assert ours["event"] == "submission_refused"
     assert ours["tenant"] == "0363"

@@ -1,0 +1,81 @@
+"""``knooppunt dlq list|show|replay``: a tenant's dead letters, without printing personal data."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Annotated
+
+import orjson
+import typer
+
+from hub.dead_letters import DeadLetterRecord, read_dead_letters, replay, select
+from hub.settings import Settings
+
+__all__ = ["dlq_app"]
+
+dlq_app = typer.Typer(no_args_is_help=True, help="A tenant's dead letters: list, show, replay.")
+
+TenantOption = Annotated[str, typer.Option("--tenant", "-t", help="Tenant id (gemeentecode).")]
+DestinationOption = Annotated[
+    str | None, typer.Option("--destination", "-d", help="Only letters for this destination.")
+]
+SinceOption = Annotated[
+    datetime | None, typer.Option(help="Only letters written at or after this time (ISO 8601).")
+]
+OffsetOption = Annotated[
+    list[str] | None, typer.Option("--offset", help="Only this letter, as partition:offset.")
+]
+
+
+def _letters(tenant: str) -> list[DeadLetterRecord]:
+    settings = Settings()
+    topic = settings.topics.dead_letter(tenant)
+    return asyncio.run(read_dead_letters(settings.kafka_bootstrap_servers, topic))
+
+
+@dlq_app.command("list")
+def dlq_list(
+    tenant: TenantOption,
+    destination: DestinationOption = None,
+    since: SinceOption = None,
+) -> None:
+    """One line per dead letter: where, when, what failed and why (no payloads)."""
+    letters = select(_letters(tenant), destination, since)
+    for letter in letters:
+        s = letter.summary()
+        line = f"{s['offset']:<8} {s['failed_at'][:19]:<19} {s['destination']:<14} "
+        line += f"attempts={s['attempts']:<2} {s['error']:<22} {s['type']} {s['event_id']}"
+        typer.echo(f"{line}  {s['message']}")
+    typer.echo(f"{len(letters)} dead letter(s) for tenant {tenant}")
+
+
+@dlq_app.command("show")
+def dlq_show(
+    tenant: TenantOption,
+    offset: Annotated[str, typer.Argument(help="The letter, as partition:offset.")],
+) -> None:
+    """One dead letter in full: headers and payload, personal data redacted."""
+    letters = select(_letters(tenant), offsets=[offset])
+    if not letters:
+        typer.echo(f"error: no dead letter {offset} for tenant {tenant}", err=True)
+        raise typer.Exit(1)
+    typer.echo(orjson.dumps(letters[0].shown(), option=orjson.OPT_INDENT_2).decode())
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    tenant: TenantOption,
+    destination: DestinationOption = None,
+    since: SinceOption = None,
+    offset: OffsetOption = None,
+    dry_run: Annotated[bool, typer.Option(help="Only say what would be replayed.")] = False,
+) -> None:
+    """Send the selected dead letters back where they failed (after the cause is fixed)."""
+    letters = select(_letters(tenant), destination, since, offset or [])
+    for letter in letters:
+        verb = "would replay" if dry_run else "replaying"
+        typer.echo(f"{verb} {letter.partition}:{letter.offset} -> {letter.replay_topic}")
+    if not dry_run and letters:
+        asyncio.run(replay(Settings().kafka_bootstrap_servers, letters))
+    typer.echo(f"{len(letters)} dead letter(s) {'selected' if dry_run else 'replayed'}")

@@ -1,0 +1,166 @@
+"""Delivery decisions, pure: idempotency keys, where a failed delivery goes next, and the headers
+that carry a delivery's history from retry tier to retry tier and into dead letters.
+
+The history travels in ``knooppunt_*`` headers next to the event's own ``ce_*`` headers:
+
+| header | meaning |
+| --- | --- |
+| ``knooppunt_destination`` | the tenant's destination the event is for |
+| ``knooppunt_target_topic`` | the destination topic it was read from (where a replay goes) |
+| ``knooppunt_attempts`` | delivery attempts made so far |
+| ``knooppunt_tier`` | index of the retry tier it is in (0 = the first delay) |
+| ``knooppunt_retry_at`` | epoch milliseconds before which it must not be tried again |
+| ``knooppunt_first_failure`` / ``knooppunt_last_failure`` | RFC 3339 times |
+| ``knooppunt_error_class`` / ``_error_message`` / ``_error_status`` | the last failure |
+| ``knooppunt_original_topic`` / ``_partition`` / ``_offset`` | where the record first was |
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from hub.config import duration_seconds
+from hub.redaction import redact_text
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from aiokafka import ConsumerRecord
+
+    from contracts.cloudevents import CloudEvent
+
+__all__ = [
+    "DeadLetter",
+    "DeliveryHistory",
+    "Retry",
+    "failure_headers",
+    "history_of",
+    "idempotency_key",
+    "next_step",
+    "plain_headers",
+]
+
+_KEY_NAMESPACE = uuid.UUID("0b6f5a0e-3c1d-4d8e-9f2a-6b7c8d9e0f1a")
+PREFIX = "knooppunt_"
+
+
+def idempotency_key(event: CloudEvent, destination: str) -> str:
+    """The same for every attempt and every redelivery of one event to one destination."""
+    return str(uuid.uuid5(_KEY_NAMESPACE, f"{event.source}\n{event.id}\n{destination}"))
+
+
+@dataclass(frozen=True)
+class DeliveryHistory:
+    """What happened to a delivery so far (none of it on a first attempt)."""
+
+    destination: str
+    target_topic: str
+    original: tuple[str, int, int]  # topic, partition, offset where the record first was
+    attempts: int = 0
+    tier: int = -1
+    first_failure: datetime | None = None
+
+
+def history_of(record: ConsumerRecord, destination: str | None = None) -> DeliveryHistory:
+    """The history in a record's headers; a fresh one for a record straight from its topic."""
+    headers = plain_headers(record)
+    if f"{PREFIX}attempts" not in headers:
+        assert destination is not None, "a record without history needs its destination"
+        return DeliveryHistory(
+            destination, record.topic, (record.topic, record.partition, record.offset)
+        )
+    first = headers.get(f"{PREFIX}first_failure")
+    return DeliveryHistory(
+        destination=headers[f"{PREFIX}destination"],
+        target_topic=headers[f"{PREFIX}target_topic"],
+        original=(
+            headers[f"{PREFIX}original_topic"],
+            int(headers[f"{PREFIX}original_partition"]),
+            int(headers[f"{PREFIX}original_offset"]),
+        ),
+        attempts=int(headers[f"{PREFIX}attempts"]),
+        tier=int(headers.get(f"{PREFIX}tier", "-1")),
+        first_failure=datetime.fromisoformat(first) if first else None,
+    )
+
+
+@dataclass(frozen=True)
+class Retry:
+    tier: int
+    delay: str  # the tier's name, e.g. "1m": topic knooppunt.retry.1m
+    retry_at: datetime
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    reason: str
+
+
+def next_step(
+    history: DeliveryHistory,
+    permanent: bool,
+    retry_after_s: float | None,
+    delays: Sequence[str],
+    now: datetime,
+) -> Retry | DeadLetter:
+    """After a failed attempt: the next retry tier, or dead letters.
+
+    A permanent failure goes to dead letters at once; a retryable one to the next tier, or to a
+    later tier when the back office asked (Retry-After) for a longer wait than the next tier's;
+    after the last tier, dead letters.
+    """
+    if permanent:
+        return DeadLetter("permanent failure")
+    tier = history.tier + 1
+    if tier >= len(delays):
+        return DeadLetter(f"retries exhausted after {history.attempts} attempts")
+    wait = float(duration_seconds(delays[tier]))
+    if retry_after_s is not None and retry_after_s > wait:
+        longer = [
+            i for i in range(tier, len(delays)) if duration_seconds(delays[i]) >= retry_after_s
+        ]
+        tier = longer[0] if longer else len(delays) - 1
+        wait = max(retry_after_s, float(duration_seconds(delays[tier])))
+    return Retry(tier, delays[tier], now + timedelta(seconds=wait))
+
+
+def plain_headers(record: ConsumerRecord) -> dict[str, str]:
+    return {name: raw.decode("utf-8", "replace") for name, raw in record.headers or ()}
+
+
+def failure_headers(
+    record: ConsumerRecord,
+    history: DeliveryHistory,
+    error: Exception,
+    now: datetime,
+    retry: Retry | None = None,
+) -> dict[str, str]:
+    """The event's own headers plus its updated history, for a retry tier or dead letters."""
+    status = getattr(error, "status", None)
+    headers = {k: v for k, v in plain_headers(record).items() if not k.startswith(PREFIX)}
+    history_headers = {
+        "destination": history.destination,
+        "target_topic": history.target_topic,
+        "attempts": str(history.attempts),
+        "tier": str(retry.tier if retry else history.tier),
+        "first_failure": (history.first_failure or now).astimezone(UTC).isoformat(),
+        "last_failure": now.astimezone(UTC).isoformat(),
+        "error_class": type(error).__name__,
+        "error_message": redact_text(str(error))[:1000],
+        "error_status": "" if status is None else str(status),
+        "original_topic": history.original[0],
+        "original_partition": str(history.original[1]),
+        "original_offset": str(history.original[2]),
+    }
+    if retry is not None:
+        history_headers["retry_at"] = str(int(retry.retry_at.timestamp() * 1000))
+    return headers | {f"{PREFIX}{name}": value for name, value in history_headers.items()}
+
+
+def due_in_s(headers: Mapping[str, str], now: datetime) -> float:
+    """Seconds until a record in a retry tier may be tried again (0 or less: now)."""
+    retry_at_ms = int(headers.get(f"{PREFIX}retry_at", "0"))
+    return retry_at_ms / 1000 - now.timestamp()

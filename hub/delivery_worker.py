@@ -1,0 +1,287 @@
+"""Delivery workers: push each destination topic's events to its back office through its sink.
+
+- One consumer group per push destination (``<prefix>knooppunt-deliver-<tenant>-<destination>``):
+  a slow or broken back office delays only its own topic.
+- A failed delivery never blocks the partition: it goes to the next retry tier
+  (``knooppunt.retry.<delay>``, shared, the target in headers) or, when permanent or exhausted,
+  to the tenant's dead letters, with its history in ``knooppunt_*`` headers (hub.delivery).
+- Offsets are committed only after the event was delivered or is safely on its next topic.
+- A worker refuses an event whose tenant is not its topic's, and quarantines it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaMessage
+
+from connectors.registry import sink_connector
+from connectors.sink import Delivery, DeliveryError, SinkContext
+from contracts.cloudevents import CloudEvent
+from hub.delivery import (
+    DeadLetter,
+    due_in_s,
+    failure_headers,
+    history_of,
+    idempotency_key,
+    next_step,
+    plain_headers,
+)
+from hub.errors import ContractError, KnooppuntError
+from hub.logs import get_logger
+from hub.redaction import redact_text
+from hub.topics import QUARANTINE
+
+if TYPE_CHECKING:
+    from aiokafka import ConsumerRecord
+    from faststream.kafka import KafkaBroker
+    from faststream.kafka.subscriber.usecase import DefaultSubscriber
+
+    from connectors.sink import Sink
+    from hub.config import HubConfig
+    from hub.delivery import DeliveryHistory
+    from hub.metrics import Metrics
+    from hub.topics import TopicNames
+
+__all__ = ["DeliveryWorkers", "TenantMismatchError"]
+
+log = get_logger("hub.delivery")
+MAX_WAIT_S = 2.0  # a retry tier consumer sleeps at most this long before it polls again
+
+
+class TenantMismatchError(KnooppuntError):
+    """An event on a tenant's destination topic names another tenant: a security error."""
+
+
+@dataclass(frozen=True)
+class _Target:
+    tenant: str
+    destination: str
+    sink: Sink
+
+
+class DeliveryWorkers:
+    """The sinks of every push destination, their consumers, and the retry tier consumers."""
+
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        config: HubConfig,
+        metrics: Metrics,
+        names: TopicNames,
+        context: SinkContext | None = None,
+    ) -> None:
+        self.broker, self.config, self.metrics, self.names = broker, config, metrics, names
+        context = context or SinkContext(environ=dict(os.environ))
+        self.targets: dict[str, _Target] = {}
+        for tenant in config.tenants:
+            for destination in tenant.destinations:
+                spec = sink_connector(destination.connector)
+                if spec is None or spec.build is None:
+                    continue  # the back office reads its destination topic itself
+                sink = spec.build(spec.config.model_validate(destination.settings), context)
+                topic = names.destination(tenant.id, destination.name)
+                self.targets[topic] = _Target(tenant.id, destination.name, sink)
+        self.subscribers: list[DefaultSubscriber] = []
+
+    def register(self) -> list[DefaultSubscriber]:
+        """Subscribe one consumer per push destination and one per retry tier."""
+        for topic, target in self.targets.items():
+            self.subscribers.append(self._destination_consumer(topic, target))
+        if self.targets:
+            for tier, delay in enumerate(self.config.delivery.retry_delays):
+                self.subscribers.append(self._retry_consumer(tier, delay))
+        return self.subscribers
+
+    async def close(self) -> None:
+        for target in self.targets.values():
+            await target.sink.close()
+
+    def _destination_consumer(self, topic: str, target: _Target) -> DefaultSubscriber:
+        subscriber = self.broker.subscriber(
+            topic,
+            group_id=self.names.group(f"deliver-{target.tenant}-{target.destination}"),
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            title=f"deliver:{target.tenant}:{target.destination}",
+            description="Pushes the destination's events to its back office through its sink.",
+        )
+
+        @subscriber
+        async def deliver_event(message: KafkaMessage) -> None:
+            record: ConsumerRecord = message.raw_message
+            await self._attempt(record, target, history_of(record, target.destination))
+
+        return subscriber
+
+    def _retry_consumer(self, tier: int, delay: str) -> DefaultSubscriber:
+        subscriber = self.broker.subscriber(
+            self.names.retry(delay),
+            group_id=self.names.group(f"retry-{delay}"),
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.MANUAL,
+            title=f"retry:{delay}",
+            description=f"Retry tier {tier + 1}: tries a failed delivery again after {delay}.",
+        )
+
+        @subscriber
+        async def retry_event(message: KafkaMessage) -> None:
+            record: ConsumerRecord = message.raw_message
+            wait = due_in_s(plain_headers(record), datetime.now(UTC))
+            if wait > 0:
+                # Not due: sleep a little, then read it again (keeps polling, so the group
+                # does not think this consumer died during a long wait).
+                await asyncio.sleep(min(wait, MAX_WAIT_S))
+                if due_in_s(plain_headers(record), datetime.now(UTC)) > 0:
+                    await message.nack()
+                    return
+            history = history_of(record)
+            target = self.targets.get(history.target_topic)
+            try:
+                if target is None:
+                    await self._dead_letter(
+                        record,
+                        history,
+                        KnooppuntError(f"destination {history.target_topic} is no longer pushed"),
+                        self._tenant_of(record),
+                    )
+                else:
+                    await self._attempt(record, target, history)
+            except Exception:
+                await message.nack()  # read again after a pause; nothing is lost
+                await asyncio.sleep(1.0)
+                raise
+            await message.ack()
+
+        return subscriber
+
+    def _tenant_of(self, record: ConsumerRecord) -> str:
+        tenant = plain_headers(record).get("ce_tenant", "")
+        return tenant if self.config.tenant(tenant) is not None else QUARANTINE
+
+    async def _attempt(
+        self, record: ConsumerRecord, target: _Target, history: DeliveryHistory
+    ) -> None:
+        """One delivery attempt; afterwards the event is delivered, or on its next topic."""
+        try:
+            event = CloudEvent.from_kafka(record.headers or (), record.value)
+        except ContractError as exc:
+            await self._dead_letter(record, history, exc, target.tenant)
+            return
+        if event.tenant != target.tenant:
+            await self._quarantine(record, history, event, target)
+            return
+        history = replace(history, attempts=history.attempts + 1)
+        delivery = Delivery(
+            event=event,
+            tenant=target.tenant,
+            destination=target.destination,
+            idempotency_key=idempotency_key(event, target.destination),
+            attempt=history.attempts,
+        )
+        try:
+            delivered = await target.sink.deliver(delivery)
+        except DeliveryError as error:
+            await self._failed(record, history, error, target)
+            return
+        self.metrics.deliveries.labels(target.tenant, target.destination, "delivered").inc()
+        self.metrics.delivery_latency.labels(target.destination).observe(
+            max(0.0, time.time() - event.time.timestamp())
+        )
+        log.debug(
+            "event_delivered",
+            tenant=target.tenant,
+            destination=target.destination,
+            event_id=event.id,
+            attempt=history.attempts,
+            reference=delivered.reference,
+        )
+
+    async def _failed(
+        self,
+        record: ConsumerRecord,
+        history: DeliveryHistory,
+        error: DeliveryError,
+        target: _Target,
+    ) -> None:
+        now = datetime.now(UTC)
+        step = next_step(
+            history, error.permanent, error.retry_after_s, self.config.delivery.retry_delays, now
+        )
+        if isinstance(step, DeadLetter):
+            await self._dead_letter(record, history, error, target.tenant, step.reason)
+            return
+        await self.broker.publish(
+            record.value,
+            topic=self.names.retry(step.delay),
+            key=record.key,
+            headers=failure_headers(record, history, error, now, step),
+        )
+        self.metrics.deliveries.labels(target.tenant, target.destination, "retry").inc()
+        log.warning(
+            "delivery_failed",
+            tenant=target.tenant,
+            destination=target.destination,
+            attempt=history.attempts,
+            retry_in=step.delay,
+            error_class=type(error).__name__,
+            error_status=error.status,
+            error=redact_text(str(error)),
+        )
+
+    async def _dead_letter(
+        self,
+        record: ConsumerRecord,
+        history: DeliveryHistory,
+        error: Exception,
+        tenant: str,
+        reason: str = "not deliverable",
+    ) -> None:
+        now = datetime.now(UTC)
+        topic = self.names.dead_letter(tenant)
+        await self.broker.publish(
+            record.value,
+            topic=topic,
+            key=record.key,
+            headers=failure_headers(record, history, error, now),
+        )
+        self.metrics.deliveries.labels(tenant, history.destination, "dead_letter").inc()
+        self.metrics.dead_letters.labels(tenant, type(error).__name__).inc()
+        log.error(
+            "delivery_dead_lettered",
+            tenant=tenant,
+            destination=history.destination,
+            attempts=history.attempts,
+            reason=reason,
+            error_class=type(error).__name__,
+            error=redact_text(str(error)),
+            topic=topic,
+        )
+
+    async def _quarantine(
+        self, record: ConsumerRecord, history: DeliveryHistory, event: CloudEvent, target: _Target
+    ) -> None:
+        error = TenantMismatchError(
+            f"event of tenant {event.tenant!r} on a topic of tenant {target.tenant}; not delivered"
+        )
+        topic = self.names.dead_letter(QUARANTINE)
+        await self.broker.publish(
+            record.value,
+            topic=topic,
+            key=record.key,
+            headers=failure_headers(record, history, error, datetime.now(UTC)),
+        )
+        self.metrics.quarantined.labels(target.tenant).inc()
+        log.error(
+            "event_quarantined",
+            tenant=target.tenant,
+            destination=target.destination,
+            event_tenant=event.tenant if self.config.tenant(event.tenant) else "unknown",
+            topic=topic,
+        )

@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -22,22 +16,13 @@ from aiokafka.admin import AIOKafkaAdminClient
 from hub.config import load_config
 from hub.settings import Settings
 from tests.conftest import DEMO_CONFIG, demo_token
+from tests.integration.processes import hub_env, hub_process, knooppunt, wait_ready_process
 from tests.kafka_reading import read_topics
 from tests.kafka_under_test import free_port
 from tests.samples import submission
 
 pytestmark = pytest.mark.kafka
-KNOOPPUNT = str(Path(sys.executable).parent / "knooppunt")
 CONTRACT = "nl.gemeente.formulier.ingediend.v1"
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "KNOOPPUNT_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "KNOOPPUNT_TOPIC_PREFIX": settings.topic_prefix,
-        "KNOOPPUNT_HTTP_PORT": str(settings.http_port),
-    }
 
 
 @pytest.fixture
@@ -45,33 +30,6 @@ def config_copy(tmp_path: Path) -> Path:
     """The demo config with its secrets folder, as a user would copy it to start their own."""
     shutil.copytree(DEMO_CONFIG.parent, tmp_path / "demo")
     return tmp_path / "demo" / "config.yaml"
-
-
-@contextmanager
-def hub_process(settings: Settings, config: Path, logs: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with (logs / "stdout.log").open("wb") as out, (logs / "stderr.log").open("wb") as err:
-        process = subprocess.Popen(
-            [KNOOPPUNT, "run", "--config", str(config)], env=_env(settings), stdout=out, stderr=err
-        )
-        try:
-            yield process
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(10)
-
-
-def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the hub exited while starting"
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("hub not ready in time")
 
 
 async def _router_progress(settings: Settings) -> tuple[list[ConsumerRecord], dict[int, int]]:
@@ -93,14 +51,8 @@ def _event_ids(records: list[ConsumerRecord]) -> list[str]:
     return [dict(r.headers)["ce_id"].decode() for r in records]
 
 
-def _knooppunt(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [KNOOPPUNT, *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-
-
 def _run_demo(settings: Settings, config: Path) -> dict[str, str]:
-    demo = _knooppunt(_env(settings), "demo", "--config", str(config))
+    demo = knooppunt(hub_env(settings), "demo", "--config", str(config))
     assert demo.returncode == 0, demo.stderr
     return {
         " ".join(before.split()): after
@@ -113,7 +65,7 @@ def test_run_demo_and_graceful_stop_and_restart(
 ) -> None:
     base = f"http://127.0.0.1:{hub_settings.http_port}"
     with hub_process(hub_settings, config_copy, tmp_path) as hub:
-        _wait_ready(base, hub)
+        wait_ready_process(hub_settings, hub)
         demo = _run_demo(hub_settings, config_copy)
         # A stream of submissions, then SIGTERM while the router is still busy with them.
         headers = {"Authorization": f"Bearer {demo_token()}"}
@@ -146,7 +98,7 @@ def test_run_demo_and_graceful_stop_and_restart(
 
     # A restart picks up what was left, and nothing is lost or doubled.
     with hub_process(hub_settings, config_copy, tmp_path) as hub:
-        _wait_ready(base, hub)
+        wait_ready_process(hub_settings, hub)
         copies = asyncio.run(read_topics(hub_settings.kafka_bootstrap_servers, parking, 51))
         hub.send_signal(signal.SIGTERM)
         assert hub.wait(60) == 0
@@ -169,14 +121,14 @@ def test_a_config_with_a_mistake_is_refused_at_start(
     text = config_copy.read_text().replace('- tenant: "0599"', '- tenant: "0598"')
     config_copy.write_text(text)
     line = text.splitlines().index('  - tenant: "0598"') + 1
-    result = _knooppunt(_env(hub_settings), "run", "--config", str(config_copy))
+    result = knooppunt(hub_env(hub_settings), "run", "--config", str(config_copy))
     assert result.returncode == 2
     assert f"{config_copy}:{line}: routes[2].tenant: unknown tenant '0598'" in result.stderr
 
 
 def test_an_unreachable_kafka_is_a_clear_error(hub_settings: Settings, config_copy: Path) -> None:
-    env = _env(hub_settings) | {"KNOOPPUNT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}"}
-    result = _knooppunt(env, "run", "--config", str(config_copy))
+    env = hub_env(hub_settings) | {"KNOOPPUNT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}"}
+    result = knooppunt(env, "run", "--config", str(config_copy))
     assert result.returncode == 2
     assert "does not answer" in result.stderr
     assert "knooppunt kafka up" in result.stderr

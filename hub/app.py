@@ -32,6 +32,7 @@ from hub.logs import get_logger
 from hub.metrics import Metrics
 from hub.problems import ProblemError, problem_response, validation_problem
 from hub.router_worker import register_router
+from hub.topics import QUARANTINE
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -116,6 +117,19 @@ def document_topics(broker: KafkaBroker, config: HubConfig, names: TopicNames) -
             description=f"Dead letters of {tenant.name}: the original record, the cause in "
             "knooppunt_error_* headers.",
         )
+    for delay in config.delivery.retry_delays:
+        broker.publisher(
+            names.retry(delay),
+            title=f"{names.retry(delay)}:publish",
+            description=f"Failed deliveries waiting {delay} before the next attempt; the target "
+            "destination and the delivery's history travel in knooppunt_* headers.",
+        )
+    broker.publisher(
+        names.dead_letter(QUARANTINE),
+        title=f"{names.dead_letter(QUARANTINE)}:publish",
+        description="Events found on another tenant's destination topic (security errors); "
+        "for operators only.",
+    )
 
 
 def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> Hub:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from hub.cli_dlq import dlq_app
+from hub.cli_routes import routes_app
 from hub.errors import ConfigError, KnooppuntError
 from hub.settings import Settings
 
@@ -28,6 +29,7 @@ app.add_typer(contracts_app, name="contracts")
 tenants_app = typer.Typer(no_args_is_help=True, help="The tenants (municipalities) of a config.")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(routes_app, name="routes")
 
 ConfigOption = Annotated[
     Path,

@@ -53,6 +53,7 @@ __all__ = ["DeliveryWorkers", "TenantMismatchError"]
 
 log = get_logger("hub.delivery")
 MAX_WAIT_S = 2.0  # a retry tier consumer sleeps at most this long before it polls again
+RETRY_PAUSE_S = 1.0  # before an event whose handling raised is read again
 
 
 class TenantMismatchError(KnooppuntError):
@@ -116,7 +117,19 @@ class DeliveryWorkers:
         @subscriber
         async def deliver_event(message: KafkaMessage) -> None:
             record: ConsumerRecord = message.raw_message
-            await self._attempt(record, target, history_of(record, target.destination))
+            try:
+                await self._attempt(record, target, history_of(record, target.destination))
+            except Exception as exc:
+                # Not committed: read again after a pause (e.g. Kafka briefly unavailable).
+                log.error(
+                    "delivery_handling_failed",
+                    tenant=target.tenant,
+                    destination=target.destination,
+                    error_class=type(exc).__name__,
+                    error=redact_text(str(exc)),
+                )
+                await asyncio.sleep(RETRY_PAUSE_S)
+                raise
 
         return subscriber
 
@@ -155,7 +168,7 @@ class DeliveryWorkers:
                     await self._attempt(record, target, history)
             except Exception:
                 await message.nack()  # read again after a pause; nothing is lost
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(RETRY_PAUSE_S)
                 raise
             await message.ack()
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from connectors import topic
+from connectors import topic, webhook
 from connectors.spec import ConnectorSpec
 
 __all__ = ["CONNECTORS", "connector_names", "sink_connector"]
 
-CONNECTORS: tuple[ConnectorSpec, ...] = (topic.SPEC,)
+CONNECTORS: tuple[ConnectorSpec, ...] = (topic.SPEC, webhook.SPEC)
 
 
 def connector_names(kind: str) -> list[str]:

@@ -118,3 +118,28 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
 def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
     issue = _refusal(tmp_path / "nope.yaml").issues[0]
     assert "cannot read" in issue.message
+
+
+def test_connector_settings_are_checked_at_start(tmp_path: Path) -> None:
+    text = TENANT.replace(
+        "        connector: topic\n",
+        "        connector: webhook\n        settings: {timeout_s: 5}\n",
+    )
+    issue = _refusal(_write(tmp_path, text)).issues[0]
+    assert (issue.field, issue.line) == ("tenants[0].destinations[0].settings.url", 9)
+    assert issue.message == "Field required"
+
+
+def test_a_folder_of_files_is_one_config_and_errors_name_their_file(tmp_path: Path) -> None:
+    (tmp_path / "0363.yaml").write_text(TENANT)
+    (tmp_path / "routes.yaml").write_text(
+        'routes:\n  - tenant: "0363"\n    contract: nl.gemeente.formulier.ingediend\n'
+        "    to: [archief]\n"
+    )
+    issue = _refusal(tmp_path).issues[0]
+    assert issue.file == str(tmp_path / "routes.yaml")
+    assert (issue.line, issue.field) == (4, "routes[0].to[0]")
+    (tmp_path / "routes.yaml").write_text(
+        (tmp_path / "routes.yaml").read_text().replace("archief", "zaaksysteem")
+    )
+    assert len(load_config(tmp_path).routes) == 1

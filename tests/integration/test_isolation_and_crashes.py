@@ -1,0 +1,187 @@
+"""Isolation across many tenants, and a crash in the middle of a stream: nothing lost."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import yaml
+from aiokafka import AIOKafkaProducer
+
+from contracts.cloudevents import source_urn
+from contracts.events import build_event
+from contracts.registry import contract_for
+from hub.config import HubConfig
+from hub.kafka_admin import ensure_topics
+from hub.settings import Settings
+from tests.conftest import running_hub
+from tests.fakes.backoffice import FakeBackOffice, running_backoffice
+from tests.integration.helpers import wait_ready
+from tests.integration.processes import hub_process, wait_ready_process
+from tests.integration.test_delivery import _route, _tenant
+from tests.kafka_reading import read_topics
+from tests.samples import submission
+
+pytestmark = pytest.mark.kafka
+SPEC = contract_for("nl.gemeente.formulier.ingediend", 1)
+CRASH_EVENTS = 5000
+
+
+@pytest.fixture
+def backoffice() -> Iterator[FakeBackOffice]:
+    with running_backoffice() as fake:
+        yield fake
+
+
+async def _produce(settings: Settings, events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Publish (tenant, payload) pairs as contract events, as a source connector would."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=5)
+    await producer.start()
+    try:
+        sends = []
+        for tenant, payload in events:
+            event, key = build_event(
+                SPEC, payload, tenant=tenant, source=source_urn(f"0000000100{tenant}000000", "test")
+            )
+            sends.append(
+                await producer.send(
+                    settings.topics.contract(SPEC),
+                    event.data,
+                    key=key,
+                    headers=event.kafka_headers(),
+                )
+            )
+        await asyncio.gather(*sends)
+    finally:
+        await producer.stop()
+
+
+async def test_a_thousand_random_events_across_twenty_tenants_never_cross(
+    hub_settings: Settings, backoffice: FakeBackOffice
+) -> None:
+    tenants = [f"{1000 + 37 * i:04d}" for i in range(20)]
+    config = HubConfig.model_validate(
+        {
+            "tenants": [
+                _tenant(t, {"zaken": backoffice.url(f"zaken-{t}"), "archief": None})
+                for t in tenants
+            ],
+            "routes": [
+                _route(t, form, ["zaken", "archief"]) for t in tenants for form in ("a", "b")
+            ],
+        }
+    )
+    rng = random.Random(20261129)
+    events = [(rng.choice(tenants), submission(rng.choice(["a", "b", "c"]))) for _ in range(1000)]
+    sent_by_tenant: dict[str, set[str]] = {t: set() for t in tenants}
+    for tenant, payload in events:
+        if payload["form"]["id"] != "c":
+            sent_by_tenant[tenant].add(payload["submission_id"])
+    routed = sum(len(ids) for ids in sent_by_tenant.values())
+    names = hub_settings.topics
+    async with running_hub(hub_settings, config) as (_hub, http):
+        await wait_ready(http)
+        await _produce(hub_settings, events)
+        archived = await read_topics(
+            hub_settings.kafka_bootstrap_servers,
+            [names.destination(t, "archief") for t in tenants],
+            routed,
+            timeout_s=60,
+        )
+        deadline = time.monotonic() + 60
+        while sum(len(backoffice.accepted(f"zaken-{t}")) for t in tenants) < routed:
+            assert time.monotonic() < deadline, "not every event was delivered"
+            await asyncio.sleep(0.1)
+
+    crossings = 0
+    for record in archived:
+        tenant = record.topic.rsplit(".", 2)[-2]
+        submission_id = orjson.loads(record.value)["submission_id"]
+        headers = dict(record.headers)
+        crossings += headers["ce_tenant"].decode() != tenant
+        crossings += not record.key.startswith(f"{tenant}:".encode())
+        crossings += submission_id not in sent_by_tenant[tenant]
+    for tenant in tenants:
+        for request in backoffice.accepted(f"zaken-{tenant}"):
+            assert request.body is not None
+            crossings += request.body["tenant"] != tenant
+            crossings += request.body["data"]["submission_id"] not in sent_by_tenant[tenant]
+    assert len(archived) == routed
+    assert crossings == 0
+
+
+def test_a_killed_hub_loses_nothing(
+    hub_settings: Settings, backoffice: FakeBackOffice, tmp_path: Path
+) -> None:
+    """SIGKILL in the middle of 5,000 events, then a restart: every event delivered."""
+    config_file = tmp_path / "hub.yaml"
+    config_file.write_text(
+        yaml.safe_dump(
+            {
+                "tenants": [_tenant("0363", {"zaken": backoffice.url("zaken"), "archief": None})],
+                "routes": [{"tenant": "0363", "contract": SPEC.type, "to": ["zaken", "archief"]}],
+            }
+        )
+    )
+    config = HubConfig.model_validate(yaml.safe_load(config_file.read_text()))
+    asyncio.run(
+        ensure_topics(
+            hub_settings.kafka_bootstrap_servers,
+            hub_settings.topics.all_for(config),
+            hub_settings.topic_partitions,
+        )
+    )
+    events = [
+        ("0363", {**submission(), "submission_id": str(uuid.uuid4())}) for _ in range(CRASH_EVENTS)
+    ]
+    asyncio.run(_produce(hub_settings, events))
+
+    with hub_process(hub_settings, config_file, tmp_path) as hub:
+        wait_ready_process(hub_settings, hub)
+        deadline = time.monotonic() + 120
+        while len(backoffice.accepted("zaken")) < CRASH_EVENTS // 3:
+            assert time.monotonic() < deadline, "the hub made no progress"
+            time.sleep(0.01)
+        hub.send_signal(signal.SIGKILL)  # mid-stream: no shutdown, no last commit
+        assert hub.wait(10) == -signal.SIGKILL
+    delivered_before_crash = len(backoffice.accepted("zaken"))
+
+    with hub_process(hub_settings, config_file, tmp_path) as hub:
+        wait_ready_process(hub_settings, hub)
+        deadline = time.monotonic() + 180
+        while len({r.idempotency_key for r in backoffice.accepted("zaken")}) < CRASH_EVENTS:
+            assert time.monotonic() < deadline, "not every event was delivered after the restart"
+            time.sleep(0.1)
+        time.sleep(1.0)
+        hub.send_signal(signal.SIGTERM)
+        assert hub.wait(60) == 0
+
+    accepted = backoffice.accepted("zaken")
+    per_key = Counter(r.idempotency_key for r in accepted)
+    delivered_ids = {r.body["id"] for r in accepted if r.body is not None}
+    duplicates = len(accepted) - len(per_key)
+    print(
+        f"\ncrash test: {CRASH_EVENTS} events, {delivered_before_crash} delivered before SIGKILL, "
+        f"{len(accepted)} deliveries in all, {duplicates} duplicate deliveries "
+        f"(same idempotency key), max {max(per_key.values())} per key"
+    )
+    assert len(per_key) == CRASH_EVENTS  # every event reached the back office
+    assert len(delivered_ids) == CRASH_EVENTS  # one event id per key: duplicates are redeliveries
+    archived = asyncio.run(
+        read_topics(
+            hub_settings.kafka_bootstrap_servers,
+            [hub_settings.topics.destination("0363", "archief")],
+            CRASH_EVENTS,
+            settle_s=0.5,
+        )
+    )
+    assert {dict(r.headers)["ce_id"] for r in archived} == {i.encode() for i in delivered_ids}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -55,6 +56,21 @@ def _load(path: Path) -> HubConfig:
         raise _fail(exc) from exc
 
 
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """The HTTP socket, with TCP_NODELAY: uvicorn writes a response's headers and body apart, and
+    with Nagle's algorithm the body would wait for the client's delayed ACK (about 40 ms)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise _fail(KnooppuntError(f"cannot listen on {host}:{port}: {exc.strerror}")) from exc
+    return sock
+
+
 @app.command()
 def run(
     config: ConfigOption,
@@ -99,7 +115,7 @@ def run(
     # re-raise, so a clean stop exits 0 without a KeyboardInterrupt traceback.
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop_signal, lambda _sig, _frame: None)
-    server.run()
+    server.run(sockets=[_listening_socket(settings.http_host, settings.http_port)])
     if not server.started:
         raise typer.Exit(1)
     typer.echo("Knooppunt stopped cleanly (in-flight events finished, offsets committed)", err=True)

@@ -2,29 +2,52 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 __all__ = ["WebhookConfig"]
 
-_RESERVED = {"content-type", "idempotency-key", "authorization"}
+# Set by the sink itself on every request; a static header must not replace them.
+_RESERVED = frozenset({"content-type", "idempotency-key", "authorization", "traceparent"})
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an HTTP header name (RFC 9110)
 
 
 class WebhookConfig(BaseModel):
+    """Where and how the sink POSTs. Secrets are never in the config: ``auth_header_env`` names
+    the environment variable that holds the Authorization value."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     url: HttpUrl = Field(description="Where each event is POSTed.")
-    timeout_s: float = Field(10.0, gt=0, le=120, description="Per request; slower is a retry.")
+    timeout_s: float = Field(
+        10.0, gt=0, le=120, description="Per request, in seconds; a slower answer is retried."
+    )
     auth_header_env: str | None = Field(
         None,
         pattern=r"^[A-Z_][A-Z0-9_]*$",
-        description="Environment variable whose value is sent as the Authorization header.",
+        description="Environment variable whose value is sent verbatim as Authorization.",
     )
-    headers: dict[str, str] = Field(default_factory=dict, description="Extra static headers.")
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra static headers (not Content-Type, Idempotency-Key, Authorization or "
+        "traceparent, which the sink sets).",
+    )
 
     @field_validator("headers")
     @classmethod
-    def _no_reserved(cls, headers: dict[str, str]) -> dict[str, str]:
+    def _static_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        bad_names = sorted(name for name in headers if not _TOKEN.fullmatch(name))
+        if bad_names:
+            raise ValueError(f"not a valid header name: {', '.join(map(repr, bad_names))}")
+        bad_values = sorted(
+            name for name, value in headers.items() if "\r" in value or "\n" in value
+        )
+        if bad_values:
+            raise ValueError(
+                f"a header value may not contain a line break: {', '.join(bad_values)}"
+            )
         taken = sorted(name for name in headers if name.lower() in _RESERVED)
         if taken:
-            raise ValueError(f"{', '.join(taken)} is set by the sink itself")
+            raise ValueError(f"{', '.join(taken)} is set by the sink itself; remove it")
         return headers

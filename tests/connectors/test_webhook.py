@@ -1,10 +1,12 @@
-"""The webhook sink against a real HTTP back office (FakeBackOffice), as the shared sink suite:
-happy path, retryable and permanent failures, idempotent redelivery, config validation."""
+"""The webhook sink against a real HTTP back office (FakeBackOffice): what it sends, how each
+answer is classified, and which settings are refused."""
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import orjson
@@ -12,15 +14,19 @@ import pytest
 from pydantic import ValidationError
 
 from connectors.sink import Delivery, DeliveryError, SinkContext
-from connectors.webhook import WebhookConfig
-from connectors.webhook.sink import WebhookSink
+from connectors.webhook import SPEC as WEBHOOK
+from connectors.webhook import WebhookConfig, WebhookSink
+from connectors.webhook.sink import build
 from contracts.cloudevents import source_urn
 from contracts.events import build_event
 from contracts.registry import contract_for
 from hub.delivery import idempotency_key
 from tests.fakes.backoffice import FakeBackOffice, running_backoffice
 
-SPEC = contract_for("nl.gemeente.formulier.ingediend", 1)
+CONTRACT = contract_for("nl.gemeente.formulier.ingediend", 1)
+EVENT_ID = "b6e6c0e5-f93b-511d-b645-64ef99eee849"
+SENT_AT = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+TRACEPARENT = "00-05f09c67ee781c0d34e29c2cf2d0a842-6607fcc29eba592d-01"
 
 
 @pytest.fixture
@@ -31,64 +37,100 @@ def backoffice() -> Iterator[FakeBackOffice]:
 
 def _delivery(attempt: int = 1) -> Delivery:
     event, _ = build_event(
-        SPEC,
-        SPEC.example,
+        CONTRACT,
+        CONTRACT.example,
         tenant="0363",
         source=source_urn("00000001002564440000", "test"),
-        event_id="b6e6c0e5-f93b-511d-b645-64ef99eee849",
-        traceparent="00-05f09c67ee781c0d34e29c2cf2d0a842-6607fcc29eba592d-01",
+        event_id=EVENT_ID,
+        time=SENT_AT,
+        traceparent=TRACEPARENT,
     )
     return Delivery(event, "0363", "zaken", idempotency_key(event, "zaken"), attempt)
 
 
-def _sink(url: str, environ: dict[str, str] | None = None, **settings: object) -> WebhookSink:
+def _sink(
+    url: str,
+    environ: dict[str, str] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    **settings: object,
+) -> WebhookSink:
     config = WebhookConfig.model_validate({"url": url, **settings})
-    return WebhookSink(config, SinkContext(environ=environ or {}))
+    return build(config, SinkContext(environ=environ or {}, transport=transport))
 
 
-async def _failure(sink: WebhookSink) -> DeliveryError:
+async def _failure(sink: WebhookSink, delivery: Delivery | None = None) -> DeliveryError:
     try:
         with pytest.raises(DeliveryError) as caught:
-            await sink.deliver(_delivery())
+            await sink.deliver(delivery or _delivery())
     finally:
         await sink.close()
     return caught.value
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port  # closed: nobody listens there
 
 
 async def test_delivers_a_structured_cloudevent_with_its_idempotency_key(
     backoffice: FakeBackOffice,
 ) -> None:
     sink = _sink(
-        backoffice.url("zaken"), {"ZAKEN_AUTH": "Bearer s3cret"}, auth_header_env="ZAKEN_AUTH"
+        backoffice.url("zaken"),
+        {"ZAKEN_AUTH": "Bearer s3cret"},
+        auth_header_env="ZAKEN_AUTH",
+        headers={"X-Gemeente": "0363"},
     )
     delivered = await sink.deliver(_delivery())
     again = await sink.deliver(_delivery(attempt=2))  # a redelivery carries the same key
     await sink.close()
+
     first, second = backoffice.received("zaken")
-    assert first.body is not None
-    assert first.body["id"] == "b6e6c0e5-f93b-511d-b645-64ef99eee849"
-    assert first.body["type"] == "nl.gemeente.formulier.ingediend"
-    assert first.body["tenant"] == "0363"
-    assert first.body["data"]["reference"] == "OF-7TZ2QX"
-    assert first.headers["content-type"].startswith("application/cloudevents+json")
+    assert first.status == 201
+    assert first.body == {
+        "specversion": "1.0",
+        "id": EVENT_ID,
+        "source": "urn:nld:oin:00000001002564440000:systeem:test",
+        "type": "nl.gemeente.formulier.ingediend",
+        "time": "2026-11-29T10:00:00+00:00",
+        "subject": _delivery().event.subject,
+        "dataschema": CONTRACT.dataschema,
+        "datacontenttype": "application/json",
+        "tenant": "0363",
+        "traceparent": TRACEPARENT,
+        "data": _delivery().event.payload(),
+    }
+    assert first.body["data"]["reference"] == CONTRACT.example["reference"]
+    assert first.headers["content-type"] == "application/cloudevents+json; charset=utf-8"
     assert first.headers["authorization"] == "Bearer s3cret"
-    assert first.headers["traceparent"].startswith("00-05f09c67")
+    assert first.headers["traceparent"] == TRACEPARENT
+    assert first.headers["x-gemeente"] == "0363"
     assert first.idempotency_key == second.idempotency_key == _delivery().idempotency_key
     assert delivered.reference is not None
     assert delivered.reference.startswith(backoffice.url("zaken") + "/zaken/")
-    assert again.reference != delivered.reference
+    assert again.reference not in (None, delivered.reference)  # each answer's own Location
 
 
 async def test_server_errors_are_retryable(backoffice: FakeBackOffice) -> None:
     backoffice.script("zaken", status=503)
     failure = await _failure(_sink(backoffice.url("zaken")))
-    assert (failure.permanent, failure.status) == (False, 503)
+    assert (failure.permanent, failure.status, failure.retry_after_s) == (False, 503, None)
+    assert str(failure) == "HTTP 503 Service Unavailable"
 
 
 async def test_retry_after_is_passed_on(backoffice: FakeBackOffice) -> None:
     backoffice.script("zaken", fail_first=1, fail_status=429, retry_after="7")
-    failure = await _failure(_sink(backoffice.url("zaken")))
-    assert (failure.permanent, failure.retry_after_s) == (False, 7.0)
+    sink = _sink(backoffice.url("zaken"))
+    with pytest.raises(DeliveryError) as caught:
+        await sink.deliver(_delivery())
+    delivered = await sink.deliver(_delivery(attempt=2))  # the back office has recovered
+    await sink.close()
+    failure = caught.value
+    assert (failure.permanent, failure.status, failure.retry_after_s) == (False, 429, 7.0)
+    assert delivered.reference is not None
+    assert [r.status for r in backoffice.received("zaken")] == [429, 201]
 
 
 async def test_a_rejection_is_permanent(backoffice: FakeBackOffice) -> None:
@@ -97,35 +139,76 @@ async def test_a_rejection_is_permanent(backoffice: FakeBackOffice) -> None:
     assert (failure.permanent, failure.status) == (True, 400)
 
 
-async def test_the_fake_rejects_what_is_not_a_cloudevent(backoffice: FakeBackOffice) -> None:
+async def test_the_fake_rejects_what_is_not_a_structured_cloudevent(
+    backoffice: FakeBackOffice,
+) -> None:
     async with httpx.AsyncClient() as client:
-        plain = await client.post(backoffice.url("zaken"), json={"id": "1"})
-        binary = await client.post(
+        plain_json = await client.post(backoffice.url("zaken"), json={"id": "1"})
+        no_type = await client.post(
             backoffice.url("zaken"),
             content=orjson.dumps({"specversion": "1.0", "id": "1", "source": "s"}),
             headers={"content-type": "application/cloudevents+json"},
         )
-    assert (plain.status_code, binary.status_code) == (400, 400)
+    for answer in (plain_json, no_type):
+        assert answer.status_code == 400
+        assert answer.headers["content-type"] == "application/problem+json"
+    assert "application/cloudevents+json" in plain_json.json()["detail"]
+    assert "type" in no_type.json()["detail"]
+    assert [r.status for r in backoffice.received("zaken")] == [400, 400]
+    assert backoffice.accepted("zaken") == []
 
 
-async def test_refused_connections_and_timeouts_are_retryable(backoffice: FakeBackOffice) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        nobody = f"http://127.0.0.1:{sock.getsockname()[1]}/zaken"
-    refused = await _failure(_sink(nobody))
-    backoffice.script("slow", delay_s=1.0)
-    timed_out = await _failure(_sink(backoffice.url("slow"), timeout_s=0.2))
-    assert not refused.permanent
-    assert "connection refused" in str(refused)
-    assert not timed_out.permanent
-    assert "timeout" in str(timed_out)
+async def test_a_refused_connection_is_retryable() -> None:
+    failure = await _failure(_sink(f"http://127.0.0.1:{_free_port()}/zaken"))
+    assert (failure.permanent, failure.status) == (False, None)
+    assert str(failure).startswith("connection refused")
+
+
+async def test_a_slow_back_office_is_a_retryable_timeout(backoffice: FakeBackOffice) -> None:
+    backoffice.script("slow", delay_s=2.0)
+    failure = await _failure(_sink(backoffice.url("slow"), timeout_s=0.2))
+    assert (failure.permanent, failure.status) == (False, None)
+    assert str(failure).startswith("timeout after 0.2 s")
 
 
 async def test_a_missing_auth_variable_is_permanent_and_named(backoffice: FakeBackOffice) -> None:
-    failure = await _failure(_sink(backoffice.url("zaken"), auth_header_env="ZAKEN_AUTH"))
+    environ = {"OTHER": "Bearer not-this-one"}
+    failure = await _failure(_sink(backoffice.url("zaken"), environ, auth_header_env="ZAKEN_AUTH"))
     assert failure.permanent
-    assert "ZAKEN_AUTH is not set" in str(failure)
+    assert "ZAKEN_AUTH" in str(failure)
+    assert "not set" in str(failure)
+    assert backoffice.received("zaken") == []  # nothing was sent without its credentials
+
+
+async def test_a_payload_that_is_not_json_is_permanent(backoffice: FakeBackOffice) -> None:
+    delivery = _delivery()
+    broken = dataclasses.replace(delivery, event=dataclasses.replace(delivery.event, data=b"<x/>"))
+    failure = await _failure(_sink(backoffice.url("zaken")), broken)
+    assert failure.permanent
     assert backoffice.received("zaken") == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "reference"),
+    [
+        (httpx.Response(201, headers={"Location": "/zaken/1"}), "https://zaken.example/zaken/1"),
+        (
+            httpx.Response(200, json={"url": "https://zaken.example/z/2"}),
+            "https://zaken.example/z/2",
+        ),
+        (httpx.Response(200, json={"url": 3}), None),
+        (httpx.Response(200, json=["https://zaken.example/z/2"]), None),
+        (httpx.Response(202, text="accepted"), None),
+        (httpx.Response(204), None),
+    ],
+)
+async def test_the_reference_is_the_location_or_the_bodys_url(
+    answer: httpx.Response, reference: str | None
+) -> None:
+    sink = _sink("https://zaken.example/events", transport=httpx.MockTransport(lambda _: answer))
+    delivered = await sink.deliver(_delivery())
+    await sink.close()
+    assert delivered.reference == reference
 
 
 @pytest.mark.parametrize(
@@ -133,12 +216,24 @@ async def test_a_missing_auth_variable_is_permanent_and_named(backoffice: FakeBa
     [
         ({}, "url"),
         ({"url": "not a url"}, "url"),
+        ({"url": "ftp://x.example/in"}, "url"),
         ({"url": "https://x.example", "headers": {"Idempotency-Key": "1"}}, "headers"),
+        ({"url": "https://x.example", "headers": {"authorization": "Bearer x"}}, "headers"),
+        ({"url": "https://x.example", "headers": {"Content-Type": "text/plain"}}, "headers"),
+        ({"url": "https://x.example", "headers": {"X-A": "1\r\nX-B: 2"}}, "headers"),
+        ({"url": "https://x.example", "headers": {"bad name": "1"}}, "headers"),
         ({"url": "https://x.example", "timeout_s": 0}, "timeout_s"),
+        ({"url": "https://x.example", "timeout_s": 121}, "timeout_s"),
+        ({"url": "https://x.example", "auth_header_env": "Bearer abc"}, "auth_header_env"),
         ({"url": "https://x.example", "retries": 3}, "retries"),
     ],
 )
 def test_config_mistakes_name_the_field(settings: dict[str, object], field: str) -> None:
     with pytest.raises(ValidationError) as caught:
         WebhookConfig.model_validate(settings)
-    assert caught.value.errors()[0]["loc"][0] == field
+    assert [error["loc"][0] for error in caught.value.errors()] == [field]
+
+
+def test_the_connector_declares_itself_as_a_pushing_sink() -> None:
+    assert (WEBHOOK.name, WEBHOOK.kind, WEBHOOK.config) == ("webhook", "sink", WebhookConfig)
+    assert WEBHOOK.build is build

@@ -1,9 +1,11 @@
 """A fake back office: a real HTTP server that receives CloudEvents webhooks.
 
-It runs uvicorn in a thread on a free loopback port and checks what it gets the way a real
-receiver would: a structured-mode CloudEvent (``application/cloudevents+json`` with specversion,
-id, source, type), else 400. Each destination name is its own path, scriptable from the test:
-fail the first N requests, answer a fixed status, send Retry-After, answer slowly.
+It runs uvicorn in a thread (with its own event loop) on a free loopback port and checks what it
+gets the way a real receiver would: ``POST /<destination>`` with a structured-mode CloudEvent
+(``application/cloudevents+json``, a JSON object with specversion 1.0, id, source and type), else
+400 with a problem+json body saying what is wrong. Each destination name is scriptable from the
+test thread: fail the first N valid requests, answer a fixed status, send Retry-After, answer
+slowly. Every request is recorded with the status it got.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,12 +29,17 @@ from starlette.routing import Route
 
 __all__ = ["FakeBackOffice", "Received", "running_backoffice"]
 
+_REQUIRED = ("id", "source", "type")
+_START_TIMEOUT_S = 10.0
+
 
 @dataclass(frozen=True)
 class Received:
+    """One request as the back office saw it and what it answered."""
+
     idempotency_key: str | None
-    headers: dict[str, str]
-    body: dict[str, Any] | None
+    headers: dict[str, str]  # lowercase names
+    body: dict[str, Any] | None  # the JSON object sent, None when the body was not one
     status: int
     at: float  # time.monotonic() when answered
 
@@ -44,18 +51,29 @@ class _Script:
     retry_after: str | None = None
     status: int = 201
     delay_s: float = 0.0
-    seen: int = 0
+    seen: int = 0  # valid requests answered so far
 
 
 @dataclass
 class FakeBackOffice:
+    """The recording and scripting side; ``running_backoffice()`` serves it over HTTP.
+
+    Every public method is safe to call from the test thread while the server runs.
+    """
+
     port: int
     _scripts: dict[str, _Script] = field(default_factory=dict)
     _received: dict[str, list[Received]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{name}"
+        """The webhook URL of destination ``name``."""
+        return f"{self.base}/{name}"
 
     def script(
         self,
@@ -67,15 +85,19 @@ class FakeBackOffice:
         status: int = 201,
         delay_s: float = 0.0,
     ) -> None:
-        """How ``name`` answers from now on: ``fail_first`` failures, then ``status``."""
+        """How ``name`` answers valid CloudEvents from now on: the first ``fail_first`` get
+        ``fail_status`` (with ``Retry-After: retry_after`` when given), later ones ``status``;
+        each answer waits ``delay_s`` first. Unscripted names answer 201 at once."""
         with self._lock:
             self._scripts[name] = _Script(fail_first, fail_status, retry_after, status, delay_s)
 
     def received(self, name: str) -> list[Received]:
+        """Every request to ``name`` so far, in the order answered, invalid ones included."""
         with self._lock:
             return list(self._received.get(name, []))
 
     def accepted(self, name: str) -> list[Received]:
+        """The requests to ``name`` that were answered 2xx."""
         return [r for r in self.received(name) if 200 <= r.status < 300]
 
     def _next_answer(self, name: str) -> tuple[int, str | None, float]:
@@ -99,20 +121,25 @@ class FakeBackOffice:
         with self._lock:
             self._received.setdefault(name, []).append(received)
 
-    async def handle(self, request: Request) -> Response:
+    async def _wait(self, delay_s: float) -> None:
+        # Waits on the stop signal, so that stopping the server does not sit out a long delay.
+        await asyncio.to_thread(self._stopping.wait, delay_s)
+
+    async def _handle(self, request: Request) -> Response:
         name = request.path_params["name"]
-        raw = await request.body()
-        body = _valid_cloudevent(request.headers.get("content-type", ""), raw)
-        if body is None:
-            self._record(name, request, None, 400)
+        body, problem = check_cloudevent(
+            request.headers.get("content-type", ""), await request.body()
+        )
+        if problem is not None:
+            self._record(name, request, body, 400)
             return JSONResponse(
-                {"title": "not a structured CloudEvent", "status": 400},
+                {"title": "Not a structured-mode CloudEvent", "status": 400, "detail": problem},
                 status_code=400,
                 media_type="application/problem+json",
             )
-        status, retry_after, delay = self._next_answer(name)
-        if delay:
-            await asyncio.sleep(delay)
+        status, retry_after, delay_s = self._next_answer(name)
+        if delay_s:
+            await self._wait(delay_s)
         self._record(name, request, body, status)
         if 200 <= status < 300:
             location = f"{self.url(name)}/zaken/{uuid.uuid4()}"
@@ -123,51 +150,52 @@ class FakeBackOffice:
         return JSONResponse({"status": status}, status_code=status, headers=headers)
 
 
-def _valid_cloudevent(content_type: str, raw: bytes) -> dict[str, Any] | None:
-    if not content_type.startswith("application/cloudevents+json"):
-        return None
+def check_cloudevent(content_type: str, raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """The body as a JSON object (or None) and what makes it no structured CloudEvent (or None)."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return None
-    if not isinstance(body, dict) or body.get("specversion") != "1.0":
-        return None
-    if not all(isinstance(body.get(attr), str) and body[attr] for attr in ("id", "source", "type")):
-        return None
-    return body
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        body = None
+    document = body if isinstance(body, dict) else None
+    if not content_type.lower().startswith("application/cloudevents+json"):
+        return document, f"content type must be application/cloudevents+json, not {content_type!r}"
+    if document is None:
+        return None, "the body must be a JSON object"
+    if document.get("specversion") != "1.0":
+        return document, "specversion must be '1.0'"
+    missing = [
+        name for name in _REQUIRED if not isinstance(document.get(name), str) or not document[name]
+    ]
+    if missing:
+        return document, f"missing attribute(s): {', '.join(missing)}"
+    return document, None
 
 
 @contextmanager
 def running_backoffice() -> Iterator[FakeBackOffice]:
-    """A started FakeBackOffice; stopped, with its thread joined, on exit."""
-    fake = FakeBackOffice(port=_free_port())
-    app = Starlette(routes=[Route("/{name}", fake.handle, methods=["POST"])])
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=fake.port,
-            log_config=None,
-            access_log=False,
-            lifespan="off",
+    """A FakeBackOffice serving on a free loopback port; stopped, its thread joined, on exit."""
+    with closing(socket.socket()) as sock:
+        # TCP_NODELAY: uvicorn writes headers and body apart; Nagle would hold the body back.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind(("127.0.0.1", 0))  # bound here, so no other test can take the port meanwhile
+        fake = FakeBackOffice(port=sock.getsockname()[1])
+        app = Starlette(routes=[Route("/{name}", fake._handle, methods=["POST"])])
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="fake-backoffice", daemon=True
         )
-    )
-    thread = threading.Thread(target=server.run, name="fake-backoffice", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the fake back office did not start")
-        time.sleep(0.01)
-    try:
-        yield fake
-    finally:
-        server.should_exit = True
-        thread.join(10)
+        thread.start()
+        try:
+            deadline = time.monotonic() + _START_TIMEOUT_S
+            while not server.started:
+                if time.monotonic() > deadline or not thread.is_alive():
+                    raise RuntimeError("the fake back office did not start")
+                time.sleep(0.01)
+            yield fake
+        finally:
+            fake._stopping.set()
+            server.should_exit = True
+            thread.join(_START_TIMEOUT_S)
+    if thread.is_alive():
+        raise RuntimeError("the fake back office did not stop")

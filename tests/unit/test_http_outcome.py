@@ -1,3 +1,5 @@
+"""How a back office's HTTP answer (or the lack of one) classifies a delivery."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -6,48 +8,88 @@ import httpx
 import pytest
 
 from connectors.http_outcome import failure_for_exception, failure_for_status, retry_after_seconds
+from connectors.sink import DeliveryError
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("status", [200, 201, 202, 204])
+def _failure(status: int, headers: dict[str, str] | None = None) -> DeliveryError:
+    failure = failure_for_status(status, headers or {}, NOW)
+    assert failure is not None, f"{status} was taken as delivered"
+    return failure
+
+
+@pytest.mark.parametrize("status", [200, 201, 202, 204, 299])
 def test_2xx_is_delivered(status: int) -> None:
     assert failure_for_status(status, {}, NOW) is None
 
 
-@pytest.mark.parametrize("status", [408, 425, 429, 500, 502, 503, 504])
+@pytest.mark.parametrize("status", [408, 425, 429, 500, 502, 503, 504, 599])
 def test_overload_and_server_errors_are_retryable(status: int) -> None:
-    failure = failure_for_status(status, {}, NOW)
-    assert failure is not None
-    assert not failure.permanent
-    assert failure.status == status
+    failure = _failure(status)
+    assert (failure.permanent, failure.status) == (False, status)
 
 
-@pytest.mark.parametrize("status", [301, 400, 401, 403, 404, 409, 422])
+@pytest.mark.parametrize("status", [301, 304, 400, 401, 403, 404, 409, 410, 422])
 def test_other_statuses_are_permanent(status: int) -> None:
-    failure = failure_for_status(status, {}, NOW)
-    assert failure is not None
-    assert failure.permanent
-    assert str(status) in str(failure)
+    failure = _failure(status)
+    assert (failure.permanent, failure.status) == (True, status)
+    assert failure.retry_after_s is None
 
 
-def test_retry_after_in_seconds_and_as_a_date() -> None:
-    assert failure_for_status(429, {"retry-after": "7"}, NOW).retry_after_s == 7.0  # type: ignore[union-attr]
-    assert retry_after_seconds("Sun, 29 Nov 2026 12:02:00 GMT", NOW) == 120.0
-    assert retry_after_seconds("Sun, 29 Nov 2026 11:00:00 GMT", NOW) == 0.0
-    assert retry_after_seconds("soon", NOW) is None
-    assert retry_after_seconds(None, NOW) is None
+def test_the_message_is_the_status_line() -> None:
+    assert str(_failure(503)) == "HTTP 503 Service Unavailable"
+    assert str(_failure(404)).startswith("HTTP 404 Not Found")
+    assert str(_failure(599)) == "HTTP 599"  # no phrase for an unknown status
+
+
+def test_retry_after_in_seconds_whatever_the_header_case() -> None:
+    assert _failure(429, {"Retry-After": "7"}).retry_after_s == 7.0
+    assert _failure(503, {"retry-after": " 120 "}).retry_after_s == 120.0
+
+
+def test_retry_after_as_an_http_date_counts_from_now() -> None:
+    assert _failure(503, {"Retry-After": "Sun, 29 Nov 2026 12:02:00 GMT"}).retry_after_s == 120.0
+    assert retry_after_seconds("Sun, 29 Nov 2026 11:00:00 GMT", NOW) == 0.0  # past: never < 0
+
+
+@pytest.mark.parametrize("garbage", ["soon", "-5", "1.5", "", "Sun, 99 Foo 2026", "٣"])
+def test_unreadable_retry_after_is_ignored(garbage: str) -> None:
+    failure = _failure(429, {"Retry-After": garbage})
+    assert (failure.permanent, failure.retry_after_s) == (False, None)
+
+
+def test_retry_after_on_a_permanent_failure_is_ignored() -> None:
+    assert _failure(400, {"Retry-After": "7"}).retry_after_s is None
+
+
+async def _raised_by_client(exc: httpx.HTTPError, timeout_s: float = 3.0) -> httpx.HTTPError:
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise exc
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(fail), timeout=timeout_s) as client:
+        with pytest.raises(httpx.HTTPError) as caught:
+            await client.post("https://zaken.example/events", content=b'{"bsn": "999993653"}')
+    return caught.value
 
 
 @pytest.mark.parametrize(
-    ("exc", "kind"),
+    ("exc", "message"),
     [
-        (httpx.ConnectError("refused"), "connection refused"),
-        (httpx.ReadTimeout("slow"), "timeout"),
-        (httpx.RemoteProtocolError("eh"), "network error"),
+        (httpx.ConnectError("[Errno 111]"), "connection refused or host unreachable: ConnectError"),
+        (httpx.ReadTimeout("slow"), "timeout after 3 s (read): ReadTimeout"),
+        (httpx.ConnectTimeout("slow"), "timeout after 3 s (connect): ConnectTimeout"),
+        (httpx.RemoteProtocolError("eh"), "protocol error: RemoteProtocolError"),
+        (httpx.ReadError("reset"), "network error: ReadError"),
     ],
 )
-def test_transport_failures_are_retryable(exc: httpx.HTTPError, kind: str) -> None:
-    failure = failure_for_exception(exc)
-    assert not failure.permanent
-    assert str(failure).startswith(kind)
+async def test_failures_without_an_answer_are_retryable(exc: httpx.HTTPError, message: str) -> None:
+    failure = failure_for_exception(await _raised_by_client(exc))
+    assert (failure.permanent, failure.status, str(failure)) == (False, None, message)
+    assert "999993653" not in str(failure)  # never the request body
+
+
+def test_a_timeout_raised_without_a_request_still_says_timeout() -> None:
+    assert str(failure_for_exception(httpx.ReadTimeout("slow"))) == (
+        "timeout exceeded (read): ReadTimeout"
+    )

@@ -9,13 +9,12 @@ from pydantic import ValidationError
 
 from connectors.registry import sink_connector
 from contracts.registry import CONTRACTS, is_known_type, versions_of
+from hub.yaml_places import Loc
 
 if TYPE_CHECKING:
     from hub.config import HubConfig
 
 __all__ = ["Loc", "cross_reference_issues"]
-
-Loc = tuple[str | int, ...]
 
 
 def cross_reference_issues(config: HubConfig) -> list[tuple[Loc, str]]:

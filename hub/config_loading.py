@@ -11,36 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from hub.config import HubConfig
-from hub.config_checks import Loc, cross_reference_issues
+from hub.config_checks import cross_reference_issues
 from hub.errors import ConfigError, ConfigIssue
+from hub.yaml_places import Loc, issue_at, read_yaml
 
 __all__ = ["load"]
 
 _SECTIONS = ("tenants", "clients", "routes")
-
-
-def _line_index(node: yaml.Node, loc: Loc = ()) -> dict[Loc, int]:
-    """Map every path in a composed YAML document to its 1-based line."""
-    lines = {loc: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            lines.update(_line_index(value, (*loc, key.value)))
-            lines[(*loc, key.value)] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            lines.update(_line_index(item, (*loc, i)))
-    return lines
-
-
-def _dotted(loc: Loc) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"
 
 
 @dataclass
@@ -52,11 +32,7 @@ class _Document:
     lines: dict[Loc, int]
 
     def issue(self, loc: Loc, message: str) -> ConfigIssue:
-        line = next(
-            (self.lines[loc[:end]] for end in range(len(loc), -1, -1) if loc[:end] in self.lines),
-            None,
-        )
-        return ConfigIssue(str(self.path), line, _dotted(loc), message)
+        return issue_at(self.path, self.lines, loc, message)
 
 
 @dataclass
@@ -89,19 +65,7 @@ class _Merged:
 
 
 def _read(path: Path) -> _Document:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(
-            [ConfigIssue(str(path), None, "(file)", f"cannot read: {exc.strerror}")]
-        ) from exc
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ConfigError([ConfigIssue(str(path), line, "(syntax)", str(exc.problem))]) from exc
-    lines = _line_index(node) if node is not None else {}
+    data, lines = read_yaml(path)
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from contracts.cloudevents import source_urn
@@ -26,6 +25,7 @@ from hub.config import load_config
 from hub.errors import ConfigError, ConfigIssue, ContractError
 from hub.routing import plan_routing
 from hub.topics import TopicNames
+from hub.yaml_places import Loc, issue_at, read_yaml
 
 if TYPE_CHECKING:
     from contracts.cloudevents import CloudEvent
@@ -138,30 +138,8 @@ class RouteTestReport:
 # --- reading the file ---------------------------------------------------------------------------
 
 
-def _line_index(node: yaml.Node, loc: Loc = ()) -> dict[Loc, int]:
-    """Every path in a composed YAML document, mapped to its 1-based line."""
-    lines = {loc: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            lines.update(_line_index(value, (*loc, key.value)))
-            lines[(*loc, key.value)] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            lines.update(_line_index(item, (*loc, i)))
-    return lines
-
-
-def _dotted(loc: Loc) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"
-
-
 def _issue(path: Path, lines: dict[Loc, int], loc: Loc, message: str) -> ConfigIssue:
-    """An issue at ``loc``, on the line of its nearest ancestor written in the file."""
-    line = next((lines[loc[:end]] for end in range(len(loc), -1, -1) if loc[:end] in lines), None)
-    return ConfigIssue(str(path), line, _dotted(loc), message)
+    return issue_at(path, lines, loc, message)
 
 
 def _explain(error: Any) -> str:
@@ -174,26 +152,10 @@ def _explain(error: Any) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
-def _read_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(
-            [ConfigIssue(str(path), None, "(file)", f"cannot read: {exc.strerror}")]
-        ) from exc
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ConfigError([ConfigIssue(str(path), line, "(syntax)", str(exc.problem))]) from exc
-    return data, _line_index(node) if node is not None else {}
-
-
 def load_route_tests(path: Path) -> RouteTestSuite:
     """Read and validate a route test file; ConfigError lists every problem with file, line and
     field (unknown fields, a case without expectations, duplicate names, a missing config)."""
-    data, lines = _read_yaml(path)
+    data, lines = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError([_issue(path, lines, (), "expected a mapping with config: and cases:")])
     try:

@@ -1,6 +1,6 @@
 """`make bench`: figures, not assertions. Router throughput on a real broker.
 
-The router figure includes the hub's start (topic check, consumer group join, about 1 s).
+Then the same through a webhook sink to a fake back office (a real HTTP server in this process).
 
 Pre-loads N submissions onto the contract topic, then starts a hub and times how long its router
 takes to put every copy on the destination topics (demo routes: a parking permit fans out to 2).
@@ -20,10 +20,11 @@ from contracts.cloudevents import CloudEvent, source_urn
 from contracts.events import event_key
 from contracts.registry import contract_for
 from hub.app import build_hub
-from hub.config import load_config
+from hub.config import HubConfig, load_config
 from hub.kafka_admin import ensure_topics
 from hub.settings import Settings
 from tests.conftest import DEMO_CONFIG
+from tests.fakes.backoffice import running_backoffice
 from tests.kafka_reading import read_topics
 from tests.kafka_under_test import free_port, kafka_for_session
 from tests.samples import submission
@@ -76,6 +77,41 @@ async def _route_all(settings: Settings, count: int) -> float:
         return time.perf_counter() - started
 
 
+async def _deliver_all(settings: Settings, count: int) -> float:
+    """Time for a hub to push ``count`` pre-routed events to a webhook back office."""
+    with running_backoffice() as backoffice:
+        config = HubConfig.model_validate(
+            {
+                "tenants": [
+                    {
+                        "id": "0363",
+                        "name": "Amsterdam",
+                        "oin": "00000001002564440000",
+                        "rsin": "002564440",
+                        "destinations": [
+                            {
+                                "name": "zaken",
+                                "connector": "webhook",
+                                "settings": {"url": backoffice.url("zaken")},
+                            }
+                        ],
+                    }
+                ],
+                "routes": [{"tenant": "0363", "contract": SPEC.type, "to": ["zaken"]}],
+            }
+        )
+        built = build_hub(settings, config)
+        started = time.perf_counter()
+        async with built.app.router.lifespan_context(built.app):
+            while len(backoffice.accepted("zaken")) < count:  # noqa: ASYNC110 - another thread
+                await asyncio.sleep(0.05)
+            return time.perf_counter() - started
+
+
+def _row(what: str, seconds: float) -> str:
+    return f"{what:<52}{EVENTS:>8}{seconds:>10.2f}{EVENTS / seconds:>10.0f}"
+
+
 def main() -> None:
     with kafka_for_session() as kafka:
         settings = Settings(
@@ -85,16 +121,15 @@ def main() -> None:
         )
         produced = asyncio.run(_preload(settings, EVENTS))
         routed = asyncio.run(_route_all(settings, EVENTS))
+        delivery = settings.model_copy(update={"topic_prefix": f"bench{uuid.uuid4().hex[:6]}."})
+        asyncio.run(_preload(delivery, EVENTS))
+        delivered = asyncio.run(_deliver_all(delivery, EVENTS))
     print(f"broker: {kafka.description}")
-    print(f"{'what':<44}{'events':>8}{'seconds':>10}{'events/s':>10}")
-    print(
-        f"{'produce contract events (aiokafka, linger 5ms)':<44}{EVENTS:>8}{produced:>10.2f}"
-        f"{EVENTS / produced:>10.0f}"
-    )
-    print(
-        f"{'router: consume, validate, fan out x2, commit':<44}{EVENTS:>8}{routed:>10.2f}"
-        f"{EVENTS / routed:>10.0f}"
-    )
+    print(f"{'what':<52}{'events':>8}{'seconds':>10}{'events/s':>10}")
+    print(_row("produce contract events (aiokafka, linger 5ms)", produced))
+    print(_row("router: consume, validate, fan out x2, commit", routed))
+    print(_row("route + deliver to one webhook back office (HTTP)", delivered))
+    print("(hub figures include its start: topic check and consumer group joins, about 1 s)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,62 @@
+"""Where things are in a YAML file: the line of every path, and issues that name file and line.
+Shared by the config loader and the route tests, so both point at the same place the same way."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from hub.errors import ConfigError, ConfigIssue
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["Loc", "dotted", "issue_at", "line_index", "read_yaml"]
+
+Loc = tuple[str | int, ...]
+
+
+def line_index(node: yaml.Node, loc: Loc = ()) -> dict[Loc, int]:
+    """Every path in a composed YAML document, mapped to its 1-based line."""
+    lines = {loc: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            lines.update(line_index(value, (*loc, key.value)))
+            lines[(*loc, key.value)] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines.update(line_index(item, (*loc, i)))
+    return lines
+
+
+def dotted(loc: Loc) -> str:
+    """``("routes", 0, "to", 1)`` as ``routes[0].to[1]``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def issue_at(path: Path, lines: dict[Loc, int], loc: Loc, message: str) -> ConfigIssue:
+    """An issue at ``loc``, on the line of its nearest ancestor written in the file."""
+    line = next((lines[loc[:end]] for end in range(len(loc), -1, -1) if loc[:end] in lines), None)
+    return ConfigIssue(str(path), line, dotted(loc), message)
+
+
+def read_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
+    """A YAML file's data and the line of every path in it; ConfigError naming the file (and
+    line) when it cannot be read or parsed."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(
+            [ConfigIssue(str(path), None, "(file)", f"cannot read: {exc.strerror}")]
+        ) from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise ConfigError([ConfigIssue(str(path), line, "(syntax)", str(exc.problem))]) from exc
+    return data, line_index(node) if node is not None else {}

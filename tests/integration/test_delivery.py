@@ -212,8 +212,24 @@ async def test_a_rejected_event_is_dead_lettered_and_replayed_after_the_fix(
             "0363",
             f"{letters[0].partition}:{letters[0].offset}",
         )
+        # Replayed while the back office still rejects it: back in dead letters, not lost.
+        early = await asyncio.to_thread(knooppunt, env, "dlq", "replay", "--tenant", "0363")
+        assert early.returncode == 0, early.stderr
+        again = await read_topics(hub_settings.kafka_bootstrap_servers, [dlq], 2)
+        assert len(again) == 2
+        newest = max(again, key=lambda r: r.timestamp)
+        assert dict(newest.headers)["ce_id"] == dict(letters[0].headers)["ce_id"]
         backoffice.script("zaken", status=201)  # the back office is fixed
-        replayed = await asyncio.to_thread(knooppunt, env, "dlq", "replay", "--tenant", "0363")
+        replayed = await asyncio.to_thread(
+            knooppunt,
+            env,
+            "dlq",
+            "replay",
+            "--tenant",
+            "0363",
+            "--offset",
+            f"{newest.partition}:{newest.offset}",
+        )
         await _until(lambda: len(backoffice.accepted("zaken")) == 1)
     assert headers["ce_id"] == sent.json()["id"]
     assert headers["knooppunt_error_class"] == "DeliveryError"
@@ -234,9 +250,9 @@ async def test_a_rejected_event_is_dead_lettered_and_replayed_after_the_fix(
     assert VALID_BSN not in shown.stdout  # the payload's BSN is redacted
     assert replayed.returncode == 0, replayed.stderr
     assert "1 dead letter(s) replayed" in replayed.stdout
-    first, fixed = backoffice.received("zaken")
-    assert (first.status, fixed.status) == (400, 201)
-    assert first.idempotency_key == fixed.idempotency_key
+    first, rejected_again, fixed = backoffice.received("zaken")
+    assert (first.status, rejected_again.status, fixed.status) == (400, 400, 201)
+    assert first.idempotency_key == rejected_again.idempotency_key == fixed.idempotency_key
 
 
 async def test_an_event_on_another_tenants_topic_is_quarantined_not_delivered(

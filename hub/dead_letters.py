@@ -57,7 +57,7 @@ class DeadLetterRecord:
         get = self.headers.get
         return {
             "offset": f"{self.partition}:{self.offset}",
-            "failed_at": get(f"{PREFIX}last_failure") or get(f"{PREFIX}failed_at", ""),
+            "failed_at": get(f"{PREFIX}last_failure", ""),
             "destination": self.destination or "(router)",
             "attempts": get(f"{PREFIX}attempts", "0"),
             "error": " ".join(

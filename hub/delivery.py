@@ -12,6 +12,7 @@ The history travels in ``knooppunt_*`` headers next to the event's own ``ce_*`` 
 | ``knooppunt_retry_at`` | epoch milliseconds before which it must not be tried again |
 | ``knooppunt_first_failure`` / ``knooppunt_last_failure`` | RFC 3339 times |
 | ``knooppunt_error_class`` / ``_error_message`` / ``_error_status`` | the last failure |
+| ``knooppunt_error_field`` | the field a contract error names (router dead letters) |
 | ``knooppunt_original_topic`` / ``_partition`` / ``_offset`` | where the record first was |
 """
 
@@ -138,7 +139,11 @@ def failure_headers(
     now: datetime,
     retry: Retry | None = None,
 ) -> dict[str, str]:
-    """The event's own headers plus its updated history, for a retry tier or dead letters."""
+    """The event's own headers plus its updated history, for a retry tier or dead letters.
+
+    The one format of every dead letter, the router's included (there with no destination and
+    no attempts), so ``knooppunt dlq`` reads and replays them all alike.
+    """
     status = getattr(error, "status", None)
     headers = {k: v for k, v in plain_headers(record).items() if not k.startswith(PREFIX)}
     history_headers = {
@@ -151,6 +156,7 @@ def failure_headers(
         "error_class": type(error).__name__,
         "error_message": redact_text(str(error))[:1000],
         "error_status": "" if status is None else str(status),
+        "error_field": getattr(error, "field", None) or "",
         "original_topic": history.original[0],
         "original_partition": str(history.original[1]),
         "original_offset": str(history.original[2]),

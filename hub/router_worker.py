@@ -21,6 +21,7 @@ from faststream.kafka import KafkaMessage
 
 from contracts.cloudevents import CloudEvent
 from contracts.registry import CONTRACTS
+from hub.delivery import failure_headers, history_of
 from hub.errors import ContractError, UnroutedError
 from hub.logs import get_logger
 from hub.redaction import redact_text
@@ -40,22 +41,6 @@ __all__ = ["BATCH_SIZE", "register_router"]
 BATCH_SIZE = 500
 RETRY_PAUSE_S = 1.0  # before a failed batch is read again, so an outage is not a hot loop
 log = get_logger("hub.router")
-
-
-def _dead_letter_headers(
-    record: ConsumerRecord, error: ContractError | UnroutedError
-) -> dict[str, str]:
-    original = {name: raw.decode("utf-8", "replace") for name, raw in record.headers or ()}
-    return {
-        **original,
-        "knooppunt_error_class": type(error).__name__,
-        "knooppunt_error_field": error.field or "",
-        "knooppunt_error_message": redact_text(str(error)),
-        "knooppunt_original_topic": record.topic,
-        "knooppunt_original_partition": str(record.partition),
-        "knooppunt_original_offset": str(record.offset),
-        "knooppunt_failed_at": datetime.now(UTC).isoformat(),
-    }
 
 
 @dataclass
@@ -126,7 +111,9 @@ class Router:
     ) -> _Sent:
         label = tenant if self.config.tenant(tenant) is not None else UNKNOWN_TENANT
         topic = self.names.dead_letter(label)
-        ack = await self._send(record, topic, _dead_letter_headers(record, error))
+        ack = await self._send(
+            record, topic, failure_headers(record, history_of(record, ""), error, datetime.now(UTC))
+        )
 
         def account() -> None:
             self.metrics.dead_letters.labels(label, type(error).__name__).inc()

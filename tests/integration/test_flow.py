@@ -168,6 +168,7 @@ async def test_an_event_breaking_its_contract_is_dead_lettered_with_its_cause(
     assert letter["ce_id"] == b"bad-1"
     assert letter["knooppunt_error_class"] == b"ContractError"
     assert letter["knooppunt_error_field"] == b"submission_id"
+    assert letter["knooppunt_last_failure"]  # the same format as delivery dead letters
     assert letter["knooppunt_original_topic"] == contract_topic.encode()
     assert letter["knooppunt_original_offset"] == b"0"
     assert letters[0].value == b'{"form": {}}'

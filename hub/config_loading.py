@@ -6,7 +6,6 @@ Every problem is reported at once with the file, line and field it concerns, and
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from pydantic import ValidationError
 from hub.config import HubConfig
 from hub.config_checks import cross_reference_issues
 from hub.errors import ConfigError, ConfigIssue
-from hub.yaml_places import Loc, issue_at, read_yaml
+from hub.yaml_places import Loc, explain, issue_at, read_yaml
 
 __all__ = ["load"]
 
@@ -100,26 +99,9 @@ def load(path: Path) -> HubConfig:
         config = HubConfig.model_validate({**merged.data, "source": path})
     except ValidationError as exc:
         raise ConfigError(
-            [merged.issue(tuple(e["loc"]), _explain(e)) for e in exc.errors()]
+            [merged.issue(tuple(e["loc"]), explain(e)) for e in exc.errors()]
         ) from exc
     problems = cross_reference_issues(config)
     if problems:
         raise ConfigError([merged.issue(loc, message) for loc, message in problems])
     return config
-
-
-def _explain(error: Any) -> str:
-    """Pydantic's message, with the allowed pattern spelled out where it helps."""
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "missing":
-        return "required field is missing"
-    if error["type"] == "string_type" and isinstance(error.get("input"), int):
-        return "must be text: quote it ('0363'), YAML reads bare digits as a number"
-    if error["type"] == "extra_forbidden":
-        return "unknown field (check the spelling)"
-    if error["type"] == "string_pattern_mismatch":
-        pattern = error.get("ctx", {}).get("pattern", "")
-        digits = re.fullmatch(r"\^\\d\{(\d+)\}\$", pattern)
-        got = error.get("input")
-        return f"must be exactly {digits.group(1)} digits, got {got!r}" if digits else message
-    return message

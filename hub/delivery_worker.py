@@ -239,11 +239,8 @@ class DeliveryWorkers:
         if isinstance(step, DeadLetter):
             await self._dead_letter(record, history, error, target.tenant, step.reason)
             return
-        await self.broker.publish(
-            record.value,
-            topic=self.names.retry(step.delay),
-            key=record.key,
-            headers=failure_headers(record, history, error, now, step),
+        await self._move(
+            record, self.names.retry(step.delay), failure_headers(record, history, error, now, step)
         )
         self.metrics.deliveries.labels(target.tenant, target.destination, "retry").inc()
         log.warning(
@@ -257,6 +254,12 @@ class DeliveryWorkers:
             error=redact_text(str(error)),
         )
 
+    async def _move(self, record: ConsumerRecord, topic: str, headers: dict[str, str]) -> None:
+        """The original record onto ``topic`` (a retry tier, dead letters, quarantine) with its
+        history in ``headers``; returns once Kafka acknowledged it, so the offset may be
+        committed after."""
+        await self.broker.publish(record.value, topic=topic, key=record.key, headers=headers)
+
     async def _dead_letter(
         self,
         record: ConsumerRecord,
@@ -267,12 +270,7 @@ class DeliveryWorkers:
     ) -> None:
         now = datetime.now(UTC)
         topic = self.names.dead_letter(tenant)
-        await self.broker.publish(
-            record.value,
-            topic=topic,
-            key=record.key,
-            headers=failure_headers(record, history, error, now),
-        )
+        await self._move(record, topic, failure_headers(record, history, error, now))
         self.metrics.deliveries.labels(tenant, history.destination, "dead_letter").inc()
         self.metrics.dead_letters.labels(tenant, type(error).__name__).inc()
         log.error(
@@ -293,12 +291,7 @@ class DeliveryWorkers:
             f"event of tenant {event.tenant!r} on a topic of tenant {target.tenant}; not delivered"
         )
         topic = self.names.dead_letter(QUARANTINE)
-        await self.broker.publish(
-            record.value,
-            topic=topic,
-            key=record.key,
-            headers=failure_headers(record, history, error, datetime.now(UTC)),
-        )
+        await self._move(record, topic, failure_headers(record, history, error, datetime.now(UTC)))
         self.metrics.quarantined.labels(target.tenant).inc()
         log.error(
             "event_quarantined",

@@ -25,12 +25,11 @@ from hub.config import load_config
 from hub.errors import ConfigError, ConfigIssue, ContractError
 from hub.routing import plan_routing
 from hub.topics import TopicNames
-from hub.yaml_places import Loc, issue_at, read_yaml
+from hub.yaml_places import explain, issue_at, read_yaml
 
 if TYPE_CHECKING:
     from contracts.cloudevents import CloudEvent
     from hub.config import HubConfig
-    from hub.config_checks import Loc
     from hub.routing import RoutingPlan
 
 __all__ = [
@@ -138,40 +137,26 @@ class RouteTestReport:
 # --- reading the file ---------------------------------------------------------------------------
 
 
-def _issue(path: Path, lines: dict[Loc, int], loc: Loc, message: str) -> ConfigIssue:
-    return issue_at(path, lines, loc, message)
-
-
-def _explain(error: Any) -> str:
-    if error["type"] == "missing":
-        return "required field is missing"
-    if error["type"] == "extra_forbidden":
-        return "unknown field (check the spelling)"
-    if error["type"] == "string_type" and isinstance(error.get("input"), int):
-        return "must be text: quote it ('0363'), YAML reads bare digits as a number"
-    return str(error["msg"]).removeprefix("Value error, ")
-
-
 def load_route_tests(path: Path) -> RouteTestSuite:
     """Read and validate a route test file; ConfigError lists every problem with file, line and
     field (unknown fields, a case without expectations, duplicate names, a missing config)."""
     data, lines = read_yaml(path)
     if not isinstance(data, dict):
-        raise ConfigError([_issue(path, lines, (), "expected a mapping with config: and cases:")])
+        raise ConfigError([issue_at(path, lines, (), "expected a mapping with config: and cases:")])
     try:
         parsed = _RouteTestFile.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(
-            [_issue(path, lines, tuple(e["loc"]), _explain(e)) for e in exc.errors()]
+            [issue_at(path, lines, tuple(e["loc"]), explain(e)) for e in exc.errors()]
         ) from exc
     issues = [
-        _issue(path, lines, ("cases", i, "name"), f"duplicate case name {case.name!r}")
+        issue_at(path, lines, ("cases", i, "name"), f"duplicate case name {case.name!r}")
         for i, case in enumerate(parsed.cases)
         if case.name in [c.name for c in parsed.cases[:i]]
     ]
     config = None if parsed.config is None else path.parent / parsed.config
     if config is not None and not config.exists():
-        issues.append(_issue(path, lines, ("config",), f"no such file or folder: {config}"))
+        issues.append(issue_at(path, lines, ("config",), f"no such file or folder: {config}"))
     if issues:
         raise ConfigError(issues)
     placed = tuple(

@@ -3,6 +3,7 @@ Shared by the config loader and the route tests, so both point at the same place
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -12,7 +13,7 @@ from hub.errors import ConfigError, ConfigIssue
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["Loc", "dotted", "issue_at", "line_index", "read_yaml"]
+__all__ = ["Loc", "dotted", "explain", "issue_at", "line_index", "read_yaml"]
 
 Loc = tuple[str | int, ...]
 
@@ -60,3 +61,21 @@ def read_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise ConfigError([ConfigIssue(str(path), line, "(syntax)", str(exc.problem))]) from exc
     return data, line_index(node) if node is not None else {}
+
+
+def explain(error: Any) -> str:
+    """A pydantic error as a sentence for a person editing YAML (the pattern spelled out where
+    it helps, a hint for unquoted digits)."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "missing":
+        return "required field is missing"
+    if error["type"] == "string_type" and isinstance(error.get("input"), int):
+        return "must be text: quote it ('0363'), YAML reads bare digits as a number"
+    if error["type"] == "extra_forbidden":
+        return "unknown field (check the spelling)"
+    if error["type"] == "string_pattern_mismatch":
+        pattern = error.get("ctx", {}).get("pattern", "")
+        digits = re.fullmatch(r"\^\\d\{(\d+)\}\$", pattern)
+        got = error.get("input")
+        return f"must be exactly {digits.group(1)} digits, got {got!r}" if digits else message
+    return message

@@ -1,6 +1,6 @@
 """What a sink connector is: something that delivers one event to one back office.
 
-A sink returns ``Delivered`` or raises ``DeliveryError``; the delivery worker (hub.delivery_worker)
+A sink returns ``Delivered`` or raises ``DeliveryError``; the delivery worker (hub.delivery.worker)
 decides what happens next (retry tier, dead letters). Sinks never retry on their own and never
 sleep: a slow back office must only delay its own topic.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from hub.errors import KnooppuntError
+from contracts.errors import KnooppuntError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

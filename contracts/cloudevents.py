@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from contracts.errors import ContractError
 from contracts.identifiers import passes_elfproef
-from hub.errors import ContractError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from contracts.cloudevents import CloudEvent
+from contracts.errors import ContractError
 from contracts.registry import ContractSpec, versions_of
-from hub.errors import ContractError
 
 if TYPE_CHECKING:
     from contracts.base import Contract

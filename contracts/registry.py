@@ -18,10 +18,10 @@ from contracts.aflevering import v1 as aflevering_v1
 from contracts.base import Contract
 from contracts.bericht import v1 as bericht_v1
 from contracts.brp import v1 as brp_v1
+from contracts.errors import ContractError
 from contracts.formulier import v1 as formulier_v1
 from contracts.formulier import v2 as formulier_v2
 from contracts.zgw import v1 as zgw_v1
-from hub.errors import ContractError
 
 __all__ = ["CONTRACTS", "ContractSpec", "contract_for", "is_known_type", "versions_of"]
 

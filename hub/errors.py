@@ -1,4 +1,4 @@
-"""Every exception Knooppunt raises on purpose, drawn once, in one place."""
+"""The runtime's exceptions, on the root drawn in ``contracts.errors`` (re-exported here)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,7 @@ __all__ = [
 
 from dataclasses import dataclass
 
-
-class KnooppuntError(Exception):
-    """Base of every error Knooppunt raises on purpose."""
+from contracts.errors import ContractError, KnooppuntError
 
 
 @dataclass(frozen=True)
@@ -39,17 +37,6 @@ class ConfigError(KnooppuntError):
         lines = "\n".join(f"  {issue}" for issue in issues)
         count = f"{len(issues)} problem{'s' if len(issues) != 1 else ''}"
         super().__init__(f"configuration refused ({count}):\n{lines}")
-
-
-class ContractError(KnooppuntError):
-    """An event does not match its contract (unknown type, bad envelope or invalid payload).
-
-    ``field`` names the offending field (dotted path) where one is known.
-    """
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        self.field = field
-        super().__init__(f"{field}: {message}" if field else message)
 
 
 class UnroutedError(KnooppuntError):

@@ -19,10 +19,10 @@ from aiokafka import AIOKafkaProducer
 from contracts.cloudevents import CloudEvent, source_urn
 from contracts.events import event_key
 from contracts.registry import contract_for
-from hub.app import build_hub
 from hub.config import HubConfig, load_config
-from hub.kafka_admin import ensure_topics
-from hub.settings import Settings
+from hub.kafka.admin import ensure_topics
+from hub.runtime.assembly import build_hub
+from hub.runtime.settings import Settings
 from tests.conftest import DEMO_CONFIG
 from tests.fakes.backoffice import running_backoffice
 from tests.kafka_reading import read_topics

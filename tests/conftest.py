@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from hub.app import Hub, build_hub
-from hub.auth import make_token
 from hub.config import HubConfig, load_config
-from hub.settings import Settings
+from hub.http.auth import make_token
+from hub.runtime.assembly import Hub, build_hub
+from hub.runtime.settings import Settings
 from tests.kafka_under_test import KafkaUnderTest, free_port, kafka_for_session
 
 REPO = Path(__file__).resolve().parent.parent

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
-from hub.kafka_admin import partitions_of
+from hub.kafka.admin import partitions_of
 
 __all__ = ["produce_raw", "read_topics"]
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.kafka_local import LocalKafka, kafka_reachable, resolve_broker_jars
+from hub.kafka.local import LocalKafka, kafka_reachable, resolve_broker_jars
 
 __all__ = ["KafkaUnderTest", "free_port", "kafka_for_session"]
 

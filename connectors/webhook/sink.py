@@ -12,7 +12,7 @@ import orjson
 from connectors.http_outcome import failure_for_exception, failure_for_status
 from connectors.sink import Delivered, DeliveryError
 from contracts.cloudevents import SPEC_VERSION
-from hub.errors import ContractError
+from contracts.errors import ContractError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -20,7 +20,7 @@ from connectors.webhook.sink import build
 from contracts.cloudevents import source_urn
 from contracts.events import build_event
 from contracts.registry import contract_for
-from hub.delivery import idempotency_key
+from hub.delivery.history import idempotency_key
 from tests.fakes.backoffice import FakeBackOffice, running_backoffice
 
 CONTRACT = contract_for("nl.gemeente.formulier.ingediend", 1)

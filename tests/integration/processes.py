@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from hub.settings import Settings
+from hub.runtime.settings import Settings
 
 __all__ = ["KNOOPPUNT", "hub_env", "hub_process", "knooppunt", "wait_ready_process"]
 

@@ -16,9 +16,9 @@ from contracts.events import read_as
 from contracts.formulier import v1, v2
 from contracts.registry import CONTRACTS, contract_for
 from hub.errors import ContractError
-from hub.kafka_admin import ensure_topics
-from hub.publishing import publish_contract_event
-from hub.topics import TopicNames
+from hub.kafka.admin import ensure_topics
+from hub.kafka.publishing import publish_contract_event
+from hub.kafka.topics import TopicNames
 from tests.kafka_reading import read_topics
 from tests.kafka_under_test import KafkaUnderTest
 

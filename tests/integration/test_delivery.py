@@ -16,7 +16,7 @@ from contracts.cloudevents import source_urn
 from contracts.events import build_event
 from contracts.registry import contract_for
 from hub.config import HubConfig
-from hub.settings import Settings
+from hub.runtime.settings import Settings
 from tests.conftest import DEMO_CONFIG, demo_token, running_hub
 from tests.fakes.backoffice import FakeBackOffice, running_backoffice
 from tests.integration.helpers import metric_value, wait_ready

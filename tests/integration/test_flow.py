@@ -11,7 +11,7 @@ import pytest
 
 from contracts.registry import CONTRACTS
 from hub.config import HubConfig
-from hub.settings import Settings
+from hub.runtime.settings import Settings
 from tests.conftest import demo_token, running_hub
 from tests.integration.helpers import metric_value, wait_ready
 from tests.kafka_reading import produce_raw, read_topics

@@ -14,7 +14,7 @@ from aiokafka import ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 
 from hub.config import load_config
-from hub.settings import Settings
+from hub.runtime.settings import Settings
 from tests.conftest import DEMO_CONFIG, demo_token
 from tests.integration.processes import hub_env, hub_process, knooppunt, wait_ready_process
 from tests.kafka_reading import read_topics

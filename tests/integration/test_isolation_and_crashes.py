@@ -21,8 +21,8 @@ from contracts.cloudevents import source_urn
 from contracts.events import build_event
 from contracts.registry import contract_for
 from hub.config import HubConfig
-from hub.kafka_admin import ensure_topics
-from hub.settings import Settings
+from hub.kafka.admin import ensure_topics
+from hub.runtime.settings import Settings
 from tests.conftest import running_hub
 from tests.fakes.backoffice import FakeBackOffice, running_backoffice
 from tests.integration.helpers import wait_ready

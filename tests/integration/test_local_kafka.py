@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.kafka_local import LocalKafka, LocalKafkaError
+from hub.kafka.local import LocalKafka, LocalKafkaError
 from tests.kafka_under_test import KafkaUnderTest, free_port
 
 pytestmark = pytest.mark.kafka

@@ -7,10 +7,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from hub.auth import Authenticator, make_token
 from hub.config import HubConfig, load_config
 from hub.errors import ConfigError
-from hub.problems import ProblemError
+from hub.http.auth import Authenticator, make_token
+from hub.http.problems import ProblemError
 from tests.conftest import DEMO_SECRET
 
 

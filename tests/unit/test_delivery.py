@@ -9,7 +9,7 @@ from connectors.sink import DeliveryError
 from contracts.cloudevents import source_urn
 from contracts.events import build_event
 from contracts.registry import contract_for
-from hub.delivery import (
+from hub.delivery.history import (
     DeadLetter,
     Retry,
     due_in_s,

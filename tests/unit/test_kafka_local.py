@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hub import kafka_local
-from hub.kafka_local import LocalKafka, LocalKafkaError, new_cluster_id, resolve_broker_jars
+from hub.kafka import local as kafka_local
+from hub.kafka.local import LocalKafka, LocalKafkaError, new_cluster_id, resolve_broker_jars
 
 
 def test_cached_jars_are_used_without_maven(

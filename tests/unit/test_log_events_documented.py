@@ -12,7 +12,7 @@ _DOCUMENTED = re.compile(r"^\| `([a-z_]+)` \|", re.M)
 
 def test_every_emitted_event_is_documented_and_every_documented_one_emitted() -> None:
     emitted = {
-        name for path in (REPO / "hub").glob("*.py") for name in _EMITTED.findall(path.read_text())
+        name for path in (REPO / "hub").rglob("*.py") for name in _EMITTED.findall(path.read_text())
     }
     documented = set(_DOCUMENTED.findall((REPO / "docs" / "logging.md").read_text()))
     assert len(emitted) >= 10  # the scan really finds the calls

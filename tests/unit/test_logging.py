@@ -6,8 +6,8 @@ import orjson
 import pytest
 import structlog
 
-from hub.logs import configure_logging, get_logger
-from hub.redaction import REDACTED, redact
+from hub.observability.logs import configure_logging, get_logger
+from hub.observability.redaction import REDACTED, redact
 from tests.samples import OTHER_VALID_BSN, VALID_BSN
 
 

@@ -11,10 +11,10 @@ import typer
 import yaml
 from typer.testing import CliRunner, Result
 
-from hub.cli_routes import routes_app
+from hub.cli.routes import routes_app
 from hub.config import HubConfig
 from hub.errors import ConfigError, ContractError, UnroutedError
-from hub.route_tests import (
+from hub.routing.route_tests import (
     PlacedCase,
     RouteTestCase,
     judge,
@@ -23,7 +23,7 @@ from hub.route_tests import (
     run_case,
     run_route_tests,
 )
-from hub.routing import RoutingPlan
+from hub.routing.rules import RoutingPlan
 from tests.conftest import DEMO_CONFIG, REPO
 
 DEMO_TESTS = REPO / "deploy" / "demo" / "routes.test.yaml"

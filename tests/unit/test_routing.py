@@ -6,8 +6,8 @@ import pytest
 from contracts.cloudevents import CloudEvent
 from hub.config import HubConfig, Route
 from hub.errors import UnroutedError
-from hub.routing import RoutableEvent, destinations_for, plan_routing, route_matches
-from hub.topics import TopicNames
+from hub.kafka.topics import TopicNames
+from hub.routing.rules import RoutableEvent, destinations_for, plan_routing, route_matches
 from tests.samples import submission
 
 TYPE = "nl.gemeente.formulier.ingediend"

@@ -9,10 +9,10 @@ from pydantic import ValidationError
 
 from connectors.registry import sink_connector
 from contracts.registry import CONTRACTS, is_known_type, versions_of
-from hub.yaml_places import Loc
+from hub.config.yaml_places import Loc
 
 if TYPE_CHECKING:
-    from hub.config import HubConfig
+    from hub.config.models import HubConfig
 
 __all__ = ["Loc", "cross_reference_issues"]
 

@@ -18,21 +18,21 @@ from contracts.cloudevents import source_urn
 from contracts.formulier import v1 as formulier_v1
 from contracts.formulier import v2 as formulier_v2
 from contracts.registry import ContractSpec, contract_for
-from hub.logs import get_logger
-from hub.problems import ProblemError
-from hub.publishing import publish_contract_event
+from hub.http.problems import ProblemError
+from hub.kafka.publishing import publish_contract_event
+from hub.observability.logs import get_logger
 
 if TYPE_CHECKING:
     from faststream.kafka import KafkaBroker
 
-    from hub.auth import Authenticator
     from hub.config import HubConfig
-    from hub.metrics import Metrics
-    from hub.topics import TopicNames
+    from hub.http.auth import Authenticator
+    from hub.kafka.topics import TopicNames
+    from hub.observability.metrics import Metrics
 
 __all__ = ["Accepted", "intake_router", "submission_event_id"]
 
-log = get_logger("hub.intake")
+log = get_logger(__name__)
 _EVENT_ID_NAMESPACE = uuid.UUID("6f1b7c1e-8a59-4d3c-9a3e-4b7b2d0c9e11")
 
 

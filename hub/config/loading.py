@@ -12,12 +12,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hub.config import HubConfig
-from hub.config_checks import cross_reference_issues
+from hub.config.checks import cross_reference_issues
+from hub.config.models import HubConfig
+from hub.config.yaml_places import Loc, explain, issue_at, read_yaml
 from hub.errors import ConfigError, ConfigIssue
-from hub.yaml_places import Loc, explain, issue_at, read_yaml
 
-__all__ = ["load"]
+__all__ = ["load_config"]
 
 _SECTIONS = ("tenants", "clients", "routes")
 
@@ -89,7 +89,7 @@ def _files(path: Path) -> list[Path]:
     return files
 
 
-def load(path: Path) -> HubConfig:
+def load_config(path: Path) -> HubConfig:
     """Read and validate a hub config file, or every *.yaml in a folder merged; ConfigError
     lists every problem with file, line and field."""
     merged = _Merged()

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from hub.errors import ConfigError
-from hub.route_tests import CaseResult, RouteTestReport, run_route_tests
+from hub.routing.route_tests import CaseResult, RouteTestReport, run_route_tests
 
 __all__ = ["case_line", "exit_code", "routes_app"]
 

@@ -40,7 +40,7 @@ __all__ = [
     "resolve_broker_jars",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY_DIR = REPO_ROOT / "deploy" / "kafka"
 MIN_JAVA = 17
 LOG_TAIL_LINES = 40

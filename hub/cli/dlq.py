@@ -9,8 +9,8 @@ from typing import Annotated
 import orjson
 import typer
 
-from hub.dead_letters import DeadLetterRecord, read_dead_letters, replay, select
-from hub.settings import Settings
+from hub.delivery.dead_letters import DeadLetterRecord, read_dead_letters, replay, select
+from hub.runtime.settings import Settings
 
 __all__ = ["dlq_app"]
 

@@ -2,8 +2,8 @@
 
 A route test file names a hub config and a list of cases. Each case builds one event of its
 contract (the contract version's example with the case's ``payload`` deep-merged onto it), runs
-it through ``hub.routing.plan_routing`` exactly as the router would, and checks the destinations
-it reached. The file format is described in docs/routes.md.
+it through ``hub.routing.rules.plan_routing`` exactly as the router would, and checks the
+destinations it reached. The file format is described in docs/routes.md.
 
 ``load_route_tests`` reads and validates a file; ``run_case`` and ``judge`` are pure decisions;
 ``run_route_tests`` ties them together and returns a ``RouteTestReport``. Nothing here prints.
@@ -22,15 +22,15 @@ from contracts.cloudevents import source_urn
 from contracts.events import build_event
 from contracts.registry import CONTRACTS, ContractSpec, contract_for
 from hub.config import load_config
+from hub.config.yaml_places import explain, issue_at, read_yaml
 from hub.errors import ConfigError, ConfigIssue, ContractError
-from hub.routing import plan_routing
-from hub.topics import TopicNames
-from hub.yaml_places import explain, issue_at, read_yaml
+from hub.kafka.topics import TopicNames
+from hub.routing.rules import plan_routing
 
 if TYPE_CHECKING:
     from contracts.cloudevents import CloudEvent
     from hub.config import HubConfig
-    from hub.routing import RoutingPlan
+    from hub.routing.rules import RoutingPlan
 
 __all__ = [
     "CaseResult",

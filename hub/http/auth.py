@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import jwt
 
 from hub.config import client_secret
-from hub.problems import ProblemError
+from hub.http.problems import ProblemError
 
 if TYPE_CHECKING:
     from hub.config import ApiClient, HubConfig

@@ -1,6 +1,6 @@
 """The hub's declarative config: tenants, their destinations, API clients, routes and the
-delivery policy. Models and queries only; reading YAML is in hub.config_loading, checks across
-fields in hub.config_checks.
+delivery policy. Models and queries only; reading YAML is in hub.config.loading, checks across
+fields in hub.config.checks.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ __all__ = [
     "Tenant",
     "client_secret",
     "duration_seconds",
-    "load_config",
 ]
 
 _NAME = r"^[a-z][a-z0-9-]{0,39}$"
@@ -185,10 +184,3 @@ def client_secret(config: HubConfig, client: ApiClient) -> str:
     elif value:
         return value
     raise ConfigError([ConfigIssue(str(config.source), None, f"clients[{index}].{field}", problem)])
-
-
-def load_config(path: Path) -> HubConfig:
-    """Read and validate a config file, or a folder of them; see hub.config_loading."""
-    from hub.config_loading import load  # noqa: PLC0415 - the loader imports these models
-
-    return load(path)

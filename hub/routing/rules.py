@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from contracts.cloudevents import CloudEvent
     from hub.config import HubConfig, Route
-    from hub.topics import TopicNames
+    from hub.kafka.topics import TopicNames
 
 __all__ = ["RoutableEvent", "RoutingPlan", "destinations_for", "plan_routing", "route_matches"]
 

@@ -4,7 +4,7 @@
   a slow or broken back office delays only its own topic.
 - A failed delivery never blocks the partition: it goes to the next retry tier
   (``knooppunt.retry.<delay>``, shared, the target in headers) or, when permanent or exhausted,
-  to the tenant's dead letters, with its history in ``knooppunt_*`` headers (hub.delivery).
+  to the tenant's dead letters, with its history in ``knooppunt_*`` headers (hub.delivery.history).
 - Offsets are committed only after the event was delivered or is safely on its next topic.
 - A worker refuses an event whose tenant is not its topic's, and quarantines it.
 """
@@ -24,7 +24,7 @@ from faststream.kafka import KafkaMessage
 from connectors.registry import sink_connector
 from connectors.sink import Delivery, DeliveryError, SinkContext
 from contracts.cloudevents import CloudEvent
-from hub.delivery import (
+from hub.delivery.history import (
     DeadLetter,
     due_in_s,
     failure_headers,
@@ -34,9 +34,9 @@ from hub.delivery import (
     plain_headers,
 )
 from hub.errors import ContractError, KnooppuntError
-from hub.logs import get_logger
-from hub.redaction import redact_text
-from hub.topics import QUARANTINE
+from hub.kafka.topics import QUARANTINE
+from hub.observability.logs import get_logger
+from hub.observability.redaction import redact_text
 
 if TYPE_CHECKING:
     from aiokafka import ConsumerRecord
@@ -45,13 +45,13 @@ if TYPE_CHECKING:
 
     from connectors.sink import Sink
     from hub.config import HubConfig
-    from hub.delivery import DeliveryHistory
-    from hub.metrics import Metrics
-    from hub.topics import TopicNames
+    from hub.delivery.history import DeliveryHistory
+    from hub.kafka.topics import TopicNames
+    from hub.observability.metrics import Metrics
 
 __all__ = ["DeliveryWorkers", "TenantMismatchError"]
 
-log = get_logger("hub.delivery")
+log = get_logger(__name__)
 # Offsets are committed once per batch: a commit costs a round trip (with Kafka 4's group
 # coordinator about 10 ms), so committing per event would cap a destination at ~100 events/s.
 # After a crash, at most one batch per partition is delivered again (same idempotency keys).

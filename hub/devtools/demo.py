@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from aiokafka import AIOKafkaConsumer
 
-from hub.auth import make_token
 from hub.config import client_secret
-from hub.kafka_admin import partitions_of
-from hub.topics import TopicNames
+from hub.http.auth import make_token
+from hub.kafka.admin import partitions_of
+from hub.kafka.topics import TopicNames
 
 if TYPE_CHECKING:
     from hub.config import HubConfig

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from hub.config import duration_seconds
-from hub.redaction import redact_text
+from hub.observability.redaction import redact_text
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -1,6 +1,7 @@
 """structlog set-up: one JSON object per line, one snake_case ``event`` per thing that happens.
 
-Every value passes through ``hub.redaction.redact`` last, so a BSN never reaches a log line.
+Every value passes through ``hub.observability.redaction.redact`` last, so a BSN never reaches
+a log line.
 Event names are listed in docs/logging.md.
 """
 
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import structlog
 
-from hub.redaction import redact
+from hub.observability.redaction import redact
 
 if TYPE_CHECKING:
     from structlog.typing import EventDict, WrappedLogger

@@ -21,12 +21,12 @@ from faststream.kafka import KafkaMessage
 
 from contracts.cloudevents import CloudEvent
 from contracts.registry import CONTRACTS
-from hub.delivery import failure_headers, history_of
+from hub.delivery.history import failure_headers, history_of
 from hub.errors import ContractError, UnroutedError
-from hub.logs import get_logger
-from hub.redaction import redact_text
-from hub.routing import plan_routing
-from hub.topics import UNKNOWN_TENANT, TopicNames
+from hub.kafka.topics import UNKNOWN_TENANT, TopicNames
+from hub.observability.logs import get_logger
+from hub.observability.redaction import redact_text
+from hub.routing.rules import plan_routing
 
 if TYPE_CHECKING:
     from aiokafka import ConsumerRecord
@@ -34,13 +34,13 @@ if TYPE_CHECKING:
     from faststream.kafka.subscriber.usecase import BatchSubscriber
 
     from hub.config import HubConfig
-    from hub.metrics import Metrics
+    from hub.observability.metrics import Metrics
 
 __all__ = ["BATCH_SIZE", "register_router"]
 
 BATCH_SIZE = 500
 RETRY_PAUSE_S = 1.0  # before a failed batch is read again, so an outage is not a hot loop
-log = get_logger("hub.router")
+log = get_logger(__name__)
 
 
 @dataclass

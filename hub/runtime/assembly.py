@@ -24,15 +24,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import hub
 from contracts.registry import CONTRACTS
-from hub.auth import Authenticator
-from hub.delivery_worker import DeliveryWorkers
-from hub.intake import intake_router
-from hub.kafka_admin import ensure_topics
-from hub.logs import get_logger
-from hub.metrics import Metrics
-from hub.problems import ProblemError, problem_response, validation_problem
-from hub.router_worker import register_router
-from hub.topics import QUARANTINE
+from hub.delivery.worker import DeliveryWorkers
+from hub.http.auth import Authenticator
+from hub.http.intake import intake_router
+from hub.http.problems import ProblemError, problem_response, validation_problem
+from hub.kafka.admin import ensure_topics
+from hub.kafka.topics import QUARANTINE
+from hub.observability.logs import get_logger
+from hub.observability.metrics import Metrics
+from hub.routing.router import register_router
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -40,12 +40,12 @@ if TYPE_CHECKING:
     from faststream.kafka.subscriber.usecase import BatchSubscriber, DefaultSubscriber
 
     from hub.config import HubConfig
-    from hub.settings import Settings
-    from hub.topics import TopicNames
+    from hub.kafka.topics import TopicNames
+    from hub.runtime.settings import Settings
 
 __all__ = ["Hub", "build_hub"]
 
-log = get_logger("hub.app")
+log = get_logger(__name__)
 
 
 @dataclass

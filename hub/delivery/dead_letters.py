@@ -1,10 +1,10 @@
 """Reading, showing and replaying a tenant's dead letters (``knooppunt dlq``).
 
 A dead letter is the original record with its history and cause in ``knooppunt_*`` headers
-(hub.delivery, hub.router_worker). Replaying sends it back where it failed: a failed delivery to
-its destination topic (the delivery worker tries again, with the same idempotency key), an event
-the router refused to its contract topic. One that fails again returns to dead letters.
-Personal data is never printed: payloads pass hub.redaction.redact.
+(hub.delivery.history, hub.routing.router). Replaying sends it back where it failed: a failed
+delivery to its destination topic (the delivery worker tries again, with the same idempotency
+key), an event the router refused to its contract topic. One that fails again returns to dead
+letters. Personal data is never printed: payloads pass hub.observability.redaction.redact.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from hub.delivery import PREFIX
-from hub.kafka_admin import partitions_of
-from hub.redaction import redact
+from hub.delivery.history import PREFIX
+from hub.kafka.admin import partitions_of
+from hub.observability.redaction import redact
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from contracts.cloudevents import CloudEvent
     from contracts.registry import ContractSpec
-    from hub.topics import TopicNames
+    from hub.kafka.topics import TopicNames
 
 __all__ = ["publish_contract_event"]
 

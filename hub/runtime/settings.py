@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hub.topics import TopicNames
+from hub.kafka.topics import TopicNames
 
 __all__ = ["Settings"]
 

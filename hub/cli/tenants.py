@@ -1,0 +1,40 @@
+"""``knooppunt tenants list`` and ``knooppunt config check``: reading a hub config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hub.cli.common import DEMO_CONFIG, ConfigOption, load
+
+__all__ = ["config_app", "tenants_app"]
+
+config_app = typer.Typer(no_args_is_help=True, help="Check a hub config file.")
+tenants_app = typer.Typer(no_args_is_help=True, help="The tenants (municipalities) of a config.")
+
+
+@tenants_app.command("list")
+def tenants_list(config: ConfigOption = DEMO_CONFIG) -> None:
+    """Each tenant with its destinations, the clients that may act for it and its routes."""
+    loaded = load(config)
+    for tenant in loaded.tenants:
+        clients = [c.id for c in loaded.clients if tenant.id in c.tenants]
+        typer.echo(f"{tenant.id} {tenant.name} (OIN {tenant.oin}, RSIN {tenant.rsin})")
+        for destination in tenant.destinations:
+            typer.echo(f"  destination {destination.name:<16} connector {destination.connector}")
+        typer.echo(
+            f"  routes: {len(loaded.routes_of(tenant.id))}; unrouted events: {tenant.unrouted}"
+        )
+        typer.echo(f"  clients: {', '.join(clients) or '(none)'}")
+
+
+@config_app.command("check")
+def config_check(config: Annotated[Path, typer.Argument(help="Hub config (YAML).")]) -> None:
+    """Validate a config file without starting anything."""
+    loaded = load(config)
+    typer.echo(
+        f"{config}: ok ({len(loaded.tenants)} tenants, {len(loaded.clients)} clients, "
+        f"{len(loaded.routes)} routes)"
+    )

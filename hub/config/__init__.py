@@ -1,0 +1,29 @@
+"""The hub's declarative config: tenants, destinations, API clients, routes, delivery policy.
+
+``models`` holds the pydantic models and queries, ``loading`` reads YAML (a file or a folder),
+``checks`` the checks across fields, ``yaml_places`` the file-and-line bookkeeping.
+"""
+
+from hub.config.loading import load_config
+from hub.config.models import (
+    ApiClient,
+    DeliveryPolicy,
+    Destination,
+    HubConfig,
+    Route,
+    Tenant,
+    client_secret,
+    duration_seconds,
+)
+
+__all__ = [
+    "ApiClient",
+    "DeliveryPolicy",
+    "Destination",
+    "HubConfig",
+    "Route",
+    "Tenant",
+    "client_secret",
+    "duration_seconds",
+    "load_config",
+]

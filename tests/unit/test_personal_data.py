@@ -171,6 +171,7 @@ def test_path_segments_split_list_markers() -> None:
         ("authentication.bsn", Kind.BSN),
         ("personalisatie.naam", Kind.CONTENT),  # inside a declared mapping
         ("attachments.0.name", Kind.CONTENT),  # a list index
+        ("attachments.name", Kind.CONTENT),  # or none: the path skips the list
         ("by_role.owner.street", Kind.ADDRESS),  # * matches any key
         ("authentication", None),  # holds personal data, but is not itself a value
         ("authentication.method", None),

@@ -5,6 +5,10 @@ events) and forward compatible (an old consumer reads new events): only optional
 added or removed. Everything else is breaking: a new required field, a field that changes from
 required to optional or back, a changed type, a changed enum (narrowed *or* widened: our own
 consumer models are strict about enums), a changed constraint (pattern, length, bounds, format).
+
+Only the keywords above are compared: annotations such as ``description`` and extension keywords
+(``x-personal-data``) say something about a field without changing what is valid on the wire, so
+declaring a field personal data never needs a new major nor a rewritten snapshot.
 """
 
 from __future__ import annotations

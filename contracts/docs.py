@@ -8,6 +8,7 @@ from typing import Any
 
 from contracts.cloudevents import source_urn
 from contracts.events import build_event
+from contracts.personal_data import SCHEMA_KEYWORD
 from contracts.registry import CONTRACTS, ContractSpec
 from contracts.schemas import schema_of
 
@@ -27,6 +28,11 @@ Versions: within a major version a contract only gains or loses optional fields 
 the committed JSON Schemas in `contracts/schemas/` by `knooppunt contracts check`). A breaking
 change is a new major with an upcaster; a consumer reading version N receives older events
 upcast (`contracts.events.read_as`).
+
+Personal data: the column "personal data" names the kind of every field declared as such
+(`contracts/personal_data.py`; in the JSON Schema the keyword `x-personal-data`). `knooppunt dlq
+show` redacts these fields, and a route may not test them. A field inside a declared one (an
+answer inside `personalisatie`) is personal data too.
 
 | type | version | topic | summary |
 | --- | --- | --- | --- |
@@ -57,9 +63,12 @@ def _field_rows(schema: dict[str, Any]) -> list[str]:
         for name, prop in node.get("properties", {}).items():
             path = f"{prefix}{name}"
             description = prop.get("description", "").replace("|", "\\|").replace("\n", " ")
+            personal = prop.get(SCHEMA_KEYWORD) or next(
+                (b[SCHEMA_KEYWORD] for b in prop.get("anyOf", []) if SCHEMA_KEYWORD in b), ""
+            )
             rows.append(
                 f"| `{path}` | {_type_name(prop, defs)} | "
-                f"{'yes' if name in required else 'no'} | {description} |"
+                f"{'yes' if name in required else 'no'} | {personal} | {description} |"
             )
             target = prop
             if "anyOf" in prop:
@@ -99,7 +108,11 @@ def _section(spec: ContractSpec) -> list[str]:
             f"Upcast from v{spec.version - 1} by `{spec.upcast_from_previous.__module__}."
             f"{spec.upcast_from_previous.__name__}`.",
         ]
-    lines += ["", "| field | type | required | meaning |", "| --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "| field | type | required | personal data | meaning |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     lines += _field_rows(schema_of(spec))
     lines += [
         "",

@@ -7,12 +7,14 @@ it over ``kanaal`` to the recipient.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import Field, model_validator
 
 from contracts.base import Contract, Frozen
 from contracts.identifiers import Bsn
+from contracts.personal_data import PersonalData, PersonalDataKind
 
 __all__ = ["BerichtVerzoekAangemaakt", "Kanaal", "Ontvanger"]
 
@@ -27,9 +29,13 @@ class Kanaal(StrEnum):
 class Ontvanger(Frozen):
     """How to reach the recipient: a BSN (the sink looks up the address) or an address."""
 
-    bsn: Bsn | None = None
-    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
-    telefoon: str | None = Field(None, pattern=r"^\+?[0-9 ]{8,20}$")
+    bsn: Annotated[Bsn | None, PersonalData(PersonalDataKind.BSN)] = None
+    email: Annotated[str | None, PersonalData(PersonalDataKind.EMAIL)] = Field(
+        None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254
+    )
+    telefoon: Annotated[str | None, PersonalData(PersonalDataKind.PHONE)] = Field(
+        None, pattern=r"^\+?[0-9 ]{8,20}$"
+    )
 
     @model_validator(mode="after")
     def _reachable(self) -> Ontvanger:
@@ -42,7 +48,9 @@ class BerichtVerzoekAangemaakt(Contract):
     verzoek_id: UUID = Field(description="Id of this request; the event's subject.")
     kanaal: Kanaal
     template_id: str = Field(min_length=1, max_length=100)
-    personalisatie: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    personalisatie: Annotated[
+        dict[str, str | int | float | bool], PersonalData(PersonalDataKind.CONTENT)
+    ] = Field(default_factory=dict, description="The template's values: about the recipient.")
     ontvanger: Ontvanger
     referentie: str | None = Field(
         None, max_length=500, description="What it is about: a zaak URL or a public reference."

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
 from contracts.base import Contract
 from contracts.identifiers import Bsn
+from contracts.personal_data import PersonalData, PersonalDataKind
 
 __all__ = ["Categorie", "PersoonGewijzigd"]
 
@@ -33,7 +35,9 @@ class Categorie(StrEnum):
 
 class PersoonGewijzigd(Contract):
     wijziging_id: UUID = Field(description="Id of this change; the event's subject.")
-    bsn: Bsn = Field(description="The person (payload only, never in headers or keys).")
+    bsn: Annotated[Bsn, PersonalData(PersonalDataKind.BSN)] = Field(
+        description="The person (payload only, never in headers or keys)."
+    )
     gewijzigd: list[Categorie] = Field(min_length=1, description="The categories that changed.")
     ingangsdatum: date | None = Field(None, description="Date the change takes effect.")
     geregistreerd_op: AwareDatetime = Field(description="When the BRP registered the change.")

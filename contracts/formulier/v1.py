@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import AnyUrl, AwareDatetime, Field, HttpUrl, JsonValue, model_validator
 
 from contracts.base import Contract, Frozen
 from contracts.identifiers import Bsn, KvkNumber
+from contracts.personal_data import PersonalData, PersonalDataKind
 
 __all__ = [
     "Attachment",
@@ -48,10 +50,16 @@ class Authentication(Frozen):
     level_of_assurance: str | None = Field(
         None, max_length=200, description="As the login service named it, e.g. 'substantial'."
     )
-    bsn: Bsn | None = Field(None, description="Burgerservicenummer, with DigiD.")
-    kvk: KvkNumber | None = Field(None, description="KvK number, with eHerkenning.")
-    pseudo_id: str | None = Field(None, max_length=200, description="Pseudonym, with eIDAS.")
-    acting_subject_id: str | None = Field(
+    bsn: Annotated[Bsn | None, PersonalData(PersonalDataKind.BSN)] = Field(
+        None, description="Burgerservicenummer, with DigiD."
+    )
+    kvk: Annotated[KvkNumber | None, PersonalData(PersonalDataKind.KVK)] = Field(
+        None, description="KvK number, with eHerkenning."
+    )
+    pseudo_id: Annotated[str | None, PersonalData(PersonalDataKind.PSEUDONYM)] = Field(
+        None, max_length=200, description="Pseudonym, with eIDAS."
+    )
+    acting_subject_id: Annotated[str | None, PersonalData(PersonalDataKind.IDENTIFIER)] = Field(
         None, max_length=200, description="Who acted on the subject's behalf (machtiging), if so."
     )
     mandate_services: list[str] = Field(
@@ -76,11 +84,13 @@ class Attachment(Frozen):
     """A file the submitter uploaded, by reference; small files may travel inline."""
 
     url: AnyUrl = Field(description="Where the back office downloads the file.")
-    name: str = Field(min_length=1, max_length=255)
+    name: Annotated[str, PersonalData(PersonalDataKind.CONTENT)] = Field(
+        min_length=1, max_length=255, description="The file name the submitter gave it."
+    )
     content_type: str = Field(pattern=r"^[\w.+-]+/[\w.+-]+$", description="MIME type.")
     size: int = Field(ge=0, description="Bytes.")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Hex digest of the content.")
-    inline_base64: str | None = Field(
+    inline_base64: Annotated[str | None, PersonalData(PersonalDataKind.CONTENT)] = Field(
         None,
         max_length=(INLINE_LIMIT_BYTES + 2) // 3 * 4,
         description=f"The content itself, only for files up to {INLINE_LIMIT_BYTES} bytes.",
@@ -106,6 +116,8 @@ class FormulierIngediend(Contract):
     language: str = Field("nl", pattern=r"^[a-z]{2}$", description="ISO 639-1 language code.")
     submitted_at: AwareDatetime = Field(description="When the submitter pressed send.")
     authentication: Authentication
+    # Not declared personal data as a whole: routes may test an answer (a category), and the
+    # hub cannot know which keys are personal. Redaction blanks personal keys and BSNs in it.
     values: dict[str, JsonValue] = Field(
         default_factory=dict, description="The answers, by field key."
     )

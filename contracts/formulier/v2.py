@@ -11,13 +11,14 @@ of ``authentication``: a breaking change, so a new major with an upcaster from v
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, model_validator
 
 from contracts.base import Frozen
 from contracts.formulier import v1
 from contracts.identifiers import is_valid_bsn
+from contracts.personal_data import PersonalData, PersonalDataKind
 
 __all__ = ["AuthenticationContext", "FormulierIngediend", "Identifier", "upcast_from_v1"]
 
@@ -52,7 +53,9 @@ class IdentifierType(StrEnum):
 
 class Identifier(Frozen):
     type: IdentifierType
-    value: str = Field(min_length=1, max_length=200)
+    value: Annotated[str, PersonalData(PersonalDataKind.IDENTIFIER)] = Field(
+        min_length=1, max_length=200
+    )
 
     @model_validator(mode="after")
     def _value_fits_type(self) -> Identifier:

@@ -1,5 +1,6 @@
-"""Checks across fields of a hub config: duplicates, references to things that do not exist, and
-each destination's connector settings. Pure functions returning (location, message) pairs."""
+"""Checks across fields of a hub config: duplicates, references to things that do not exist,
+each destination's connector settings, and route conditions on personal data. Pure functions
+returning (location, message) pairs."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from connectors.registry import sink_connector
+from contracts.personal_data import personal_data_at, personal_data_paths
 from contracts.registry import CONTRACTS, is_known_type, versions_of
 from hub.config.yaml_places import Loc
 
 if TYPE_CHECKING:
-    from hub.config.models import HubConfig
+    from hub.config.models import HubConfig, Route
 
 __all__ = ["Loc", "cross_reference_issues"]
 
@@ -69,6 +71,25 @@ def _client_issues(config: HubConfig) -> list[tuple[Loc, str]]:
     return issues
 
 
+def _personal_condition_issues(route: Route, index: int) -> list[tuple[Loc, str]]:
+    """A ``when`` may not name a field any version of the route's contract declares personal
+    data (or one inside it): the config file would then hold a BSN, a name, an address."""
+    declared = {
+        path: kind
+        for spec in CONTRACTS
+        if spec.type == route.contract or spec.accepts(route.contract)
+        for path, kind in personal_data_paths(spec).items()
+    }
+    return [
+        (
+            ("routes", index, "when", path),
+            f"a route may not test personal data ({kind}); route on the form or the case instead",
+        )
+        for path in route.when
+        if (kind := personal_data_at(path, declared)) is not None
+    ]
+
+
 def _route_issues(config: HubConfig) -> list[tuple[Loc, str]]:
     issues: list[tuple[Loc, str]] = []
     for i, route in enumerate(config.routes):
@@ -93,6 +114,7 @@ def _route_issues(config: HubConfig) -> list[tuple[Loc, str]]:
                 for j, v in enumerate(route.versions)
                 if v not in published
             )
+            issues += _personal_condition_issues(route, i)
         has = ", ".join(d.name for d in tenant.destinations) or "(none)"
         issues.extend(
             (

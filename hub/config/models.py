@@ -108,7 +108,8 @@ class Route(_Strict):
     """Events of ``contract`` for ``tenant`` that match ``when`` go to each of ``to``.
 
     ``when`` maps a dotted payload path (``form.id``) to the value, or list of values, it must
-    have; paths are those of the contract's newest version (older events are upcast first).
+    have; paths are those of the contract's newest version (older events are upcast first). A
+    path the contract declares personal data is refused (hub.config.checks).
     """
 
     tenant: str

@@ -4,7 +4,9 @@ A dead letter is the original record with its history and cause in ``knooppunt_*
 (hub.delivery.history, hub.routing.router). Replaying sends it back where it failed: a failed
 delivery to its destination topic (the delivery worker tries again, with the same idempotency
 key), an event the router refused to its contract topic. One that fails again returns to dead
-letters. Personal data is never printed: payloads pass hub.observability.redaction.redact.
+letters. Personal data is never printed: a shown payload loses the fields its contract declares
+personal data (hub.observability.redaction.redact_declared), then passes the key- and
+11-proef-based ``redact`` as well, for what free-form fields (a form's ``values``) hold.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from hub.delivery.history import PREFIX
 from hub.kafka.admin import partitions_of
 from hub.kafka.headers import text_headers
-from hub.observability.redaction import redact
+from hub.observability.redaction import declared_personal_data, redact, redact_declared
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -75,11 +77,15 @@ class DeadLetterRecord:
         }
 
     def shown(self) -> dict[str, Any]:
-        """Everything about the letter, with personal data in the payload redacted."""
+        """Everything about the letter, with personal data in the payload redacted: the fields
+        its contract (``ce_type``, ``ce_dataschema``) declares, and anything ``redact`` finds."""
         try:
             payload: Any = orjson.loads(self.value or b"null")
         except orjson.JSONDecodeError:
             payload = f"({len(self.value or b'')} bytes, not JSON)"
+        declared = declared_personal_data(
+            self.headers.get("ce_type", ""), self.headers.get("ce_dataschema")
+        )
         return {
             "topic": self.topic,
             "partition": self.partition,
@@ -87,7 +93,7 @@ class DeadLetterRecord:
             "timestamp": self.timestamp.isoformat(),
             "key": (self.key or b"").decode("utf-8", "replace"),
             "headers": redact(self.headers),
-            "payload": redact(payload),
+            "payload": redact(redact_declared(payload, declared)),
         }
 
 

@@ -1,13 +1,31 @@
-"""Keep personal data out of logs: a pure function over a log event's values."""
+"""Keep personal data out of logs and shown payloads: pure functions.
+
+``redact`` works on any value by key name and the BSN 11-proef; ``redact_declared`` blanks the
+fields a contract declares personal data (contracts.personal_data), whatever their name.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contracts.identifiers import passes_elfproef
+from contracts.personal_data import path_segments, personal_data_paths
+from contracts.registry import CONTRACTS, versions_of
 
-__all__ = ["REDACTED", "SENSITIVE_KEYS", "redact", "redact_text"]
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from contracts.personal_data import PersonalDataKind
+
+__all__ = [
+    "REDACTED",
+    "SENSITIVE_KEYS",
+    "declared_personal_data",
+    "redact",
+    "redact_declared",
+    "redact_text",
+]
 
 REDACTED = "[redacted]"
 SENSITIVE_KEYS = frozenset(
@@ -53,3 +71,40 @@ def redact(value: Any, key: str | None = None) -> Any:
     if isinstance(value, list | tuple):
         return [redact(v) for v in value]
     return value
+
+
+def redact_declared(payload: Any, paths: Iterable[str]) -> Any:
+    """A copy of ``payload`` with the value at each declared path (``ontvanger.email``,
+    ``attachments[].name``) replaced, in every list item and mapping value the path crosses.
+    A path the payload does not have, or a null, is left as it is."""
+    for path in paths:
+        payload = _redact_at(payload, path_segments(path))
+    return payload
+
+
+def _redact_at(value: Any, segments: tuple[str, ...]) -> Any:
+    if not segments:
+        return value if value is None else REDACTED
+    head, rest = segments[0], segments[1:]
+    if head == "[]":
+        return [_redact_at(item, rest) for item in value] if isinstance(value, list) else value
+    if not isinstance(value, dict):
+        return value
+    if head == "*":
+        return {key: _redact_at(item, rest) for key, item in value.items()}
+    if head not in value:
+        return value
+    return {**value, head: _redact_at(value[head], rest)}
+
+
+def declared_personal_data(
+    event_type: str, dataschema: str | None = None
+) -> dict[str, PersonalDataKind]:
+    """The personal-data paths of an event's contract: of the version ``dataschema`` names, else
+    of every version of ``event_type`` (an event may come from a version this hub lacks)."""
+    specs = [s for s in CONTRACTS if s.dataschema == dataschema and s.accepts(event_type)]
+    return {
+        path: kind
+        for spec in specs or versions_of(event_type)
+        for path, kind in personal_data_paths(spec).items()
+    }

@@ -99,6 +99,18 @@ def test_the_committed_snapshots_match_the_models() -> None:
     assert check_snapshots() == []
 
 
+def test_extension_keywords_and_descriptions_are_not_breaking() -> None:
+    old = _schema(Base)
+    new = json.loads(json.dumps(old))
+    new["properties"]["id"] |= {"x-personal-data": "bsn", "description": "now declared"}
+    new["properties"]["note"]["anyOf"][0]["x-personal-data"] = "name"
+    assert breaking_changes(old, new) == []
+    new["properties"]["id"]["maxLength"] = 9  # a real constraint next to it still counts
+    assert [str(c) for c in breaking_changes(old, new)] == [
+        "field 'id': maxLength changed from None to 9"
+    ]
+
+
 def test_adding_a_required_field_to_published_v1_fails_the_check() -> None:
     class WithChannel(v1.FormulierIngediend):
         channel: str  # a new required field: a v1 producer that does not send it breaks

@@ -143,3 +143,49 @@ def test_a_folder_of_files_is_one_config_and_errors_name_their_file(tmp_path: Pa
         (tmp_path / "routes.yaml").read_text().replace("archief", "zaaksysteem")
     )
     assert len(load_config(tmp_path).routes) == 1
+
+
+def test_a_route_may_not_test_personal_data(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        TENANT
+        + """\
+routes:
+  - tenant: "0363"
+    contract: nl.gemeente.formulier.ingediend
+    when: { form.id: parkeervergunning }
+    to: [zaaksysteem]
+  - tenant: "0363"
+    contract: nl.gemeente.formulier.ingediend
+    versions: [2]
+    when:
+      form.id: parkeervergunning
+      authentication.bsn: "999993653"
+      authentication.legal_subject.type: kvk
+      authentication.legal_subject.value: "68750110"
+    to: [zaaksysteem]
+  - tenant: "0363"
+    contract: nl.gemeente.bericht.verzoek-aangemaakt
+    when: { personalisatie.naam: Jan }
+    to: [zaaksysteem]
+""",
+    )
+    error = _refusal(path)
+    assert [(i.line, i.field, i.message) for i in error.issues] == [
+        (
+            19,
+            "routes[1].when.authentication.bsn",
+            "a route may not test personal data (bsn); route on the form or the case instead",
+        ),
+        (
+            21,
+            "routes[1].when.authentication.legal_subject.value",
+            "a route may not test personal data (identifier); route on the form or the case "
+            "instead",
+        ),
+        (
+            25,
+            "routes[2].when.personalisatie.naam",
+            "a route may not test personal data (content); route on the form or the case instead",
+        ),
+    ]

@@ -11,7 +11,9 @@ from connectors.sink import DeliveryError
 from contracts.cloudevents import source_urn
 from contracts.errors import ContractError
 from contracts.events import build_event
+from contracts.formulier import v2
 from contracts.registry import contract_for
+from hub.delivery.dead_letters import DeadLetterRecord
 from hub.delivery.history import (
     DeadLetter,
     Retry,
@@ -144,3 +146,33 @@ def test_a_retry_record_without_a_readable_history_is_a_contract_error(
         history_of(_record(headers))
     assert caught.value.field is not None
     assert caught.value.field.startswith("knooppunt_")
+
+
+def test_a_shown_dead_letter_redacts_what_its_contract_declares() -> None:
+    spec = contract_for("nl.gemeente.formulier.ingediend", 2)
+    payload = {
+        **v2.EXAMPLE,
+        "authentication": {
+            "method": "eherkenning",
+            "legal_subject": {"type": "kvk", "value": "68750110"},  # no key or 11-proef betrays it
+            "acting_subject": {"type": "pseudo", "value": "s00000000:12345"},
+        },
+        "values": {"naam": "Jan de Vries", "kenteken": "AB-123-C"},
+    }
+    event, key = build_event(spec, payload, tenant="0363", source=source_urn("0" * 20, "t"))
+    letter = DeadLetterRecord(
+        topic="knooppunt.dlq.0363",
+        partition=0,
+        offset=3,
+        timestamp=NOW,
+        key=key,
+        value=event.data,
+        raw_headers=tuple(event.kafka_headers()),
+    )
+    shown = letter.shown()["payload"]
+    assert shown["authentication"]["legal_subject"] == {"type": "kvk", "value": "[redacted]"}
+    assert shown["authentication"]["acting_subject"]["value"] == "[redacted]"
+    assert shown["attachments"][0]["name"] == "[redacted]"
+    assert shown["values"] == {"naam": "[redacted]", "kenteken": "AB-123-C"}  # the safety net
+    assert shown["form"]["id"] == "parkeervergunning"
+    assert "68750110" not in str(letter.shown())

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import orjson
 import pytest
 import structlog
 
+from contracts.personal_data import PersonalDataKind
 from hub.observability.logs import configure_logging, get_logger
-from hub.observability.redaction import REDACTED, redact
+from hub.observability.redaction import REDACTED, declared_personal_data, redact, redact_declared
 from tests.samples import OTHER_VALID_BSN, VALID_BSN
 
 
@@ -44,3 +46,46 @@ def test_no_bsn_reaches_a_log_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert theirs["logger"] == "aiokafka"
     assert VALID_BSN not in "".join(lines)
     assert OTHER_VALID_BSN not in "".join(lines)
+
+
+def test_redact_declared_blanks_declared_paths_through_lists_and_mappings() -> None:
+    payload: dict[str, Any] = {
+        "authentication": {"method": "eherkenning", "legal_subject": {"value": "68750110"}},
+        "attachments": [{"name": "paspoort-jan.pdf", "size": 1}, {"name": "foto.jpg"}],
+        "by_role": {"owner": {"street": "Dam 1"}, "tenant": {"street": None}},
+        "form": {"id": "parkeervergunning"},
+    }
+    paths = [
+        "authentication.legal_subject.value",
+        "attachments[].name",
+        "by_role.*.street",
+        "authentication.acting_subject.value",  # absent: nothing to do
+        "payment.amount",  # absent parent
+    ]
+    assert redact_declared(payload, paths) == {
+        "authentication": {"method": "eherkenning", "legal_subject": {"value": REDACTED}},
+        "attachments": [{"name": REDACTED, "size": 1}, {"name": REDACTED}],
+        "by_role": {"owner": {"street": REDACTED}, "tenant": {"street": None}},
+        "form": {"id": "parkeervergunning"},
+    }
+    assert payload["attachments"][0]["name"] == "paspoort-jan.pdf"  # the input is not changed
+
+
+def test_redact_declared_leaves_a_payload_of_another_shape_alone() -> None:
+    assert redact_declared("not json", ["bsn"]) == "not json"
+    assert redact_declared({"attachments": "x"}, ["attachments[].name"]) == {"attachments": "x"}
+    assert redact_declared({"ontvanger": ["a"]}, ["ontvanger.email"]) == {"ontvanger": ["a"]}
+
+
+def test_the_declared_paths_of_an_event_follow_its_dataschema_else_every_version() -> None:
+    formulier = "nl.gemeente.formulier.ingediend"
+    v2 = declared_personal_data(formulier, f"urn:nld:knooppunt:schema:{formulier}:v2")
+    assert "authentication.legal_subject.value" in v2
+    assert "authentication.bsn" not in v2
+    unknown_version = declared_personal_data(formulier, f"urn:nld:knooppunt:schema:{formulier}:v9")
+    assert {"authentication.bsn", "authentication.legal_subject.value"} <= set(unknown_version)
+    assert declared_personal_data("nl.gemeente.brp.persoon-gewijzigd") == {
+        "bsn": PersonalDataKind.BSN
+    }
+    assert declared_personal_data("nl.overheid.zaken.status.create") == {}
+    assert declared_personal_data("nl.example.unknown") == {}

@@ -13,17 +13,22 @@ The history travels in ``knooppunt_*`` headers next to the event's own ``ce_*`` 
 | ``knooppunt_first_failure`` / ``knooppunt_last_failure`` | RFC 3339 times |
 | ``knooppunt_error_class`` / ``_error_message`` / ``_error_status`` | the last failure |
 | ``knooppunt_error_field`` | the field a contract error names (router dead letters) |
+| ``knooppunt_progress`` | a multi-step delivery's progress: JSON, step -> reference, <= 4 KiB |
 | ``knooppunt_original_topic`` / ``_partition`` / ``_offset`` | where the record first was |
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+import orjson
+
+from connectors.sdk.outcomes import Permanent, Retryable, encode_progress
 from hub.config import duration_seconds
+from hub.errors import KnooppuntError
 from hub.observability.redaction import redact_text
 
 if TYPE_CHECKING:
@@ -31,17 +36,21 @@ if TYPE_CHECKING:
 
     from aiokafka import ConsumerRecord
 
+    from connectors.sdk.outcomes import Failure
     from contracts.cloudevents import CloudEvent
 
 __all__ = [
     "DeadLetter",
+    "DeliveryError",
     "DeliveryHistory",
     "Retry",
     "failure_headers",
     "history_of",
     "idempotency_key",
+    "next_progress",
     "next_step",
     "plain_headers",
+    "progress_of",
 ]
 
 _KEY_NAMESPACE = uuid.UUID("0b6f5a0e-3c1d-4d8e-9f2a-6b7c8d9e0f1a")
@@ -53,9 +62,39 @@ def idempotency_key(event: CloudEvent, destination: str) -> str:
     return str(uuid.uuid5(_KEY_NAMESPACE, f"{event.source}\n{event.id}\n{destination}"))
 
 
+class DeliveryError(KnooppuntError):
+    """A sink's failed outcome as the hub records it (in headers, logs and dead letters).
+
+    ``status`` is the outcome's ``code`` (an HTTP status, a SOAP fault code, an SMTP reply).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        retry_after_s: float | None = None,
+        status: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.permanent, self.retry_after_s, self.status = permanent, retry_after_s, status
+
+    @classmethod
+    def of(cls, failure: Failure) -> DeliveryError:
+        """Permanent: dead letters at once; Retryable and Throttled: the retry tiers."""
+        retry_after = None if isinstance(failure, Permanent) else failure.retry_after_s
+        return cls(
+            failure.reason,
+            permanent=isinstance(failure, Permanent),
+            retry_after_s=retry_after,
+            status=failure.code,
+        )
+
+
 @dataclass(frozen=True)
 class DeliveryHistory:
-    """What happened to a delivery so far (none of it on a first attempt)."""
+    """What happened to a delivery so far (none of it on a first attempt). ``progress``: what
+    earlier attempts of a multi-step delivery made (``Retryable.progress``)."""
 
     destination: str
     target_topic: str
@@ -63,6 +102,26 @@ class DeliveryHistory:
     attempts: int = 0
     tier: int = -1
     first_failure: datetime | None = None
+    progress: Mapping[str, str] = field(default_factory=dict)
+
+
+def progress_of(header: str | None) -> dict[str, str]:
+    """The ``knooppunt_progress`` header read back; {} when absent or not a JSON object of
+    strings (a damaged header restarts the steps, which are idempotent by their step keys)."""
+    try:
+        value = orjson.loads(header or "{}")
+    except orjson.JSONDecodeError:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        return {}
+    return value
+
+
+def next_progress(history: DeliveryHistory, failure: Failure) -> dict[str, str]:
+    """The progress to hand the next attempt: what the delivery had, updated by what this
+    attempt reports (a Retryable's ``progress``); unchanged by other failures."""
+    reported = failure.progress if isinstance(failure, Retryable) else {}
+    return {**history.progress, **reported}
 
 
 def history_of(record: ConsumerRecord, destination: str | None = None) -> DeliveryHistory:
@@ -85,6 +144,7 @@ def history_of(record: ConsumerRecord, destination: str | None = None) -> Delive
         attempts=int(headers[f"{PREFIX}attempts"]),
         tier=int(headers.get(f"{PREFIX}tier", "-1")),
         first_failure=datetime.fromisoformat(first) if first else None,
+        progress=progress_of(headers.get(f"{PREFIX}progress")),
     )
 
 
@@ -138,11 +198,14 @@ def failure_headers(
     error: Exception,
     now: datetime,
     retry: Retry | None = None,
+    progress: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The event's own headers plus its updated history, for a retry tier or dead letters.
 
     The one format of every dead letter, the router's included (there with no destination and
-    no attempts), so ``knooppunt dlq`` reads and replays them all alike.
+    no attempts), so ``knooppunt dlq`` reads and replays them all alike. ``progress`` (default:
+    the history's) goes in ``knooppunt_progress`` when not empty; ValueError when its JSON would
+    be longer than connectors.sdk.outcomes.MAX_PROGRESS_BYTES.
     """
     status = getattr(error, "status", None)
     headers = {k: v for k, v in plain_headers(record).items() if not k.startswith(PREFIX)}
@@ -163,6 +226,9 @@ def failure_headers(
     }
     if retry is not None:
         history_headers["retry_at"] = str(int(retry.retry_at.timestamp() * 1000))
+    kept = history.progress if progress is None else progress
+    if kept:
+        history_headers["progress"] = encode_progress(kept).decode()
     return headers | {f"{PREFIX}{name}": value for name, value in history_headers.items()}
 
 

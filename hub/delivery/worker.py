@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -22,14 +21,17 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
 
 from connectors.registry import sink_connector
-from connectors.sink import Delivery, DeliveryError, SinkContext
+from connectors.sdk import Delivered, Delivery, Throttled
 from contracts.cloudevents import CloudEvent
+from hub.connector_host.context import connector_context
 from hub.delivery.history import (
     DeadLetter,
+    DeliveryError,
     due_in_s,
     failure_headers,
     history_of,
     idempotency_key,
+    next_progress,
     next_step,
     plain_headers,
 )
@@ -39,11 +41,14 @@ from hub.observability.logs import get_logger
 from hub.observability.redaction import redact_text
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import httpx
     from aiokafka import ConsumerRecord
     from faststream.kafka import KafkaBroker
     from faststream.kafka.subscriber.usecase import BatchSubscriber, DefaultSubscriber
 
-    from connectors.sink import Sink
+    from connectors.sdk import Failure, Sink
     from hub.config import HubConfig
     from hub.delivery.history import DeliveryHistory
     from hub.kafka.topics import TopicNames
@@ -80,16 +85,21 @@ class DeliveryWorkers:
         config: HubConfig,
         metrics: Metrics,
         names: TopicNames,
-        context: SinkContext | None = None,
+        environ: Mapping[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        """Build every push destination's sink (no I/O yet). ``environ``: where secrets named in
+        settings are read (default os.environ); ``transport``: for tests, every sink's HTTP."""
         self.broker, self.config, self.metrics, self.names = broker, config, metrics, names
-        context = context or SinkContext(environ=dict(os.environ))
         self.targets: dict[str, _Target] = {}
         for tenant in config.tenants:
             for destination in tenant.destinations:
                 spec = sink_connector(destination.connector)
                 if spec is None or spec.build is None:
                     continue  # the back office reads its destination topic itself
+                context = connector_context(
+                    tenant, destination.name, spec.name, metrics, environ, transport
+                )
                 sink = spec.build(spec.config.model_validate(destination.settings), context)
                 topic = names.destination(tenant.id, destination.name)
                 self.targets[topic] = _Target(tenant.id, destination.name, sink)
@@ -103,6 +113,11 @@ class DeliveryWorkers:
             for tier, delay in enumerate(self.config.delivery.retry_delays):
                 self.subscribers.append(self._retry_consumer(tier, delay))
         return self.subscribers
+
+    async def open(self) -> None:
+        """Open every sink (connections, tokens) before the consumers start."""
+        for target in self.targets.values():
+            await target.sink.open()
 
     async def close(self) -> None:
         for target in self.targets.values():
@@ -206,11 +221,11 @@ class DeliveryWorkers:
             destination=target.destination,
             idempotency_key=idempotency_key(event, target.destination),
             attempt=history.attempts,
+            progress=history.progress,
         )
-        try:
-            delivered = await target.sink.deliver(delivery)
-        except DeliveryError as error:
-            await self._failed(record, history, error, target)
+        delivered = await target.sink.deliver(delivery)
+        if not isinstance(delivered, Delivered):
+            await self._failed(record, history, delivered, target)
             return
         self.metrics.deliveries.labels(target.tenant, target.destination, "delivered").inc()
         self.metrics.delivery_latency.labels(target.destination).observe(
@@ -229,20 +244,25 @@ class DeliveryWorkers:
         self,
         record: ConsumerRecord,
         history: DeliveryHistory,
-        error: DeliveryError,
+        failure: Failure,
         target: _Target,
     ) -> None:
+        """A failed outcome: to the next retry tier with the progress it reports, or dead
+        letters. Throttled is retried like Retryable (counted apart)."""
         now = datetime.now(UTC)
+        error = DeliveryError.of(failure)
         step = next_step(
             history, error.permanent, error.retry_after_s, self.config.delivery.retry_delays, now
         )
+        history = replace(history, progress=next_progress(history, failure))
         if isinstance(step, DeadLetter):
             await self._dead_letter(record, history, error, target.tenant, step.reason)
             return
         await self._move(
             record, self.names.retry(step.delay), failure_headers(record, history, error, now, step)
         )
-        self.metrics.deliveries.labels(target.tenant, target.destination, "retry").inc()
+        outcome = "throttled" if isinstance(failure, Throttled) else "retry"
+        self.metrics.deliveries.labels(target.tenant, target.destination, outcome).inc()
         log.warning(
             "delivery_failed",
             tenant=target.tenant,

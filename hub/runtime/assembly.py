@@ -167,6 +167,7 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
             settings.topics.all_for(config),
             settings.topic_partitions,
         )
+        await delivery.open()
         await broker.start()
         log.info(
             "hub_started",

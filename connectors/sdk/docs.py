@@ -35,12 +35,29 @@ def _default(field: Any) -> str:
     return "none" if field.default is None else f"`{field.default!r}`"
 
 
+_BOUNDS = (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="), ("pattern", "matches"))
+
+
+def _constraints(field: Any) -> str:
+    """``(> 0, <= 120)`` from the field's annotated-types metadata; empty when unconstrained."""
+    found = [
+        f"{symbol} `{getattr(item, name)}`"
+        if name == "pattern"
+        else f"{symbol} {getattr(item, name)}"
+        for item in field.metadata
+        for name, symbol in _BOUNDS
+        if getattr(item, name, None) is not None
+    ]
+    return f" ({', '.join(found)})" if found else ""
+
+
 def _fields(model: type[BaseModel]) -> list[str]:
     if not model.model_fields:
         return ["No settings."]
     rows = ["| setting | type | default | meaning |", "| --- | --- | --- | --- |"]
     for name, field in model.model_fields.items():
-        meaning = (field.description or "").replace("|", "\\|").replace("\n", " ")
+        meaning = (field.description or "") + _constraints(field)
+        meaning = meaning.replace("|", "\\|").replace("\n", " ")
         rows.append(
             f"| `{name}` | {_type_name(field.annotation)} | {_default(field)} | {meaning} |"
         )
@@ -58,7 +75,7 @@ def _section(spec: ConnectorSpec) -> list[str]:
     lines = [f"## `{spec.name}` ({spec.kind})", "", spec.summary, "", _contracts(spec), ""]
     doc = (spec.config.__doc__ or "").strip()
     if doc:
-        lines += [" ".join(doc.split()), ""]
+        lines += [" ".join(doc.split()).replace("``", "`"), ""]
     lines += _fields(spec.config)
     if spec.example:
         example = yaml.safe_dump(dict(spec.example), sort_keys=False).rstrip()

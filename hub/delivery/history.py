@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING
 import orjson
 
 from connectors.sdk.outcomes import Permanent, Retryable, encode_progress
+from contracts.errors import ContractError
 from hub.config import duration_seconds
 from hub.errors import KnooppuntError
+from hub.kafka.headers import text_headers
 from hub.observability.redaction import redact_text
 
 if TYPE_CHECKING:
@@ -45,11 +47,11 @@ __all__ = [
     "DeliveryHistory",
     "Retry",
     "failure_headers",
+    "fresh_history",
     "history_of",
     "idempotency_key",
     "next_progress",
     "next_step",
-    "plain_headers",
     "progress_of",
 ]
 
@@ -63,10 +65,9 @@ def idempotency_key(event: CloudEvent, destination: str) -> str:
 
 
 class DeliveryError(KnooppuntError):
-    """A sink's failed outcome as the hub records it (in headers, logs and dead letters).
-
-    ``status`` is the outcome's ``code`` (an HTTP status, a SOAP fault code, an SMTP reply).
-    """
+    """A sink's failed outcome as the hub records it (in headers, logs and dead letters), or a
+    sink's unexpected exception (retryable). ``status`` is the outcome's ``code`` (an HTTP
+    status, a SOAP fault code, an SMTP reply)."""
 
     def __init__(
         self,
@@ -124,26 +125,46 @@ def next_progress(history: DeliveryHistory, failure: Failure) -> dict[str, str]:
     return {**history.progress, **reported}
 
 
-def history_of(record: ConsumerRecord, destination: str | None = None) -> DeliveryHistory:
-    """The history in a record's headers; a fresh one for a record straight from its topic."""
-    headers = plain_headers(record)
-    if f"{PREFIX}attempts" not in headers:
-        assert destination is not None, "a record without history needs its destination"
-        return DeliveryHistory(
-            destination, record.topic, (record.topic, record.partition, record.offset)
-        )
-    first = headers.get(f"{PREFIX}first_failure")
+def fresh_history(record: ConsumerRecord, destination: str) -> DeliveryHistory:
+    """The history of a record read from its destination topic: no attempts yet. ``knooppunt_*``
+    headers there are never the hub's own (the router and replay strip them), so none is read."""
     return DeliveryHistory(
-        destination=headers[f"{PREFIX}destination"],
-        target_topic=headers[f"{PREFIX}target_topic"],
-        original=(
-            headers[f"{PREFIX}original_topic"],
-            int(headers[f"{PREFIX}original_partition"]),
-            int(headers[f"{PREFIX}original_offset"]),
-        ),
-        attempts=int(headers[f"{PREFIX}attempts"]),
-        tier=int(headers.get(f"{PREFIX}tier", "-1")),
-        first_failure=datetime.fromisoformat(first) if first else None,
+        destination, record.topic, (record.topic, record.partition, record.offset)
+    )
+
+
+def history_of(record: ConsumerRecord) -> DeliveryHistory:
+    """The history in the headers of a record read from a retry tier.
+
+    Raises ContractError naming the header when one is missing or malformed (a record the hub
+    did not write), so the caller dead-letters it instead of stalling on it.
+    """
+    headers = text_headers(record.headers)
+
+    def need(name: str) -> str:
+        value = headers.get(f"{PREFIX}{name}")
+        if not value:
+            raise ContractError("missing delivery history header", f"{PREFIX}{name}")
+        return value
+
+    def number(name: str, default: str | None = None) -> int:
+        text = headers.get(f"{PREFIX}{name}", default) if default is not None else need(name)
+        if text is None or not text.lstrip("-").isdigit() or not text.isascii():
+            raise ContractError("not a whole number", f"{PREFIX}{name}")
+        return int(text)
+
+    first = headers.get(f"{PREFIX}first_failure")
+    try:
+        first_failure = datetime.fromisoformat(first) if first else None
+    except ValueError as exc:
+        raise ContractError("not an ISO 8601 time", f"{PREFIX}first_failure") from exc
+    return DeliveryHistory(
+        destination=need("destination"),
+        target_topic=need("target_topic"),
+        original=(need("original_topic"), number("original_partition"), number("original_offset")),
+        attempts=number("attempts"),
+        tier=number("tier", "-1"),
+        first_failure=first_failure,
         progress=progress_of(headers.get(f"{PREFIX}progress")),
     )
 
@@ -188,27 +209,23 @@ def next_step(
     return Retry(tier, delays[tier], now + timedelta(seconds=wait))
 
 
-def plain_headers(record: ConsumerRecord) -> dict[str, str]:
-    return {name: raw.decode("utf-8", "replace") for name, raw in record.headers or ()}
-
-
 def failure_headers(
     record: ConsumerRecord,
     history: DeliveryHistory,
     error: Exception,
     now: datetime,
     retry: Retry | None = None,
-    progress: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """The event's own headers plus its updated history, for a retry tier or dead letters.
+) -> list[tuple[str, bytes | None]]:
+    """The record's own headers, byte for byte, plus its updated history, for a retry tier or
+    dead letters.
 
     The one format of every dead letter, the router's included (there with no destination and
-    no attempts), so ``knooppunt dlq`` reads and replays them all alike. ``progress`` (default:
-    the history's) goes in ``knooppunt_progress`` when not empty; ValueError when its JSON would
-    be longer than connectors.sdk.outcomes.MAX_PROGRESS_BYTES.
+    no attempts), so ``knooppunt dlq`` reads and replays them all alike. The history's progress
+    goes in ``knooppunt_progress`` when not empty (compact JSON; ValueError beyond
+    connectors.sdk.outcomes.MAX_PROGRESS_BYTES).
     """
     status = getattr(error, "status", None)
-    headers = {k: v for k, v in plain_headers(record).items() if not k.startswith(PREFIX)}
+    own = [(name, raw) for name, raw in record.headers or () if not name.startswith(PREFIX)]
     history_headers = {
         "destination": history.destination,
         "target_topic": history.target_topic,
@@ -226,13 +243,13 @@ def failure_headers(
     }
     if retry is not None:
         history_headers["retry_at"] = str(int(retry.retry_at.timestamp() * 1000))
-    kept = history.progress if progress is None else progress
-    if kept:
-        history_headers["progress"] = encode_progress(kept).decode()
-    return headers | {f"{PREFIX}{name}": value for name, value in history_headers.items()}
+    if history.progress:
+        history_headers["progress"] = encode_progress(history.progress).decode()
+    return own + [(f"{PREFIX}{name}", value.encode()) for name, value in history_headers.items()]
 
 
 def due_in_s(headers: Mapping[str, str], now: datetime) -> float:
     """Seconds until a record in a retry tier may be tried again (0 or less: now)."""
-    retry_at_ms = int(headers.get(f"{PREFIX}retry_at", "0"))
+    text = headers.get(f"{PREFIX}retry_at", "0")
+    retry_at_ms = int(text) if text.isascii() and text.isdigit() else 0
     return retry_at_ms / 1000 - now.timestamp()

@@ -11,17 +11,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from faststream import AckPolicy
-from faststream.kafka import KafkaMessage
-
 from connectors.registry import sink_connector
-from connectors.sdk import Delivered, Delivery, Throttled
+from connectors.sdk import Delivered, Delivery, Retryable, Throttled
 from contracts.cloudevents import CloudEvent
 from hub.connector_host.context import connector_context
 from hub.delivery.history import (
@@ -29,14 +26,16 @@ from hub.delivery.history import (
     DeliveryError,
     due_in_s,
     failure_headers,
+    fresh_history,
     history_of,
     idempotency_key,
     next_progress,
     next_step,
-    plain_headers,
 )
 from hub.errors import ContractError, KnooppuntError
-from hub.kafka.topics import QUARANTINE
+from hub.kafka.consuming import Defer, PartitionHandler, RecordConsumer
+from hub.kafka.headers import text_headers
+from hub.kafka.topics import QUARANTINE, UNKNOWN_TENANT
 from hub.observability.logs import get_logger
 from hub.observability.redaction import redact_text
 
@@ -45,12 +44,11 @@ if TYPE_CHECKING:
 
     import httpx
     from aiokafka import ConsumerRecord
-    from faststream.kafka import KafkaBroker
-    from faststream.kafka.subscriber.usecase import BatchSubscriber, DefaultSubscriber
 
     from connectors.sdk import Failure, Sink
     from hub.config import HubConfig
     from hub.delivery.history import DeliveryHistory
+    from hub.kafka.producing import RecordProducer
     from hub.kafka.topics import TopicNames
     from hub.observability.metrics import Metrics
 
@@ -61,8 +59,7 @@ log = get_logger(__name__)
 # coordinator about 10 ms), so committing per event would cap a destination at ~100 events/s.
 # After a crash, at most one batch per partition is delivered again (same idempotency keys).
 DELIVERY_BATCH = 100
-MAX_WAIT_S = 2.0  # a retry tier consumer sleeps at most this long before it polls again
-RETRY_PAUSE_S = 1.0  # before an event whose handling raised is read again
+MAX_WAIT_S = 2.0  # a retry tier partition is paused at most this long before it is read again
 
 
 class TenantMismatchError(KnooppuntError):
@@ -81,7 +78,7 @@ class DeliveryWorkers:
 
     def __init__(
         self,
-        broker: KafkaBroker,
+        producer: RecordProducer,
         config: HubConfig,
         metrics: Metrics,
         names: TopicNames,
@@ -90,7 +87,7 @@ class DeliveryWorkers:
     ) -> None:
         """Build every push destination's sink (no I/O yet). ``environ``: where secrets named in
         settings are read (default os.environ); ``transport``: for tests, every sink's HTTP."""
-        self.broker, self.config, self.metrics, self.names = broker, config, metrics, names
+        self.producer, self.config, self.metrics, self.names = producer, config, metrics, names
         self.targets: dict[str, _Target] = {}
         for tenant in config.tenants:
             for destination in tenant.destinations:
@@ -103,16 +100,33 @@ class DeliveryWorkers:
                 sink = spec.build(spec.config.model_validate(destination.settings), context)
                 topic = names.destination(tenant.id, destination.name)
                 self.targets[topic] = _Target(tenant.id, destination.name, sink)
-        self.subscribers: list[BatchSubscriber | DefaultSubscriber] = []
 
-    def register(self) -> list[BatchSubscriber | DefaultSubscriber]:
-        """Subscribe one consumer per push destination and one per retry tier."""
-        for topic, target in self.targets.items():
-            self.subscribers.append(self._destination_consumer(topic, target))
+    def consumers(self, bootstrap: str) -> list[RecordConsumer]:
+        """One consumer per push destination and one per retry tier (not started)."""
+        consumers = [
+            RecordConsumer(
+                bootstrap=bootstrap,
+                topics=[topic],
+                group_id=self.names.group(f"deliver-{target.tenant}-{target.destination}"),
+                handler=self._destination_handler(target),
+                name=f"deliver:{target.tenant}:{target.destination}",
+                max_records=DELIVERY_BATCH,
+            )
+            for topic, target in self.targets.items()
+        ]
         if self.targets:
-            for tier, delay in enumerate(self.config.delivery.retry_delays):
-                self.subscribers.append(self._retry_consumer(tier, delay))
-        return self.subscribers
+            consumers.extend(
+                RecordConsumer(
+                    bootstrap=bootstrap,
+                    topics=[self.names.retry(delay)],
+                    group_id=self.names.group(f"retry-{delay}"),
+                    handler=self._retry_tier,
+                    name=f"retry:{delay}",
+                    max_records=DELIVERY_BATCH,
+                )
+                for delay in self.config.delivery.retry_delays
+            )
+        return consumers
 
     async def open(self) -> None:
         """Open every sink (connections, tokens) before the consumers start."""
@@ -123,84 +137,37 @@ class DeliveryWorkers:
         for target in self.targets.values():
             await target.sink.close()
 
-    def _destination_consumer(self, topic: str, target: _Target) -> BatchSubscriber:
-        subscriber = self.broker.subscriber(
-            topic,
-            group_id=self.names.group(f"deliver-{target.tenant}-{target.destination}"),
-            auto_offset_reset="earliest",
-            batch=True,
-            max_records=DELIVERY_BATCH,
-            ack_policy=AckPolicy.NACK_ON_ERROR,
-            title=f"deliver:{target.tenant}:{target.destination}",
-            description="Pushes the destination's events to its back office through its sink.",
-        )
+    def _destination_handler(self, target: _Target) -> PartitionHandler:
+        async def deliver_events(records: Sequence[ConsumerRecord]) -> None:
+            for record in records:  # one at a time, in order; one commit per batch
+                await self._attempt(record, target, fresh_history(record, target.destination))
 
-        @subscriber
-        async def deliver_events(message: KafkaMessage) -> None:
-            raw = message.raw_message
-            records = raw if isinstance(raw, tuple) else (raw,)
+        return deliver_events
+
+    async def _retry_tier(self, records: Sequence[ConsumerRecord]) -> Defer | None:
+        """Try each due record again, in order; stop at the first one not due yet."""
+        for record in records:
             try:
-                for record in records:  # one at a time, in order; one commit per batch
-                    await self._attempt(record, target, history_of(record, target.destination))
-            except Exception as exc:
-                # Not committed: the batch is read again after a pause (e.g. Kafka briefly
-                # unavailable); what was delivered already is delivered again, same key.
-                log.error(
-                    "delivery_handling_failed",
-                    tenant=target.tenant,
-                    destination=target.destination,
-                    error_class=type(exc).__name__,
-                    error=redact_text(str(exc)),
+                history = history_of(record)
+            except ContractError as exc:  # not a record the hub wrote: keep it, never stall
+                await self._dead_letter(
+                    record, fresh_history(record, ""), exc, self._tenant_of(record)
                 )
-                await asyncio.sleep(RETRY_PAUSE_S)
-                raise
-
-        return subscriber
-
-    def _retry_consumer(self, tier: int, delay: str) -> DefaultSubscriber:
-        subscriber = self.broker.subscriber(
-            self.names.retry(delay),
-            group_id=self.names.group(f"retry-{delay}"),
-            auto_offset_reset="earliest",
-            ack_policy=AckPolicy.MANUAL,
-            title=f"retry:{delay}",
-            description=f"Retry tier {tier + 1}: tries a failed delivery again after {delay}.",
-        )
-
-        @subscriber
-        async def retry_event(message: KafkaMessage) -> None:
-            record: ConsumerRecord = message.raw_message
-            wait = due_in_s(plain_headers(record), datetime.now(UTC))
+                continue
+            wait = due_in_s(text_headers(record.headers), datetime.now(UTC))
             if wait > 0:
-                # Not due: sleep a little, then read it again (keeps polling, so the group
-                # does not think this consumer died during a long wait).
-                await asyncio.sleep(min(wait, MAX_WAIT_S))
-                if due_in_s(plain_headers(record), datetime.now(UTC)) > 0:
-                    await message.nack()
-                    return
-            history = history_of(record)
+                return Defer(record.offset, min(wait, MAX_WAIT_S))
             target = self.targets.get(history.target_topic)
-            try:
-                if target is None:
-                    await self._dead_letter(
-                        record,
-                        history,
-                        KnooppuntError(f"destination {history.target_topic} is no longer pushed"),
-                        self._tenant_of(record),
-                    )
-                else:
-                    await self._attempt(record, target, history)
-            except Exception:
-                await message.nack()  # read again after a pause; nothing is lost
-                await asyncio.sleep(RETRY_PAUSE_S)
-                raise
-            await message.ack()
-
-        return subscriber
+            if target is None:
+                error = KnooppuntError(f"destination {history.target_topic} is no longer pushed")
+                await self._dead_letter(record, history, error, self._tenant_of(record))
+            else:
+                await self._attempt(record, target, history)
+        return None
 
     def _tenant_of(self, record: ConsumerRecord) -> str:
-        tenant = plain_headers(record).get("ce_tenant", "")
-        return tenant if self.config.tenant(tenant) is not None else QUARANTINE
+        tenant = text_headers(record.headers).get("ce_tenant", "")
+        return tenant if self.config.tenant(tenant) is not None else UNKNOWN_TENANT
 
     async def _attempt(
         self, record: ConsumerRecord, target: _Target, history: DeliveryHistory
@@ -223,7 +190,10 @@ class DeliveryWorkers:
             attempt=history.attempts,
             progress=history.progress,
         )
-        delivered = await target.sink.deliver(delivery)
+        try:
+            delivered = await target.sink.deliver(delivery)
+        except Exception as exc:  # a sink's bug fails this one attempt, never the batch
+            delivered = Retryable(f"unexpected {type(exc).__name__}: {exc}")
         if not isinstance(delivered, Delivered):
             await self._failed(record, history, delivered, target)
             return
@@ -247,14 +217,14 @@ class DeliveryWorkers:
         failure: Failure,
         target: _Target,
     ) -> None:
-        """A failed outcome: to the next retry tier with the progress it reports, or dead
+        """A failed outcome: to the next retry tier with the progress it reports, or to dead
         letters. Throttled is retried like Retryable (counted apart)."""
         now = datetime.now(UTC)
         error = DeliveryError.of(failure)
+        history = replace(history, progress=next_progress(history, failure))
         step = next_step(
             history, error.permanent, error.retry_after_s, self.config.delivery.retry_delays, now
         )
-        history = replace(history, progress=next_progress(history, failure))
         if isinstance(step, DeadLetter):
             await self._dead_letter(record, history, error, target.tenant, step.reason)
             return
@@ -274,11 +244,13 @@ class DeliveryWorkers:
             error=redact_text(str(error)),
         )
 
-    async def _move(self, record: ConsumerRecord, topic: str, headers: dict[str, str]) -> None:
+    async def _move(
+        self, record: ConsumerRecord, topic: str, headers: list[tuple[str, bytes | None]]
+    ) -> None:
         """The original record onto ``topic`` (a retry tier, dead letters, quarantine) with its
         history in ``headers``; returns once Kafka acknowledged it, so the offset may be
         committed after."""
-        await self.broker.publish(record.value, topic=topic, key=record.key, headers=headers)
+        await self.producer.send_and_wait(topic, record.value, record.key, headers)
 
     async def _dead_letter(
         self,

@@ -1,28 +1,28 @@
 """The router: reads contract topics, publishes one copy per matched destination.
 
-It works in batches: every copy (and every dead letter) of a batch is handed to the producer in
-record order, all acknowledgements are awaited together, and only then is the batch's offset
-committed (FastStream's ack policy: commit after the handler returns; on an exception seek back
-to the batch's first records and read them again). Events that break their contract go to their
-tenant's dead-letter topic with the cause in headers.
+It works per fetched batch of one partition (hub.kafka.consuming): every copy (and every dead
+letter) is handed to the producer in record order, all acknowledgements are awaited together,
+and only then is the batch committed. A record that cannot be routed for any reason of its own
+(not a CloudEvent, breaks its contract, an unexpected error while deciding) goes to its
+tenant's dead-letter topic with the cause in headers, and the batch goes on; only a copy that
+Kafka does not acknowledge makes the batch be read again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from faststream import AckPolicy
-from faststream.kafka import KafkaMessage
-
 from contracts.cloudevents import CloudEvent
 from contracts.registry import CONTRACTS
-from hub.delivery.history import failure_headers, history_of
-from hub.errors import ContractError, UnroutedError
+from hub.delivery.history import failure_headers, fresh_history
+from hub.errors import ContractError, KnooppuntError
+from hub.kafka.consuming import RecordConsumer
+from hub.kafka.headers import text_headers
 from hub.kafka.topics import UNKNOWN_TENANT, TopicNames
 from hub.observability.logs import get_logger
 from hub.observability.redaction import redact_text
@@ -30,17 +30,21 @@ from hub.routing.rules import plan_routing
 
 if TYPE_CHECKING:
     from aiokafka import ConsumerRecord
-    from faststream.kafka import KafkaBroker
-    from faststream.kafka.subscriber.usecase import BatchSubscriber
 
     from hub.config import HubConfig
+    from hub.kafka.producing import RecordProducer
     from hub.observability.metrics import Metrics
 
-__all__ = ["BATCH_SIZE", "register_router"]
+__all__ = ["BATCH_SIZE", "Router", "router_consumer"]
 
 BATCH_SIZE = 500
-RETRY_PAUSE_S = 1.0  # before a failed batch is read again, so an outage is not a hot loop
 log = get_logger(__name__)
+
+
+class UnexpectedRoutingError(KnooppuntError):
+    """Deciding where a record goes raised something no contract check foresaw."""
+
+    field: str | None = None
 
 
 @dataclass
@@ -53,38 +57,37 @@ class _Sent:
 
 class Router:
     def __init__(
-        self, broker: KafkaBroker, config: HubConfig, metrics: Metrics, names: TopicNames
+        self, producer: RecordProducer, config: HubConfig, metrics: Metrics, names: TopicNames
     ) -> None:
-        self.broker, self.config, self.metrics, self.names = broker, config, metrics, names
+        self.producer, self.config, self.metrics, self.names = producer, config, metrics, names
 
-    async def route_batch(self, records: tuple[ConsumerRecord, ...]) -> None:
-        sent = [await self._route(record) for record in records]  # enqueued in record order
+    async def route_batch(self, records: Sequence[ConsumerRecord]) -> None:
+        """Route every record (enqueued in record order), then await every acknowledgement."""
+        sent = [await self._route(record) for record in records]
         await asyncio.gather(*(ack for one in sent for ack in one.acks))
         for one in sent:
             one.account()
 
-    async def _send(
-        self, record: ConsumerRecord, topic: str, headers: dict[str, str]
-    ) -> Awaitable[object]:
-        future: Awaitable[object] = await self.broker.publish(
-            record.value, topic=topic, key=record.key, headers=headers, no_confirm=True
-        )
-        return future
-
     async def _route(self, record: ConsumerRecord) -> _Sent:
-        tenant_header = dict(record.headers or ()).get("ce_tenant", b"").decode("utf-8", "replace")
+        tenant = text_headers(record.headers).get("ce_tenant", "")
         try:
             event = CloudEvent.from_kafka(record.headers or (), record.value)
+            tenant = event.tenant
+            plan = plan_routing(self.config, event, record.topic, self.names)
         except ContractError as exc:
-            return await self._dead_letter(record, exc, tenant_header)
-        plan = plan_routing(self.config, event, record.topic, self.names)
+            return await self._dead_letter(record, exc, tenant)
+        except Exception as exc:  # no record may stop the router: this one is dead-lettered
+            error = UnexpectedRoutingError(f"{type(exc).__name__}: {exc}")
+            return await self._dead_letter(record, error, tenant)
         if plan.dead_letter is not None:
             return await self._dead_letter(record, plan.dead_letter, event.tenant)
         if plan.unrouted:
             return _Sent([], lambda: self._account_unrouted(event))
-        headers = {name: raw.decode() for name, raw in event.kafka_headers()}
-        acks = [
-            await self._send(record, self.names.destination(event.tenant, name), headers)
+        headers = event.kafka_headers()
+        acks: list[Awaitable[object]] = [
+            await self.producer.send(
+                self.names.destination(event.tenant, name), record.value, record.key, headers
+            )
             for name in plan.destinations
         ]
         return _Sent(acks, lambda: self._account_routed(event, plan.destinations))
@@ -107,13 +110,12 @@ class Router:
         )
 
     async def _dead_letter(
-        self, record: ConsumerRecord, error: ContractError | UnroutedError, tenant: str
+        self, record: ConsumerRecord, error: KnooppuntError, tenant: str
     ) -> _Sent:
         label = tenant if self.config.tenant(tenant) is not None else UNKNOWN_TENANT
         topic = self.names.dead_letter(label)
-        ack = await self._send(
-            record, topic, failure_headers(record, history_of(record, ""), error, datetime.now(UTC))
-        )
+        headers = failure_headers(record, fresh_history(record, ""), error, datetime.now(UTC))
+        ack = await self.producer.send(topic, record.value, record.key, headers)
 
         def account() -> None:
             self.metrics.dead_letters.labels(label, type(error).__name__).inc()
@@ -121,7 +123,7 @@ class Router:
                 "event_dead_lettered",
                 tenant=label,
                 topic=topic,
-                error_field=error.field,
+                error_field=getattr(error, "field", None),
                 error=redact_text(str(error)),
                 original_topic=record.topic,
                 original_offset=record.offset,
@@ -130,41 +132,24 @@ class Router:
         return _Sent([ack], account)
 
 
-def register_router(
-    broker: KafkaBroker, config: HubConfig, metrics: Metrics, names: TopicNames
-) -> BatchSubscriber:
-    """Subscribe the router to every contract topic; return the subscriber (for readiness)."""
-    router = Router(broker, config, metrics, names)
-    subscriber = broker.subscriber(
-        *[names.contract(spec) for spec in CONTRACTS],
+def router_consumer(
+    bootstrap: str,
+    producer: RecordProducer,
+    config: HubConfig,
+    metrics: Metrics,
+    names: TopicNames,
+) -> RecordConsumer:
+    """The router's consumer-group member over every contract topic (not started)."""
+    router = Router(producer, config, metrics, names)
+
+    async def route(records: Sequence[ConsumerRecord]) -> None:
+        await router.route_batch(records)
+
+    return RecordConsumer(
+        bootstrap=bootstrap,
+        topics=[names.contract(spec) for spec in CONTRACTS],
         group_id=names.group("router"),
-        auto_offset_reset="earliest",
-        batch=True,
+        handler=route,
+        name="router",
         max_records=BATCH_SIZE,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        title="router",
-        description="Copies each contract event to the destination topics of its tenant's routes.",
     )
-
-    @subscriber
-    async def route_events(message: KafkaMessage) -> None:
-        raw = message.raw_message
-        records = raw if isinstance(raw, tuple) else (raw,)
-        try:
-            await router.route_batch(records)
-        except Exception as exc:
-            # Not committed: FastStream seeks back and the batch is read again after the pause.
-            first = records[0]
-            log.error(
-                "event_routing_failed",
-                error_class=type(exc).__name__,
-                error=redact_text(str(exc)),
-                topic=first.topic,
-                partition=first.partition,
-                offset=first.offset,
-                batch=len(records),
-            )
-            await asyncio.sleep(RETRY_PAUSE_S)
-            raise
-
-    return subscriber

@@ -8,6 +8,7 @@ one shutdown path serve both. The AsyncAPI document comes from FastStream's own 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from contextlib import asynccontextmanager
@@ -29,17 +30,17 @@ from hub.http.auth import Authenticator
 from hub.http.intake import intake_router
 from hub.http.problems import ProblemError, problem_response, validation_problem
 from hub.kafka.admin import ensure_topics
+from hub.kafka.producing import RecordProducer
 from hub.kafka.topics import QUARANTINE
 from hub.observability.logs import get_logger
 from hub.observability.metrics import Metrics
-from hub.routing.router import register_router
+from hub.routing.router import router_consumer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from faststream.kafka.subscriber.usecase import BatchSubscriber, DefaultSubscriber
-
     from hub.config import HubConfig
+    from hub.kafka.consuming import RecordConsumer
     from hub.kafka.topics import TopicNames
     from hub.runtime.settings import Settings
 
@@ -57,18 +58,16 @@ class Hub:
     broker: KafkaBroker
     metrics: Metrics
     app: FastAPI
-    subscribers: list[BatchSubscriber | DefaultSubscriber]
+    consumers: list[RecordConsumer]
     created_topics: list[str] = field(default_factory=list)
 
     async def ready(self) -> tuple[bool, dict[str, str]]:
         """Kafka answers and every consumer has partitions assigned."""
         checks: dict[str, str] = {}
         checks["kafka"] = "ok" if await self.broker.ping(timeout=2.0) else "unreachable"
-        for sub in self.subscribers:
-            consumer = sub.consumer
-            assigned = consumer is not None and bool(consumer.assignment())
-            checks[f"consumer:{sub.group_id}"] = (
-                "assigned" if assigned else "waiting for partitions"
+        for consumer in self.consumers:
+            checks[f"consumer:{consumer.group_id}"] = (
+                "assigned" if consumer.assigned() else "waiting for partitions"
             )
         return all(v in ("ok", "assigned") for v in checks.values()), checks
 
@@ -146,10 +145,12 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
         logger=logging.getLogger("hub.faststream"),  # ours: JSON, propagates to root
         log_level=logging.DEBUG,  # per-message lines only when asked for: normal operation is quiet
     )
-    delivery = DeliveryWorkers(broker, config, metrics, settings.topics)
-    subscribers: list[BatchSubscriber | DefaultSubscriber] = [
-        register_router(broker, config, metrics, settings.topics),
-        *delivery.register(),
+    producer = RecordProducer(settings.kafka_bootstrap_servers)
+    delivery = DeliveryWorkers(producer, config, metrics, settings.topics)
+    bootstrap = settings.kafka_bootstrap_servers
+    consumers = [
+        router_consumer(bootstrap, producer, config, metrics, settings.topics),
+        *delivery.consumers(bootstrap),
     ]
     document_topics(broker, config, settings.topics)
     specification = AsyncAPI(
@@ -169,6 +170,9 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
         )
         await delivery.open()
         await broker.start()
+        await producer.start()
+        for consumer in consumers:
+            await consumer.start()
         log.info(
             "hub_started",
             kafka=settings.kafka_bootstrap_servers,
@@ -180,7 +184,10 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
         try:
             yield
         finally:
-            await broker.stop()  # waits for in-flight events; their offsets are committed
+            # Each consumer lets its batch in hand finish and commits it, then leaves its group.
+            await asyncio.gather(*(c.stop(settings.shutdown_grace_s) for c in consumers))
+            await producer.stop()
+            await broker.stop()
             await delivery.close()
             log.info("hub_stopped")
 
@@ -225,5 +232,5 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
     async def asyncapi_html() -> HTMLResponse:
         return HTMLResponse(get_asyncapi_html(specification.to_specification()))
 
-    built = Hub(settings, config, broker, metrics, app, subscribers)
+    built = Hub(settings, config, broker, metrics, app, consumers)
     return built

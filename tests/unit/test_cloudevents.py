@@ -36,8 +36,8 @@ def test_binary_mode_headers_follow_the_kafka_binding() -> None:
         "ce_subject": b"6f42d63a",
         "ce_dataschema": b"urn:nld:knooppunt:schema:nl.gemeente.formulier.ingediend:v1",
         "ce_tenant": b"0363",
+        "ce_traceparent": b"00-05f09c67ee781c0d34e29c2cf2d0a842-6607fcc29eba592d-01",
         "content-type": b"application/json",
-        "traceparent": b"00-05f09c67ee781c0d34e29c2cf2d0a842-6607fcc29eba592d-01",
     }
 
 
@@ -75,3 +75,102 @@ def test_nl_gov_profile_rules_on_type_and_source() -> None:
         CloudEvent(id="1", source=SOURCE, type="FormSubmitted", tenant="0363", data=b"{}")
     with pytest.raises(ContractError, match="urn:nld:oin"):
         CloudEvent(id="1", source="https://example.org", type="nl.a.b", tenant="0363", data=b"{}")
+
+
+# The Kafka binding read strictly (issue 7: a bad header lost events; a bad traceparent blocked a
+# partition). Every case is one record a hostile producer can write.
+
+
+def _with(name: str, value: bytes | None) -> list[tuple[str, bytes | None]]:
+    return [*_event().kafka_headers(), (name, value)]
+
+
+@pytest.mark.parametrize("value", [b"\xc3\x28", None, b"\xff" * 5000])
+def test_a_header_outside_the_event_never_matters(value: bytes | None) -> None:
+    event = CloudEvent.from_kafka(_with("x-trace", value), b'{"a": 1}')
+    assert event == _event()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("ce_extra", b"\xc3\x28", "not UTF-8"),
+        ("ce_extra", None, "without a value"),
+        ("ce_Extra", b"x", "attribute name"),
+        ("ce_extra-name", b"x", "attribute name"),
+        ("ce_id", b"second", "twice"),
+        ("ce_extra", b"line\nbreak", r"U\+000A"),
+        ("ce_extra", "\ufffe".encode(), r"U\+FFFE"),
+    ],
+)
+def test_a_broken_ce_header_is_a_contract_error_naming_it(
+    name: str, value: bytes | None, message: str
+) -> None:
+    with pytest.raises(ContractError, match=message) as caught:
+        CloudEvent.from_kafka(_with(name, value), b"{}")
+    assert caught.value.field == name
+
+
+@pytest.mark.parametrize(
+    "time", [b"2026-11-29", b"2026-11-29T09:30:00", b"20261129T093000Z", b"2026-13-45T09:30:00Z"]
+)
+def test_time_must_be_rfc3339_with_an_offset(time: bytes) -> None:
+    headers = [(k, time if k == "ce_time" else v) for k, v in _event().kafka_headers()]
+    with pytest.raises(ContractError) as caught:
+        CloudEvent.from_kafka(headers, b"{}")
+    assert caught.value.field == "ce_time"
+
+
+@pytest.mark.parametrize(
+    "traceparent",
+    [
+        "00-caf\u00e9-b-01",
+        "00-" + "a" * 5000 + "-b-01",
+        "00-00000000000000000000000000000000-6607fcc29eba592d-01",
+        "00-05F09C67EE781C0D34E29C2CF2D0A842-6607fcc29eba592d-01",
+        "ff-05f09c67ee781c0d34e29c2cf2d0a842-6607fcc29eba592d-01",
+    ],
+)
+def test_a_traceparent_not_of_the_w3c_form_is_dropped(traceparent: str) -> None:
+    for header in ("ce_traceparent", "traceparent"):
+        headers = [(k, v) for k, v in _event().kafka_headers() if k != "ce_traceparent"]
+        event = CloudEvent.from_kafka([*headers, (header, traceparent.encode())], b"{}")
+        assert event.traceparent is None
+
+
+def test_extension_attributes_are_carried_through() -> None:
+    event = CloudEvent.from_kafka(_with("ce_partitionkey", b"zaak-1"), b"{}")
+    assert event.extensions == {"partitionkey": "zaak-1"}
+    assert ("ce_partitionkey", b"zaak-1") in event.kafka_headers()
+
+
+@pytest.mark.parametrize(
+    ("member", "field"),
+    [({"id": 7}, "id"), ({"time": "yesterday"}, "time"), ({"extra": {"a": 1}}, "extra")],
+)
+def test_structured_mode_attributes_follow_the_type_system(
+    member: dict[str, object], field: str
+) -> None:
+    document = {
+        "specversion": "1.0",
+        "id": "b6e6c0e5",
+        "source": SOURCE,
+        "type": "nl.gemeente.formulier.ingediend",
+        "tenant": "0363",
+        "data": {"a": 1},
+        **member,
+    }
+    with pytest.raises(ContractError) as caught:
+        CloudEvent.from_kafka(
+            [("content-type", b"application/cloudevents+json")], orjson.dumps(document)
+        )
+    assert caught.value.field == field
+
+
+def test_a_payload_that_is_not_i_json_names_the_field() -> None:
+    event = CloudEvent.from_kafka(
+        _event().kafka_headers(), b'{"values": {"n": ' + b"9" * 400 + b"}}"
+    )
+    with pytest.raises(ContractError, match="RFC 7493") as caught:
+        event.payload()
+    assert caught.value.field == "values.n"

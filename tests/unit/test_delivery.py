@@ -10,6 +10,7 @@ import pytest
 from connectors.sdk import Delivery, Permanent, Retryable, Throttled
 from connectors.sdk.outcomes import MAX_PROGRESS_BYTES
 from contracts.cloudevents import source_urn
+from contracts.errors import ContractError
 from contracts.events import build_event
 from contracts.registry import contract_for
 from hub.delivery.history import (
@@ -18,12 +19,14 @@ from hub.delivery.history import (
     Retry,
     due_in_s,
     failure_headers,
+    fresh_history,
     history_of,
     idempotency_key,
     next_progress,
     next_step,
     progress_of,
 )
+from hub.kafka.headers import text_headers
 
 DELAYS = ["10s", "1m", "5m"]
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -48,7 +51,7 @@ def test_idempotency_key_is_stable_per_event_and_destination() -> None:
 
 
 def test_retryable_failures_walk_the_tiers_then_dead_letter() -> None:
-    history = history_of(_record({"ce_id": "1"}), "zaaksysteem")
+    history = fresh_history(_record({"ce_id": "1"}), "zaaksysteem")
     steps = []
     for attempt in range(1, 5):
         history = replace(history, attempts=attempt)
@@ -65,12 +68,12 @@ def test_retryable_failures_walk_the_tiers_then_dead_letter() -> None:
 
 
 def test_permanent_failures_go_straight_to_dead_letters() -> None:
-    history = history_of(_record({}), "zaaksysteem")
+    history = fresh_history(_record({}), "zaaksysteem")
     assert isinstance(next_step(history, True, None, DELAYS, NOW), DeadLetter)
 
 
 def test_retry_after_longer_than_the_next_tier_is_honoured() -> None:
-    history = history_of(_record({}), "zaaksysteem")
+    history = fresh_history(_record({}), "zaaksysteem")
     step = next_step(history, False, 90.0, DELAYS, NOW)
     assert step == Retry(2, "5m", NOW + timedelta(minutes=5))
     beyond = next_step(history, False, 3600.0, DELAYS, NOW)
@@ -79,17 +82,18 @@ def test_retry_after_longer_than_the_next_tier_is_honoured() -> None:
 
 def test_history_travels_in_headers_without_losing_the_original_place() -> None:
     first = _record({"ce_id": "1", "ce_tenant": "0363"})
-    history = history_of(first, "zaaksysteem")
+    history = fresh_history(first, "zaaksysteem")
     history = replace(history, attempts=1)
     error = DeliveryError("HTTP 503 Service Unavailable", permanent=False, status="503")
     retry = Retry(0, "10s", NOW + timedelta(seconds=10))
-    headers = failure_headers(first, history, error, NOW, retry)
+    raw = failure_headers(first, history, error, NOW, retry)
+    headers = text_headers(raw)
     assert headers["ce_id"] == "1"
     assert headers["knooppunt_error_status"] == "503"
     assert headers["knooppunt_first_failure"] == NOW.isoformat()
     assert due_in_s(headers, NOW) == 10.0
 
-    again = history_of(_record(headers, offset=0))
+    again = history_of(_record(headers, offset=0))  # the record as a retry tier reads it
     assert again.attempts == 1
     assert again.tier == 0
     assert again.original == ("knooppunt.deliver.0363.zaaksysteem", 2, 7)
@@ -99,8 +103,51 @@ def test_history_travels_in_headers_without_losing_the_original_place() -> None:
 
 def test_error_messages_are_redacted_in_headers() -> None:
     error = DeliveryError("rejected bsn 999993653", permanent=True)
-    headers = failure_headers(_record({}), history_of(_record({}), "x"), error, NOW)
-    assert "999993653" not in headers["knooppunt_error_message"]
+    raw = failure_headers(_record({}), fresh_history(_record({}), "x"), error, NOW)
+    assert "999993653" not in text_headers(raw)["knooppunt_error_message"]
+
+
+def test_failure_headers_keep_the_original_headers_byte_for_byte() -> None:
+    record = _record({"ce_id": "1"})
+    record.headers += [("x-trace", b"\xc3\x28"), ("x-null", None), ("knooppunt_attempts", b"9")]
+    raw = failure_headers(
+        record, fresh_history(record, "x"), DeliveryError("x", permanent=True), NOW
+    )
+    assert ("x-trace", b"\xc3\x28") in raw
+    assert ("x-null", None) in raw
+    assert ("knooppunt_attempts", b"9") not in raw  # history is the hub's, never carried over
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"knooppunt_destination": "zaken"},
+        {
+            "knooppunt_destination": "zaken",
+            "knooppunt_target_topic": "t",
+            "knooppunt_original_topic": "t",
+            "knooppunt_original_partition": "x",
+            "knooppunt_original_offset": "1",
+            "knooppunt_attempts": "1",
+        },
+        {
+            "knooppunt_destination": "zaken",
+            "knooppunt_target_topic": "t",
+            "knooppunt_original_topic": "t",
+            "knooppunt_original_partition": "1",
+            "knooppunt_original_offset": "1",
+            "knooppunt_attempts": "١",
+        },
+    ],
+)
+def test_a_retry_record_without_a_readable_history_is_a_contract_error(
+    headers: dict[str, str],
+) -> None:
+    with pytest.raises(ContractError) as caught:
+        history_of(_record(headers))
+    assert caught.value.field is not None
+    assert caught.value.field.startswith("knooppunt_")
 
 
 @pytest.mark.parametrize(
@@ -126,19 +173,19 @@ def test_each_failed_outcome_maps_to_a_retry_or_a_dead_letter(
     )
     assert str(error) == failure.reason
     step = next_step(
-        history_of(_record({}), "x"), error.permanent, error.retry_after_s, DELAYS, NOW
+        fresh_history(_record({}), "x"), error.permanent, error.retry_after_s, DELAYS, NOW
     )
     assert isinstance(step, DeadLetter) == permanent
 
 
 def test_progress_of_a_multi_step_delivery_reaches_the_next_attempt() -> None:
     first = _record({"ce_id": "1", "ce_tenant": "0363"})
-    history = replace(history_of(first, "zaaksysteem"), attempts=1)
+    history = replace(fresh_history(first, "zaaksysteem"), attempts=1)
     assert history.progress == {}
     failure = Retryable("HTTP 503 on rol", "503", progress={"zaak": "https://z.example/zaken/1"})
     history = replace(history, progress=next_progress(history, failure))
     retry = Retry(0, "10s", NOW + timedelta(seconds=10))
-    headers = failure_headers(first, history, DeliveryError.of(failure), NOW, retry)
+    headers = text_headers(failure_headers(first, history, DeliveryError.of(failure), NOW, retry))
     assert headers["knooppunt_progress"] == '{"zaak":"https://z.example/zaken/1"}'
 
     second = history_of(_record(headers, offset=0))
@@ -155,9 +202,9 @@ def test_progress_of_a_multi_step_delivery_reaches_the_next_attempt() -> None:
 
 
 def test_no_progress_no_header_and_a_damaged_one_restarts_the_steps() -> None:
-    history = history_of(_record({}), "x")
-    headers = failure_headers(_record({}), history, DeliveryError.of(Retryable("x")), NOW)
-    assert "knooppunt_progress" not in headers
+    history = fresh_history(_record({}), "x")
+    raw = failure_headers(_record({}), history, DeliveryError.of(Retryable("x")), NOW)
+    assert "knooppunt_progress" not in text_headers(raw)
     assert progress_of(None) == {}
     assert progress_of("{not json") == {}
     assert progress_of('["zaak"]') == {}

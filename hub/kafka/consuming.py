@@ -1,0 +1,190 @@
+"""The one way the hub consumes Kafka: raw records, handled per partition, committed after.
+
+Every consumer of the hub (router, delivery workers, retry tiers) is a ``RecordConsumer``. It
+hands the raw ``ConsumerRecord``s of one partition, in offset order, to its handler; no framework
+decodes a value or a header first, so no record can fail before the hub's own code has looked
+at it. The handler's contract:
+
+- it handles every record it is given (a record it cannot read goes to dead letters with its
+  cause: that *is* handling it) and returns None;
+- or it returns ``Defer(offset, seconds)``: the records from ``offset`` on are not due yet; they
+  are read again after ``seconds`` (the partition is paused meanwhile, other partitions go on);
+- it raises only when the hub itself cannot go on (Kafka did not acknowledge a copy): then
+  nothing of that batch is committed, the partition is sought back to its first record and
+  paused for ``retry_pause_s``, and the batch is read again. Other partitions go on.
+
+Offsets are committed only up to what was handled (Kafka's committed offset is the next record
+to read), once per fetched batch, so a crash re-reads at most one batch per partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+
+from hub.observability.logs import get_logger
+from hub.observability.redaction import redact_text
+
+if TYPE_CHECKING:
+    from aiokafka import ConsumerRecord
+
+__all__ = ["Defer", "PartitionHandler", "RecordConsumer"]
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Defer:
+    """Records from ``offset`` on are not due: read them again after ``seconds``."""
+
+    offset: int
+    seconds: float
+
+
+PartitionHandler = Callable[[Sequence["ConsumerRecord"]], Awaitable[Defer | None]]
+
+
+class _ForgetPauses(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, paused: dict[TopicPartition, float]) -> None:
+        self.paused = paused
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        for tp in revoked:
+            self.paused.pop(tp, None)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        return None
+
+
+class RecordConsumer:
+    """One member of consumer group ``group_id`` reading ``topics`` and calling ``handler``.
+
+    ``start`` subscribes and runs the loop in a task; ``stop`` lets the batch in hand finish
+    (at most ``grace_s``), commits what was handled and leaves the group.
+    """
+
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        topics: Sequence[str],
+        group_id: str,
+        handler: PartitionHandler,
+        name: str,
+        max_records: int = 500,
+        retry_pause_s: float = 1.0,
+        poll_timeout_s: float = 0.5,
+    ) -> None:
+        self.bootstrap, self.topics, self.group_id = bootstrap, list(topics), group_id
+        self.handler, self.name = handler, name
+        self.max_records, self.retry_pause_s = max_records, retry_pause_s
+        self.poll_timeout_ms = int(poll_timeout_s * 1000)
+        self.consumer: AIOKafkaConsumer | None = None
+        self._paused: dict[TopicPartition, float] = {}  # partition -> monotonic resume time
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def assigned(self) -> bool:
+        """Whether this member has partitions (readiness)."""
+        return self.consumer is not None and bool(self.consumer.assignment())
+
+    async def start(self) -> None:
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            client_id=f"knooppunt-{self.name}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.max_records,
+        )
+        await self.consumer.start()
+        self.consumer.subscribe(self.topics, listener=_ForgetPauses(self._paused))
+        self._task = asyncio.create_task(self._run(), name=f"consumer:{self.name}")
+
+    async def stop(self, grace_s: float = 15.0) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), grace_s)
+            except TimeoutError:
+                self._task.cancel()  # not committed: read again by whoever takes the partition
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+        if self.consumer is not None:
+            await self.consumer.stop()
+
+    async def _run(self) -> None:
+        assert self.consumer is not None
+        consumer = self.consumer
+        while not self._stopping.is_set():
+            self._resume_due(consumer)
+            try:
+                batches = await consumer.getmany(
+                    timeout_ms=self.poll_timeout_ms, max_records=self.max_records
+                )
+            except KafkaError as exc:
+                log.error("consumer_fetch_failed", consumer=self.name, error=redact_text(str(exc)))
+                await asyncio.sleep(self.retry_pause_s)
+                continue
+            handled: dict[TopicPartition, int] = {}
+            for tp, records in batches.items():
+                next_offset = await self._handle(consumer, tp, records)
+                if next_offset is not None:
+                    handled[tp] = next_offset
+            await self._commit(consumer, handled)
+
+    async def _handle(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]
+    ) -> int | None:
+        """Hand one partition's records to the handler; the offset to commit, if any."""
+        try:
+            deferred = await self.handler(records)
+        except Exception as exc:
+            log.error(
+                "consumer_batch_failed",
+                consumer=self.name,
+                topic=tp.topic,
+                partition=tp.partition,
+                offset=records[0].offset,
+                batch=len(records),
+                error_class=type(exc).__name__,
+                error=redact_text(str(exc)),
+            )
+            self._pause(consumer, tp, records[0].offset, self.retry_pause_s)
+            return None
+        if deferred is None:
+            return int(records[-1].offset) + 1
+        self._pause(consumer, tp, deferred.offset, deferred.seconds)
+        return deferred.offset if deferred.offset > records[0].offset else None
+
+    def _pause(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int, seconds: float
+    ) -> None:
+        consumer.seek(tp, offset)
+        consumer.pause(tp)
+        self._paused[tp] = time.monotonic() + seconds
+
+    def _resume_due(self, consumer: AIOKafkaConsumer) -> None:
+        now = time.monotonic()
+        due = [tp for tp, until in self._paused.items() if until <= now]
+        for tp in due:
+            del self._paused[tp]
+            if tp in consumer.assignment():
+                consumer.resume(tp)
+
+    async def _commit(self, consumer: AIOKafkaConsumer, handled: dict[TopicPartition, int]) -> None:
+        if not handled:
+            return
+        try:
+            await consumer.commit(handled)
+        except (CommitFailedError, KafkaError) as exc:
+            # A rebalance took the partitions: their new owner reads from the last commit, so
+            # some records are handled twice (same idempotency keys), none lost.
+            log.warning("consumer_commit_failed", consumer=self.name, error=redact_text(str(exc)))

@@ -18,7 +18,6 @@ from connectors.sdk import (
     SecretMissingError,
 )
 from connectors.sdk.http import failure_for_exception, failure_for_status
-from contracts.cloudevents import SPEC_VERSION
 from contracts.errors import ContractError
 
 if TYPE_CHECKING:
@@ -32,26 +31,22 @@ CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
 
 
 def structured_event(event: CloudEvent) -> dict[str, Any]:
-    """The event as one JSON object (CloudEvents structured mode), the payload under ``data``.
+    """The event as one JSON object (CloudEvents JSON format), the payload under ``data``.
 
-    Attributes that are None are left out; ``time`` is RFC 3339 (a naive time is taken as UTC).
-    Raises ContractError when the payload is not JSON.
+    Every attribute the event carries is in it, extensions included; absent ones are left out.
+    ``data`` is the payload's own JSON text, spliced in unchanged (``orjson.Fragment``), so every
+    number and string reaches the back office exactly as it was sent. Raises ContractError when
+    the payload is not JSON.
     """
-    time = event.time if event.time.tzinfo else event.time.replace(tzinfo=UTC)
-    document: dict[str, Any] = {
-        "specversion": SPEC_VERSION,
-        "id": event.id,
-        "source": event.source,
-        "type": event.type,
-        "time": time.isoformat(),
-        "subject": event.subject,
-        "dataschema": event.dataschema,
-        "datacontenttype": event.datacontenttype,
-        "tenant": event.tenant,
-        "traceparent": event.traceparent,
-        "data": event.payload(),
-    }
-    return {name: value for name, value in document.items() if value is not None}
+    if event.data:
+        try:
+            orjson.loads(event.data)
+        except orjson.JSONDecodeError as exc:
+            raise ContractError(f"payload is not JSON: {exc}", "data") from exc
+    document: dict[str, Any] = {**event.attributes(), "datacontenttype": event.datacontenttype}
+    if event.data:
+        document["data"] = orjson.Fragment(event.data)
+    return document
 
 
 def reference_of(response: httpx.Response) -> str | None:

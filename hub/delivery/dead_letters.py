@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from hub.delivery.history import PREFIX
 from hub.kafka.admin import partitions_of
+from hub.kafka.headers import text_headers
 from hub.observability.redaction import redact
 
 if TYPE_CHECKING:
@@ -39,7 +40,12 @@ class DeadLetterRecord:
     timestamp: datetime
     key: bytes | None
     value: bytes | None
-    headers: dict[str, str]
+    raw_headers: tuple[tuple[str, bytes | None], ...]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers with a UTF-8 value, for display; replay sends ``raw_headers``."""
+        return text_headers(self.raw_headers)
 
     @property
     def destination(self) -> str:
@@ -93,7 +99,7 @@ def _letter(record: ConsumerRecord) -> DeadLetterRecord:
         timestamp=datetime.fromtimestamp(record.timestamp / 1000, UTC),
         key=record.key,
         value=record.value,
-        headers={k: v.decode("utf-8", "replace") for k, v in record.headers or ()},
+        raw_headers=tuple(record.headers or ()),
     )
 
 
@@ -139,16 +145,12 @@ def select(
 
 async def replay(bootstrap: str, letters: Sequence[DeadLetterRecord]) -> list[str]:
     """Send each letter back where it failed, its history stripped; returns the topics written."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     written = []
     try:
         for letter in letters:
-            headers = [
-                (name, value.encode())
-                for name, value in letter.headers.items()
-                if not name.startswith(PREFIX)
-            ]
+            headers = [(n, raw) for n, raw in letter.raw_headers if not n.startswith(PREFIX)]
             headers.append(
                 (
                     f"{PREFIX}replay_of",

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Header
 from pydantic import BaseModel
 
-from contracts.cloudevents import source_urn
+from contracts.cloudevents import source_urn, valid_traceparent
 from contracts.formulier import v1 as formulier_v1
 from contracts.formulier import v2 as formulier_v2
 from contracts.registry import ContractSpec, contract_for
+from hub.http.json_body import IJsonRoute
 from hub.http.problems import ProblemError
 from hub.kafka.publishing import publish_contract_event
 from hub.observability.logs import get_logger
@@ -53,10 +54,11 @@ _ENDPOINT: dict[str, Any] = {
     "response_model": Accepted,
     "summary": "Submit a form for a tenant",
     "responses": {
-        400: {"description": "invalid field(s), named in invalidParams"},
+        400: {"description": "invalid field(s) or not I-JSON (RFC 7493), named in invalidParams"},
         401: {"description": "missing or invalid JWT"},
         403: {"description": "client may not act for this tenant"},
         404: {"description": "unknown tenant"},
+        415: {"description": "the body is not sent as application/json"},
     },
 }
 
@@ -68,9 +70,8 @@ def submission_event_id(tenant: str, client_id: str, submission_id: uuid.UUID) -
 
 
 def _traceparent(incoming: str | None) -> str:
-    if incoming and len(incoming.split("-")) == 4:
-        return incoming
-    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+    """The caller's W3C traceparent when it is one (Trace Context §3.2); else a new trace."""
+    return valid_traceparent(incoming) or f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
 
 
 def intake_router(
@@ -81,7 +82,7 @@ def intake_router(
     names: TopicNames,
 ) -> APIRouter:
     """The submission endpoints: the API's major version is the submission contract's."""
-    router = APIRouter(tags=["intake"])
+    router = APIRouter(tags=["intake"], route_class=IJsonRoute)
 
     async def accept(
         spec: ContractSpec,

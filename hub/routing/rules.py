@@ -16,9 +16,29 @@ if TYPE_CHECKING:
     from hub.config import HubConfig, Route
     from hub.kafka.topics import TopicNames
 
-__all__ = ["RoutableEvent", "RoutingPlan", "destinations_for", "plan_routing", "route_matches"]
+__all__ = [
+    "RoutableEvent",
+    "RoutingPlan",
+    "destinations_for",
+    "json_equal",
+    "plan_routing",
+    "route_matches",
+]
 
 _MISSING = object()
+
+
+def json_equal(actual: Any, expected: Any) -> bool:
+    """Equality of two JSON values by JSON type (RFC 8259 §3): a boolean equals only a boolean,
+    a number only a number (by value: ``1`` and ``1.0`` are one number), a string only a
+    string. Python's ``1 == True`` never leaks into routing."""
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return isinstance(actual, bool) and isinstance(expected, bool) and actual is expected
+    if isinstance(actual, int | float) and isinstance(expected, int | float):
+        return actual == expected
+    if isinstance(actual, str) and isinstance(expected, str):
+        return actual == expected
+    return False
 
 
 def _lookup(payload: Any, dotted: str) -> Any:
@@ -49,7 +69,8 @@ def route_matches(route: Route, event: RoutableEvent) -> bool:
     limits it to events produced under those versions.
 
     A condition holds when the payload value at the dotted path equals the expected value, or is
-    one of the expected values when a list is given. A missing path never matches.
+    one of the expected values when a list is given, compared by JSON type (``json_equal``:
+    ``true`` never matches ``1``). A missing path never matches.
     """
     if route.tenant != event.tenant:
         return False
@@ -60,7 +81,7 @@ def route_matches(route: Route, event: RoutableEvent) -> bool:
     for path, expected in route.when.items():
         actual = _lookup(event.payload, path)
         allowed = expected if isinstance(expected, list) else [expected]
-        if actual is _MISSING or actual not in allowed:
+        if actual is _MISSING or not any(json_equal(actual, value) for value in allowed):
             return False
     return True
 

@@ -131,3 +131,25 @@ def test_a_tenant_can_dead_letter_unrouted_events(demo_config: HubConfig) -> Non
     config = demo_config.model_copy(update={"tenants": [strict, *demo_config.tenants[1:]]})
     plan = plan_routing(config, _event(submission("geen-route")), TOPIC, TopicNames())
     assert isinstance(plan.dead_letter, UnroutedError)
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual", "matches"),
+    [
+        (True, True, True),
+        (True, 1, False),  # issue 7: `spoed: true` matched a payload with `spoed: 1`
+        (1, True, False),  # and `aantal: 1` matched `true`
+        (0, False, False),
+        (False, 0, False),
+        (1, 1.0, True),  # one JSON number
+        ("1", 1, False),
+        (1, "1", False),
+        ([True, "ja"], 1, False),
+        ([1, 2], 2, True),
+    ],
+)
+def test_conditions_compare_by_json_type(expected: object, actual: object, matches: bool) -> None:
+    route = Route.model_validate(
+        {"tenant": "0363", "contract": TYPE, "when": {"values.x": expected}, "to": ["x"]}
+    )
+    assert route_matches(route, _r("0363", TYPE, {"values": {"x": actual}})) is matches

@@ -93,6 +93,8 @@ def _settle(value: Any, path: str, root: str, depth: int) -> Any:
         raise ContractError(f"nested deeper than {MAX_DEPTH} levels", _where(path, root))
     if isinstance(value, _Number):
         return _number(value.text, path, root)
+    if isinstance(value, _Constant):
+        raise ContractError(f"{value.name} is not a JSON value (RFC 8259 §6)", _where(path, root))
     if isinstance(value, str):
         _check_text(value, path, root)
         return value
@@ -110,8 +112,13 @@ def _settle(value: Any, path: str, root: str, depth: int) -> Any:
     return value  # True, False, None
 
 
-def _no_constant(name: str) -> Any:
-    raise ContractError(f"{name} is not a JSON value (RFC 8259 §6)")
+class _Constant:
+    """``NaN``, ``Infinity`` or ``-Infinity``: refused once its place is known."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
 
 def parse_ijson(raw: bytes | str, root: str = "data") -> Any:
@@ -131,10 +138,8 @@ def parse_ijson(raw: bytes | str, root: str = "data") -> Any:
             object_pairs_hook=_Pairs,
             parse_int=_Number,
             parse_float=_Number,
-            parse_constant=_no_constant,
+            parse_constant=_Constant,
         )
-    except ContractError as exc:
-        raise ContractError(str(exc), root) from exc
     except RecursionError as exc:
         raise ContractError(f"nested deeper than {MAX_DEPTH} levels", root) from exc
     except ValueError as exc:  # json.JSONDecodeError

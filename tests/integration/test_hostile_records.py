@@ -1,0 +1,283 @@
+"""Issue 7's reproductions, on a real broker: no record can stall or lose other events.
+
+Each test is one fault found by a hostile producer: a bad header, a poison number, a bad
+traceparent, a sink that raises. Each failed before the consumers read raw records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from connectors.sink import SinkContext
+from contracts.cloudevents import CloudEvent, source_urn, valid_traceparent
+from contracts.events import build_event
+from contracts.registry import contract_for
+from hub.delivery.worker import DeliveryWorkers
+from hub.kafka.admin import ensure_topics
+from hub.kafka.headers import text_headers
+from hub.kafka.producing import RecordProducer
+from hub.observability.metrics import Metrics
+from hub.runtime.settings import Settings
+from tests.conftest import demo_token, running_hub
+from tests.fakes.backoffice import FakeBackOffice, running_backoffice
+from tests.integration.helpers import wait_ready
+from tests.integration.test_delivery import _config, _tenant, _until
+from tests.kafka_reading import read_topics
+from tests.samples import submission
+
+pytestmark = pytest.mark.kafka
+TYPE = "nl.gemeente.formulier.ingediend"
+SPEC = contract_for(TYPE, 1)
+AUTH = {"Authorization": f"Bearer {demo_token()}"}
+
+
+@pytest.fixture
+def backoffice() -> Iterator[FakeBackOffice]:
+    with running_backoffice() as fake:
+        yield fake
+
+
+def _event(**values: Any) -> tuple[CloudEvent, bytes]:
+    payload = submission(values={"kenteken": "AB-123-C", **values})
+    return build_event(SPEC, payload, tenant="0363", source=source_urn("0" * 20, "test"))
+
+
+def _headers(event: CloudEvent) -> list[tuple[str, bytes | None]]:
+    return list(event.kafka_headers())
+
+
+async def _produce(
+    bootstrap: str, topic: str, records: list[tuple[bytes, bytes, list[tuple[str, bytes | None]]]]
+) -> None:
+    """Records in one go, in order, on one partition (the producer batches them)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(topic, value, key=key, headers=headers, partition=0)
+            for key, value, headers in records
+        ]
+        for future in futures:
+            await future
+    finally:
+        await producer.stop()
+
+
+async def _committed(bootstrap: str, group: str, topic: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    meta = offsets.get(TopicPartition(topic, 0))
+    return -1 if meta is None else int(meta.offset)
+
+
+def _archive_config() -> Any:
+    return _config(
+        [_tenant("0363", {"archief": None})],
+        [{"tenant": "0363", "contract": TYPE, "to": ["archief"]}],
+    )
+
+
+async def test_a_bad_header_loses_nothing_and_stalls_nothing(hub_settings: Settings) -> None:
+    """Reported: a valid event, a copy with header x-trace = C3 28 (not UTF-8) or a null header,
+    and a second valid event, produced in one go: neither valid event was routed or
+    dead-lettered, and the router's offset later moved past all three."""
+    names, bootstrap = hub_settings.topics, hub_settings.kafka_bootstrap_servers
+    first, key1 = _event()
+    second, key2 = _event()
+    records = [
+        (key1, first.data, _headers(first)),
+        (key1, first.data, [*_headers(first), ("x-trace", b"\xc3\x28")]),
+        (key1, first.data, [*_headers(first), ("x-null", None)]),
+        (key1, first.data, [*_headers(first), ("ce_extra", b"\xc3\x28")]),  # not a CloudEvent
+        (key2, second.data, _headers(second)),
+    ]
+    contract_topic = names.contract(SPEC)
+    async with running_hub(hub_settings, _archive_config()) as (_hub, http):
+        await wait_ready(http)
+        await _produce(bootstrap, contract_topic, records)
+        routed = await read_topics(bootstrap, [names.destination("0363", "archief")], 4)
+        dead = await read_topics(bootstrap, [names.dead_letter("0363")], 1)
+        group = names.group("router")
+        for _ in range(100):
+            if await _committed(bootstrap, group, contract_topic) == len(records):
+                break
+            await asyncio.sleep(0.1)
+    ids = [text_headers(r.headers)["ce_id"] for r in routed]
+    assert sorted(ids) == sorted([first.id, first.id, first.id, second.id])
+    assert len(dead) == 1
+    assert text_headers(dead[0].headers)["knooppunt_error_field"] == "ce_extra"
+    assert ("ce_extra", b"\xc3\x28") in dead[0].headers  # the letter keeps the original bytes
+    assert await _committed(bootstrap, names.group("router"), contract_topic) == len(records)
+
+
+async def test_a_poison_number_is_refused_at_the_edge_and_stalls_no_tenant(
+    hub_settings: Settings,
+) -> None:
+    """Reported: an integer of 400 digits was accepted (202), then the router logged 300 errors/s
+    and routed nothing for any tenant; an integer of 21 digits arrived as 1e+21."""
+    names, bootstrap = hub_settings.topics, hub_settings.kafka_bootstrap_servers
+    async with running_hub(hub_settings, _archive_config()) as (_hub, http):
+        await wait_ready(http)
+        for text in ("9" * 400, "1" + "0" * 20, "NaN", "1e400", '"\\ud83d"'):
+            body = orjson.dumps(submission()).replace(b'"AB-123-C"', text.encode())
+            refused = await http.post(
+                "/api/v1/tenants/0363/submissions",
+                content=body,
+                headers={**AUTH, "Content-Type": "application/json"},
+            )
+            assert refused.status_code == 400, text
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.json()["invalidParams"][0]["name"] == "values.kenteken", text
+        # A producer that writes to Kafka directly meets the same rule at the router.
+        poison, key = _event()
+        poisoned = poison.data.replace(b'"AB-123-C"', b"9" * 400)
+        valid, valid_key = _event()
+        await _produce(
+            bootstrap,
+            names.contract(SPEC),
+            [(key, poisoned, _headers(poison)), (valid_key, valid.data, _headers(valid))],
+        )
+        routed = await read_topics(bootstrap, [names.destination("0363", "archief")], 1)
+        dead = await read_topics(bootstrap, [names.dead_letter("0363")], 1)
+    assert [text_headers(r.headers)["ce_id"] for r in routed] == [valid.id]
+    cause = text_headers(dead[0].headers)
+    assert cause["knooppunt_error_field"] == "values.kenteken"
+    assert "RFC 7493" in cause["knooppunt_error_message"]
+
+
+async def test_numbers_reach_the_back_office_exactly_as_sent(
+    hub_settings: Settings, backoffice: FakeBackOffice
+) -> None:
+    config = _config(
+        [_tenant("0363", {"zaken": backoffice.url("zaken")})],
+        [{"tenant": "0363", "contract": TYPE, "to": ["zaken"]}],
+    )
+    exact = b'{"grootste": 9007199254740991, "klein": 1e-7, "prijs": 12.50, "nul": -0}'
+    body = orjson.dumps(submission()).replace(b'"values":{', b'"values":' + exact[:-1] + b",")
+    async with running_hub(hub_settings, config) as (_hub, http):
+        await wait_ready(http)
+        accepted = await http.post(
+            "/api/v1/tenants/0363/submissions",
+            content=body,
+            headers={**AUTH, "Content-Type": "application/json"},
+        )
+        assert accepted.status_code == 202, accepted.text
+        await _until(lambda: bool(backoffice.accepted("zaken")))
+    values = backoffice.accepted("zaken")[0].body["data"]["values"]  # type: ignore[index]
+    assert values["grootste"] == 9007199254740991
+    assert isinstance(values["grootste"], int)
+    assert values["klein"] == 1e-7
+    assert values["prijs"] == 12.5
+
+
+async def test_a_bad_traceparent_blocks_nothing(
+    hub_settings: Settings, backoffice: FakeBackOffice
+) -> None:
+    """Reported: traceparent 00-caf<c3><a9>-b-01 was accepted (202), then the delivery worker
+    raised UnicodeEncodeError every second and its partition never moved again; a
+    5,000-character traceparent of the right dash shape was passed on as is."""
+    names, bootstrap = hub_settings.topics, hub_settings.kafka_bootstrap_servers
+    config = _config(
+        [_tenant("0363", {"zaken": backoffice.url("zaken")})],
+        [{"tenant": "0363", "contract": TYPE, "to": ["zaken"]}],
+    )
+    async with running_hub(hub_settings, config) as (_hub, http):
+        await wait_ready(http)
+        sent = []
+        for traceparent in (b"00-caf\xc3\xa9-b-01", b"00-" + b"a" * 5000 + b"-b-01"):
+            answer = await http.post(
+                "/api/v1/tenants/0363/submissions",
+                json=submission(),
+                headers=[
+                    (b"Authorization", AUTH["Authorization"].encode()),
+                    (b"traceparent", traceparent),
+                ],
+            )
+            assert answer.status_code == 202
+            sent.append(answer.json()["id"])
+        # The same values straight onto the destination topic (a producer the ACLs let in).
+        direct = []
+        for bad in (b"00-caf\xc3\xa9-b-01", b"00-" + b"a" * 5000 + b"-b-01", b"\xff\xfe"):
+            event, key = _event()
+            headers = [(n, v) for n, v in _headers(event) if n != "ce_traceparent"]
+            await _produce(
+                bootstrap,
+                names.destination("0363", "zaken"),
+                [(key, event.data, [*headers, ("traceparent", bad)])],
+            )
+            direct.append(event.id)
+        after = [
+            (
+                await http.post("/api/v1/tenants/0363/submissions", json=submission(), headers=AUTH)
+            ).json()["id"]
+            for _ in range(3)
+        ]
+        await _until(lambda: len(backoffice.accepted("zaken")) >= 8)
+    received = backoffice.accepted("zaken")
+    assert sorted(r.body["id"] for r in received) == sorted(sent + direct + after)  # type: ignore[index]
+    for request in received:
+        trace = request.headers.get("traceparent")
+        assert trace is None or valid_traceparent(trace) == trace
+
+
+async def test_an_unexpected_sink_error_fails_one_attempt_not_the_batch(
+    hub_settings: Settings, prefix: str
+) -> None:
+    """Any exception a sink raises is a failed attempt of that one event: retried, then
+    dead-lettered; the events after it in the same partition are delivered."""
+    names, bootstrap = hub_settings.topics, hub_settings.kafka_bootstrap_servers
+    tenants = [_tenant("0363", {"zaken": "http://backoffice.invalid/zaken"})]
+    routes = [{"tenant": "0363", "contract": TYPE, "to": ["zaken"]}]
+    config = _config(tenants, routes)
+    poison_id = str(uuid.uuid4())
+    delivered: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        document = orjson.loads(request.content)
+        if document["id"] == poison_id:
+            raise RuntimeError("a bug in the sink")
+        delivered.append(document["id"])
+        return httpx.Response(201)
+
+    await ensure_topics(bootstrap, names.all_for(config), 1)
+    producer = RecordProducer(bootstrap)
+    await producer.start()
+    workers = DeliveryWorkers(
+        producer, config, Metrics(), names, SinkContext(transport=httpx.MockTransport(answer))
+    )
+    consumers = workers.consumers(bootstrap)
+    for consumer in consumers:
+        await consumer.start()
+    try:
+        events = [_event() for _ in range(4)]
+        poison, poison_key = _event()
+        poison = CloudEvent(**{**poison.__dict__, "id": poison_id})
+        records = [(poison_key, poison.data, _headers(poison))]
+        records += [(key, event.data, _headers(event)) for event, key in events]
+        await _produce(bootstrap, names.destination("0363", "zaken"), records)
+        await _until(lambda: len(delivered) == 4, 30)
+        dead = await read_topics(bootstrap, [names.dead_letter("0363")], 1, timeout_s=60)
+    finally:
+        for consumer in consumers:
+            await consumer.stop(5)
+        await producer.stop()
+        await workers.close()
+    assert sorted(delivered) == sorted(event.id for event, _ in events)
+    assert len(dead) == 1
+    letter = text_headers(dead[0].headers)
+    assert letter["ce_id"] == poison_id
+    assert letter["knooppunt_attempts"] == "4"  # the first try and one per tier (1s, 2s, 3s)
+    assert "RuntimeError" in letter["knooppunt_error_message"]

@@ -32,6 +32,7 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/knooppunt contracts check
 	$(BIN)/knooppunt contracts docs --check
+	$(BIN)/knooppunt connectors docs --check
 
 unit: install
 	$(BIN)/pytest tests/unit

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from connectors import topic, webhook
-from connectors.spec import ConnectorSpec
+from connectors.sdk import ConnectorSpec, SinkSpec, SourceSpec
 
-__all__ = ["CONNECTORS", "connector_names", "sink_connector"]
+__all__ = ["CONNECTORS", "connector_names", "sink_connector", "source_connector"]
 
 CONNECTORS: tuple[ConnectorSpec, ...] = (topic.SPEC, webhook.SPEC)
 
@@ -14,5 +14,9 @@ def connector_names(kind: str) -> list[str]:
     return sorted(spec.name for spec in CONNECTORS if spec.kind == kind)
 
 
-def sink_connector(name: str) -> ConnectorSpec | None:
-    return next((s for s in CONNECTORS if s.name == name and s.kind == "sink"), None)
+def sink_connector(name: str) -> SinkSpec | None:
+    return next((s for s in CONNECTORS if s.name == name and isinstance(s, SinkSpec)), None)
+
+
+def source_connector(name: str) -> SourceSpec | None:
+    return next((s for s in CONNECTORS if s.name == name and isinstance(s, SourceSpec)), None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from connectors.spec import ConnectorSpec
+from connectors.sdk import SinkSpec
 
 __all__ = ["SPEC", "TopicConfig"]
 
@@ -19,9 +19,9 @@ class TopicConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-SPEC = ConnectorSpec(
+SPEC = SinkSpec(
     name="topic",
-    kind="sink",
     config=TopicConfig,
     summary="The back office consumes its destination topic itself.",
+    accepts=("*",),
 )

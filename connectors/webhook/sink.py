@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
 
-from connectors.http_outcome import failure_for_exception, failure_for_status
-from connectors.sink import Delivered, DeliveryError
+from connectors.sdk import (
+    DEFAULT_MAX_IN_FLIGHT,
+    Delivered,
+    HeaderAuth,
+    Health,
+    NoAuth,
+    Permanent,
+    SecretMissingError,
+)
+from connectors.sdk.http import failure_for_exception, failure_for_status
 from contracts.errors import ContractError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from connectors.sink import Delivery, SinkContext
+    from connectors.sdk import ConnectorContext, Delivery, Outcome
     from connectors.webhook.config import WebhookConfig
     from contracts.cloudevents import CloudEvent
 
@@ -58,66 +63,70 @@ def reference_of(response: httpx.Response) -> str | None:
     return url if isinstance(url, str) else None
 
 
-def request_headers(
-    config: WebhookConfig, delivery: Delivery, environ: Mapping[str, str]
-) -> dict[str, str]:
-    """The headers of one POST: the static ones, Content-Type, Idempotency-Key, traceparent and
-    Authorization. A missing auth variable is a permanent DeliveryError naming it (not a value)."""
-    headers = {
-        **config.headers,
-        "Content-Type": CONTENT_TYPE,
-        "Idempotency-Key": delivery.idempotency_key,
-    }
+def request_headers(delivery: Delivery) -> dict[str, str]:
+    """The per-delivery headers: Content-Type, Idempotency-Key and traceparent. (Static headers
+    and Authorization are the client's.)"""
+    headers = {"Content-Type": CONTENT_TYPE, "Idempotency-Key": delivery.idempotency_key}
     if delivery.event.traceparent:
         headers["traceparent"] = delivery.event.traceparent
-    if config.auth_header_env:
-        secret = environ.get(config.auth_header_env)
-        if not secret:
-            raise DeliveryError(
-                f"environment variable {config.auth_header_env} (auth_header_env) is not set",
-                permanent=True,
-            )
-        headers["Authorization"] = secret
     return headers
 
 
 class WebhookSink:
     """A ``Sink`` that POSTs each delivery once to ``config.url``; one HTTP client, reused.
 
-    ``deliver`` returns ``Delivered`` on 2xx and raises DeliveryError otherwise, classified by
-    connectors.http_outcome. It never retries or sleeps: that is the delivery worker's job.
+    ``deliver`` returns ``Delivered`` on 2xx, otherwise the failure classified by
+    connectors.sdk.http. It never retries or sleeps: that is the delivery worker's job.
     """
 
-    def __init__(self, config: WebhookConfig, context: SinkContext) -> None:
-        self.config = config
-        self._environ = context.environ
-        # TCP_NODELAY: httpx writes headers and body separately; with Nagle's algorithm the body
-        # then waits for the server's delayed ACK, about 40 ms per request.
-        transport = context.transport or httpx.AsyncHTTPTransport(
-            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-        )
-        self._client = httpx.AsyncClient(timeout=config.timeout_s, transport=transport)
+    max_in_flight = DEFAULT_MAX_IN_FLIGHT
 
-    async def deliver(self, delivery: Delivery) -> Delivered:
-        headers = request_headers(self.config, delivery, self._environ)
+    def __init__(self, config: WebhookConfig, context: ConnectorContext) -> None:
+        self.config = config
+        auth = (
+            HeaderAuth(header="Authorization", value_env=config.auth_header_env)
+            if config.auth_header_env
+            else NoAuth()
+        )
+        self._client = context.http.client(
+            auth=auth, timeout_s=config.timeout_s, headers=config.headers
+        )
+
+    async def open(self) -> None:
+        """Nothing to prepare: connections are made on the first delivery."""
+
+    async def deliver(self, delivery: Delivery) -> Outcome:
         try:
             body = orjson.dumps(structured_event(delivery.event))
         except ContractError as exc:
-            raise DeliveryError(f"cannot send the event: {exc}", permanent=True) from exc
+            return Permanent(f"cannot send the event: {exc}")
         try:
-            response = await self._client.post(str(self.config.url), content=body, headers=headers)
+            response = await self._client.post(
+                str(self.config.url), content=body, headers=request_headers(delivery)
+            )
+        except SecretMissingError as exc:
+            return Permanent(f"{exc} (auth_header_env)")
         except httpx.HTTPError as exc:
-            raise failure_for_exception(exc) from exc
+            return failure_for_exception(exc)
         failure = failure_for_status(response.status_code, response.headers, datetime.now(UTC))
         if failure is not None:
-            raise failure
-        return Delivered(reference=reference_of(response))
+            return failure
+        reference = reference_of(response)
+        return Delivered({"location": reference} if reference else {})
+
+    async def check(self) -> Health:
+        """OPTIONS on the url: any HTTP answer means the back office is reachable."""
+        try:
+            response = await self._client.options(str(self.config.url))
+        except (httpx.HTTPError, SecretMissingError) as exc:
+            return Health(ok=False, detail=f"{self.config.url.host}: {type(exc).__name__}")
+        return Health(ok=True, detail=f"{self.config.url.host} answered {response.status_code}")
 
     async def close(self) -> None:
         """Close the HTTP client and its connections; the sink is not used afterwards."""
         await self._client.aclose()
 
 
-def build(config: WebhookConfig, context: SinkContext) -> WebhookSink:
+def build(config: WebhookConfig, context: ConnectorContext) -> WebhookSink:
     """The factory named in the connector's SPEC."""
     return WebhookSink(config, context)

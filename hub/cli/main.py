@@ -1,5 +1,5 @@
 """The ``knooppunt`` command line: ``run``, ``demo``, ``token`` and one module per command group
-(``kafka``, ``config``, ``contracts``, ``tenants``, ``dlq``, ``routes``)."""
+(``kafka``, ``config``, ``contracts``, ``connectors``, ``tenants``, ``dlq``, ``routes``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from hub.cli.common import DEMO_CONFIG, ConfigOption, fail, load
+from hub.cli.connectors import connectors_app
 from hub.cli.contracts import contracts_app
 from hub.cli.dlq import dlq_app
 from hub.cli.kafka import kafka_app
@@ -24,6 +25,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="Knooppunt in
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(config_app, name="config")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(connectors_app, name="connectors")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(routes_app, name="routes")

@@ -1,6 +1,6 @@
 """Checks across fields of a hub config: duplicates, references to things that do not exist,
-each destination's connector settings, and route conditions on personal data. Pure functions
-returning (location, message) pairs."""
+each destination's connector settings, whether a route's destinations' sinks accept its contract
+type, and route conditions on personal data. Pure functions returning (location, message) pairs."""
 
 from __future__ import annotations
 
@@ -116,12 +116,26 @@ def _route_issues(config: HubConfig) -> list[tuple[Loc, str]]:
             )
             issues += _personal_condition_issues(route, i)
         has = ", ".join(d.name for d in tenant.destinations) or "(none)"
-        issues.extend(
-            (
-                ("routes", i, "to", j),
-                f"tenant {tenant.id} has no destination {name!r}; it has: {has}",
-            )
-            for j, name in enumerate(route.to)
-            if tenant.destination(name) is None
-        )
+        for j, name in enumerate(route.to):
+            destination = tenant.destination(name)
+            if destination is None:
+                issues.append(
+                    (
+                        ("routes", i, "to", j),
+                        f"tenant {tenant.id} has no destination {name!r}; it has: {has}",
+                    )
+                )
+            elif refusal := _acceptance_issue(destination.connector, name, route.contract):
+                issues.append((("routes", i, "to", j), refusal))
     return issues
+
+
+def _acceptance_issue(connector: str, destination: str, contract: str) -> str | None:
+    """Why ``destination``'s sink cannot take ``contract`` events, or None when it can."""
+    spec = sink_connector(connector)
+    if spec is None or spec.accepts_contract(contract):
+        return None
+    return (
+        f"destination {destination!r} (connector {connector}) does not accept {contract}; "
+        f"it accepts: {', '.join(spec.accepts)}"
+    )

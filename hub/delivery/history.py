@@ -13,18 +13,23 @@ The history travels in ``knooppunt_*`` headers next to the event's own ``ce_*`` 
 | ``knooppunt_first_failure`` / ``knooppunt_last_failure`` | RFC 3339 times |
 | ``knooppunt_error_class`` / ``_error_message`` / ``_error_status`` | the last failure |
 | ``knooppunt_error_field`` | the field a contract error names (router dead letters) |
+| ``knooppunt_progress`` | a multi-step delivery's progress: JSON, step -> reference, <= 4 KiB |
 | ``knooppunt_original_topic`` / ``_partition`` / ``_offset`` | where the record first was |
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+import orjson
+
+from connectors.sdk.outcomes import Permanent, Retryable, encode_progress
 from contracts.errors import ContractError
 from hub.config import duration_seconds
+from hub.errors import KnooppuntError
 from hub.kafka.headers import text_headers
 from hub.observability.redaction import redact_text
 
@@ -33,17 +38,21 @@ if TYPE_CHECKING:
 
     from aiokafka import ConsumerRecord
 
+    from connectors.sdk.outcomes import Failure
     from contracts.cloudevents import CloudEvent
 
 __all__ = [
     "DeadLetter",
+    "DeliveryError",
     "DeliveryHistory",
     "Retry",
     "failure_headers",
     "fresh_history",
     "history_of",
     "idempotency_key",
+    "next_progress",
     "next_step",
+    "progress_of",
 ]
 
 _KEY_NAMESPACE = uuid.UUID("0b6f5a0e-3c1d-4d8e-9f2a-6b7c8d9e0f1a")
@@ -55,9 +64,38 @@ def idempotency_key(event: CloudEvent, destination: str) -> str:
     return str(uuid.uuid5(_KEY_NAMESPACE, f"{event.source}\n{event.id}\n{destination}"))
 
 
+class DeliveryError(KnooppuntError):
+    """A sink's failed outcome as the hub records it (in headers, logs and dead letters), or a
+    sink's unexpected exception (retryable). ``status`` is the outcome's ``code`` (an HTTP
+    status, a SOAP fault code, an SMTP reply)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        retry_after_s: float | None = None,
+        status: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.permanent, self.retry_after_s, self.status = permanent, retry_after_s, status
+
+    @classmethod
+    def of(cls, failure: Failure) -> DeliveryError:
+        """Permanent: dead letters at once; Retryable and Throttled: the retry tiers."""
+        retry_after = None if isinstance(failure, Permanent) else failure.retry_after_s
+        return cls(
+            failure.reason,
+            permanent=isinstance(failure, Permanent),
+            retry_after_s=retry_after,
+            status=failure.code,
+        )
+
+
 @dataclass(frozen=True)
 class DeliveryHistory:
-    """What happened to a delivery so far (none of it on a first attempt)."""
+    """What happened to a delivery so far (none of it on a first attempt). ``progress``: what
+    earlier attempts of a multi-step delivery made (``Retryable.progress``)."""
 
     destination: str
     target_topic: str
@@ -65,6 +103,26 @@ class DeliveryHistory:
     attempts: int = 0
     tier: int = -1
     first_failure: datetime | None = None
+    progress: Mapping[str, str] = field(default_factory=dict)
+
+
+def progress_of(header: str | None) -> dict[str, str]:
+    """The ``knooppunt_progress`` header read back; {} when absent or not a JSON object of
+    strings (a damaged header restarts the steps, which are idempotent by their step keys)."""
+    try:
+        value = orjson.loads(header or "{}")
+    except orjson.JSONDecodeError:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        return {}
+    return value
+
+
+def next_progress(history: DeliveryHistory, failure: Failure) -> dict[str, str]:
+    """The progress to hand the next attempt: what the delivery had, updated by what this
+    attempt reports (a Retryable's ``progress``); unchanged by other failures."""
+    reported = failure.progress if isinstance(failure, Retryable) else {}
+    return {**history.progress, **reported}
 
 
 def fresh_history(record: ConsumerRecord, destination: str) -> DeliveryHistory:
@@ -107,6 +165,7 @@ def history_of(record: ConsumerRecord) -> DeliveryHistory:
         attempts=number("attempts"),
         tier=number("tier", "-1"),
         first_failure=first_failure,
+        progress=progress_of(headers.get(f"{PREFIX}progress")),
     )
 
 
@@ -161,7 +220,9 @@ def failure_headers(
     dead letters.
 
     The one format of every dead letter, the router's included (there with no destination and
-    no attempts), so ``knooppunt dlq`` reads and replays them all alike.
+    no attempts), so ``knooppunt dlq`` reads and replays them all alike. The history's progress
+    goes in ``knooppunt_progress`` when not empty (compact JSON; ValueError beyond
+    connectors.sdk.outcomes.MAX_PROGRESS_BYTES).
     """
     status = getattr(error, "status", None)
     own = [(name, raw) for name, raw in record.headers or () if not name.startswith(PREFIX)]
@@ -182,6 +243,8 @@ def failure_headers(
     }
     if retry is not None:
         history_headers["retry_at"] = str(int(retry.retry_at.timestamp() * 1000))
+    if history.progress:
+        history_headers["progress"] = encode_progress(history.progress).decode()
     return own + [(f"{PREFIX}{name}", value.encode()) for name, value in history_headers.items()]
 
 

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -19,15 +18,18 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from connectors.registry import sink_connector
-from connectors.sink import Delivery, DeliveryError, SinkContext
+from connectors.sdk import Delivered, Delivery, Retryable, Throttled
 from contracts.cloudevents import CloudEvent
+from hub.connector_host.context import connector_context
 from hub.delivery.history import (
     DeadLetter,
+    DeliveryError,
     due_in_s,
     failure_headers,
     fresh_history,
     history_of,
     idempotency_key,
+    next_progress,
     next_step,
 )
 from hub.errors import ContractError, KnooppuntError
@@ -38,9 +40,12 @@ from hub.observability.logs import get_logger
 from hub.observability.redaction import redact_text
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import httpx
     from aiokafka import ConsumerRecord
 
-    from connectors.sink import Sink
+    from connectors.sdk import Failure, Sink
     from hub.config import HubConfig
     from hub.delivery.history import DeliveryHistory
     from hub.kafka.producing import RecordProducer
@@ -77,16 +82,21 @@ class DeliveryWorkers:
         config: HubConfig,
         metrics: Metrics,
         names: TopicNames,
-        context: SinkContext | None = None,
+        environ: Mapping[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        """Build every push destination's sink (no I/O yet). ``environ``: where secrets named in
+        settings are read (default os.environ); ``transport``: for tests, every sink's HTTP."""
         self.producer, self.config, self.metrics, self.names = producer, config, metrics, names
-        context = context or SinkContext(environ=dict(os.environ))
         self.targets: dict[str, _Target] = {}
         for tenant in config.tenants:
             for destination in tenant.destinations:
                 spec = sink_connector(destination.connector)
                 if spec is None or spec.build is None:
                     continue  # the back office reads its destination topic itself
+                context = connector_context(
+                    tenant, destination.name, spec.name, metrics, environ, transport
+                )
                 sink = spec.build(spec.config.model_validate(destination.settings), context)
                 topic = names.destination(tenant.id, destination.name)
                 self.targets[topic] = _Target(tenant.id, destination.name, sink)
@@ -117,6 +127,11 @@ class DeliveryWorkers:
                 for delay in self.config.delivery.retry_delays
             )
         return consumers
+
+    async def open(self) -> None:
+        """Open every sink (connections, tokens) before the consumers start."""
+        for target in self.targets.values():
+            await target.sink.open()
 
     async def close(self) -> None:
         for target in self.targets.values():
@@ -173,15 +188,14 @@ class DeliveryWorkers:
             destination=target.destination,
             idempotency_key=idempotency_key(event, target.destination),
             attempt=history.attempts,
+            progress=history.progress,
         )
         try:
             delivered = await target.sink.deliver(delivery)
-        except DeliveryError as error:
-            await self._failed(record, history, error, target)
-            return
         except Exception as exc:  # a sink's bug fails this one attempt, never the batch
-            unexpected = DeliveryError(f"unexpected {type(exc).__name__}: {exc}", permanent=False)
-            await self._failed(record, history, unexpected, target)
+            delivered = Retryable(f"unexpected {type(exc).__name__}: {exc}")
+        if not isinstance(delivered, Delivered):
+            await self._failed(record, history, delivered, target)
             return
         self.metrics.deliveries.labels(target.tenant, target.destination, "delivered").inc()
         self.metrics.delivery_latency.labels(target.destination).observe(
@@ -200,10 +214,14 @@ class DeliveryWorkers:
         self,
         record: ConsumerRecord,
         history: DeliveryHistory,
-        error: DeliveryError,
+        failure: Failure,
         target: _Target,
     ) -> None:
+        """A failed outcome: to the next retry tier with the progress it reports, or to dead
+        letters. Throttled is retried like Retryable (counted apart)."""
         now = datetime.now(UTC)
+        error = DeliveryError.of(failure)
+        history = replace(history, progress=next_progress(history, failure))
         step = next_step(
             history, error.permanent, error.retry_after_s, self.config.delivery.retry_delays, now
         )
@@ -213,7 +231,8 @@ class DeliveryWorkers:
         await self._move(
             record, self.names.retry(step.delay), failure_headers(record, history, error, now, step)
         )
-        self.metrics.deliveries.labels(target.tenant, target.destination, "retry").inc()
+        outcome = "throttled" if isinstance(failure, Throttled) else "retry"
+        self.metrics.deliveries.labels(target.tenant, target.destination, outcome).inc()
         log.warning(
             "delivery_failed",
             tenant=target.tenant,

@@ -41,8 +41,15 @@ class Metrics:
         )
         self.deliveries = Counter(
             "knooppunt_deliveries_total",
-            "Delivery attempts by push sinks, by outcome (delivered, retry, dead_letter).",
+            "Delivery attempts by push sinks, by outcome "
+            "(delivered, retry, throttled, dead_letter).",
             ["tenant", "destination", "outcome"],
+            registry=self.registry,
+        )
+        self.connector_events = Counter(
+            "knooppunt_connector_events_total",
+            "What connectors count themselves (token fetches...), by a fixed name and outcome.",
+            ["connector", "tenant", "destination", "name", "outcome"],
             registry=self.registry,
         )
         self.quarantined = Counter(

@@ -168,6 +168,7 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
             settings.topics.all_for(config),
             settings.topic_partitions,
         )
+        await delivery.open()
         await broker.start()
         await producer.start()
         for consumer in consumers:

@@ -1,11 +1,12 @@
-"""The webhook sink against a real HTTP back office (FakeBackOffice): what it sends, how each
-answer is classified, and which settings are refused."""
+"""The webhook sink against a real HTTP back office (FakeBackOffice): the shared conformance
+suite, then what it sends, how each answer is classified, and which settings are refused."""
 
 from __future__ import annotations
 
 import dataclasses
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import httpx
@@ -13,7 +14,19 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from connectors.sink import Delivery, DeliveryError, SinkContext
+from connectors.sdk import (
+    ConnectorContext,
+    Delivered,
+    Delivery,
+    Failure,
+    Outcome,
+    Permanent,
+    Retryable,
+    Secrets,
+    TenantInfo,
+    Throttled,
+)
+from connectors.sdk.conformance import SinkConformance
 from connectors.webhook import SPEC as WEBHOOK
 from connectors.webhook import WebhookConfig, WebhookSink
 from connectors.webhook.sink import build
@@ -21,12 +34,36 @@ from contracts.cloudevents import source_urn
 from contracts.events import build_event
 from contracts.registry import contract_for
 from hub.delivery.history import idempotency_key
-from tests.fakes.backoffice import FakeBackOffice, running_backoffice
+from tests.fakes.backoffice import FakeBackOffice, WebhookConformanceFake, running_backoffice
 
 CONTRACT = contract_for("nl.gemeente.formulier.ingediend", 1)
 EVENT_ID = "b6e6c0e5-f93b-511d-b645-64ef99eee849"
 SENT_AT = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 TRACEPARENT = "00-05f09c67ee781c0d34e29c2cf2d0a842-6607fcc29eba592d-01"
+
+
+@contextmanager
+def _conformance_fake() -> Iterator[WebhookConformanceFake]:
+    with running_backoffice() as fake:
+        yield fake.conformance("zaken")
+
+
+CONFORMANCE = SinkConformance(
+    spec=WEBHOOK,
+    fake=_conformance_fake,
+    invalid_configs=[
+        ({}, "url"),
+        ({"url": "ftp://x.example/in"}, "url"),
+        ({"url": "https://x.example", "timeout_s": 0}, "timeout_s"),
+        ({"url": "https://x.example", "headers": {"Idempotency-Key": "1"}}, "headers"),
+    ],
+    environ={"KNOOPPUNT_ZAAKSYSTEEM_AUTH": "Bearer conformance"},
+)
+
+
+@pytest.mark.parametrize("case", CONFORMANCE.case_names())
+async def test_conformance(case: str) -> None:
+    await CONFORMANCE.run(case)
 
 
 @pytest.fixture
@@ -55,16 +92,31 @@ def _sink(
     **settings: object,
 ) -> WebhookSink:
     config = WebhookConfig.model_validate({"url": url, **settings})
-    return build(config, SinkContext(environ=environ or {}, transport=transport))
+    context = ConnectorContext(
+        TenantInfo("0363", "00000001002564440000", "002564440"),
+        "zaken",
+        "webhook",
+        secrets=Secrets(environ or {}),
+        transport=transport,
+    )
+    return build(config, context)
 
 
-async def _failure(sink: WebhookSink, delivery: Delivery | None = None) -> DeliveryError:
+def _failed(outcome: Outcome) -> Failure:
+    assert not isinstance(outcome, Delivered), f"delivered: {outcome}"
+    return outcome
+
+
+async def _failure(sink: WebhookSink, delivery: Delivery | None = None) -> Failure:
     try:
-        with pytest.raises(DeliveryError) as caught:
-            await sink.deliver(delivery or _delivery())
+        return _failed(await sink.deliver(delivery or _delivery()))
     finally:
         await sink.close()
-    return caught.value
+
+
+def _delivered(outcome: Outcome) -> Delivered:
+    assert isinstance(outcome, Delivered), f"not delivered: {outcome}"
+    return outcome
 
 
 def _free_port() -> int:
@@ -83,8 +135,8 @@ async def test_delivers_a_structured_cloudevent_with_its_idempotency_key(
         auth_header_env="ZAKEN_AUTH",
         headers={"X-Gemeente": "0363"},
     )
-    delivered = await sink.deliver(_delivery())
-    again = await sink.deliver(_delivery(attempt=2))  # a redelivery carries the same key
+    delivered = _delivered(await sink.deliver(_delivery()))
+    again = _delivered(await sink.deliver(_delivery(attempt=2)))  # the same key again
     await sink.close()
 
     first, second = backoffice.received("zaken")
@@ -116,19 +168,17 @@ async def test_delivers_a_structured_cloudevent_with_its_idempotency_key(
 async def test_server_errors_are_retryable(backoffice: FakeBackOffice) -> None:
     backoffice.script("zaken", status=503)
     failure = await _failure(_sink(backoffice.url("zaken")))
-    assert (failure.permanent, failure.status, failure.retry_after_s) == (False, 503, None)
-    assert str(failure) == "HTTP 503 Service Unavailable"
+    assert failure == Retryable("HTTP 503 Service Unavailable", code="503", retry_after_s=None)
 
 
 async def test_retry_after_is_passed_on(backoffice: FakeBackOffice) -> None:
     backoffice.script("zaken", fail_first=1, fail_status=429, retry_after="7")
     sink = _sink(backoffice.url("zaken"))
-    with pytest.raises(DeliveryError) as caught:
-        await sink.deliver(_delivery())
-    delivered = await sink.deliver(_delivery(attempt=2))  # the back office has recovered
+    failure = _failed(await sink.deliver(_delivery()))
+    delivered = _delivered(await sink.deliver(_delivery(attempt=2)))  # it has recovered
     await sink.close()
-    failure = caught.value
-    assert (failure.permanent, failure.status, failure.retry_after_s) == (False, 429, 7.0)
+    assert isinstance(failure, Throttled)  # 429: retried like a retryable failure
+    assert (failure.code, failure.retry_after_s) == ("429", 7.0)
     assert delivered.reference is not None
     assert [r.status for r in backoffice.received("zaken")] == [429, 201]
 
@@ -136,7 +186,8 @@ async def test_retry_after_is_passed_on(backoffice: FakeBackOffice) -> None:
 async def test_a_rejection_is_permanent(backoffice: FakeBackOffice) -> None:
     backoffice.script("zaken", status=400)
     failure = await _failure(_sink(backoffice.url("zaken")))
-    assert (failure.permanent, failure.status) == (True, 400)
+    assert isinstance(failure, Permanent)
+    assert failure.code == "400"
 
 
 async def test_the_fake_rejects_what_is_not_a_structured_cloudevent(
@@ -160,23 +211,26 @@ async def test_the_fake_rejects_what_is_not_a_structured_cloudevent(
 
 async def test_a_refused_connection_is_retryable() -> None:
     failure = await _failure(_sink(f"http://127.0.0.1:{_free_port()}/zaken"))
-    assert (failure.permanent, failure.status) == (False, None)
-    assert str(failure).startswith("connection refused")
+    assert isinstance(failure, Retryable)
+    assert failure.code is None
+    assert failure.reason.startswith("connection refused")
 
 
 async def test_a_slow_back_office_is_a_retryable_timeout(backoffice: FakeBackOffice) -> None:
     backoffice.script("slow", delay_s=2.0)
     failure = await _failure(_sink(backoffice.url("slow"), timeout_s=0.2))
-    assert (failure.permanent, failure.status) == (False, None)
-    assert str(failure).startswith("timeout after 0.2 s")
+    assert isinstance(failure, Retryable)
+    assert failure.code is None
+    assert failure.reason.startswith("timeout after 0.2 s")
 
 
 async def test_a_missing_auth_variable_is_permanent_and_named(backoffice: FakeBackOffice) -> None:
     environ = {"OTHER": "Bearer not-this-one"}
     failure = await _failure(_sink(backoffice.url("zaken"), environ, auth_header_env="ZAKEN_AUTH"))
-    assert failure.permanent
-    assert "ZAKEN_AUTH" in str(failure)
-    assert "not set" in str(failure)
+    assert isinstance(failure, Permanent)
+    assert "ZAKEN_AUTH" in failure.reason
+    assert "not set" in failure.reason
+    assert "not-this-one" not in failure.reason
     assert backoffice.received("zaken") == []  # nothing was sent without its credentials
 
 
@@ -184,7 +238,7 @@ async def test_a_payload_that_is_not_json_is_permanent(backoffice: FakeBackOffic
     delivery = _delivery()
     broken = dataclasses.replace(delivery, event=dataclasses.replace(delivery.event, data=b"<x/>"))
     failure = await _failure(_sink(backoffice.url("zaken")), broken)
-    assert failure.permanent
+    assert isinstance(failure, Permanent)
     assert backoffice.received("zaken") == []
 
 
@@ -206,7 +260,7 @@ async def test_the_reference_is_the_location_or_the_bodys_url(
     answer: httpx.Response, reference: str | None
 ) -> None:
     sink = _sink("https://zaken.example/events", transport=httpx.MockTransport(lambda _: answer))
-    delivered = await sink.deliver(_delivery())
+    delivered = _delivered(await sink.deliver(_delivery()))
     await sink.close()
     assert delivered.reference == reference
 
@@ -237,3 +291,5 @@ def test_config_mistakes_name_the_field(settings: dict[str, object], field: str)
 def test_the_connector_declares_itself_as_a_pushing_sink() -> None:
     assert (WEBHOOK.name, WEBHOOK.kind, WEBHOOK.config) == ("webhook", "sink", WebhookConfig)
     assert WEBHOOK.build is build
+    assert WEBHOOK.pushes
+    assert WEBHOOK.accepts_contract("nl.gemeente.brp.persoon-gewijzigd")

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-__all__ = ["FakeBackOffice", "Received", "running_backoffice"]
+__all__ = ["FakeBackOffice", "Received", "WebhookConformanceFake", "running_backoffice"]
 
 _REQUIRED = ("id", "source", "type")
 _START_TIMEOUT_S = 10.0
@@ -100,6 +100,17 @@ class FakeBackOffice:
         """The requests to ``name`` that were answered 2xx."""
         return [r for r in self.received(name) if 200 <= r.status < 300]
 
+    def effects(self, name: str) -> int:
+        """What a back office honouring Idempotency-Key would have made for ``name``: accepted
+        requests, a repeated key counted once (a request without a key always counts)."""
+        accepted = self.accepted(name)
+        keys = {r.idempotency_key for r in accepted if r.idempotency_key}
+        return len(keys) + sum(1 for r in accepted if not r.idempotency_key)
+
+    def conformance(self, name: str) -> WebhookConformanceFake:
+        """This fake as the conformance suite's ConformanceFake, for destination ``name``."""
+        return WebhookConformanceFake(self, name)
+
     def _next_answer(self, name: str) -> tuple[int, str | None, float]:
         with self._lock:
             script = self._scripts.setdefault(name, _Script())
@@ -148,6 +159,26 @@ class FakeBackOffice:
             )
         headers = {"Retry-After": retry_after} if retry_after else None
         return JSONResponse({"status": status}, status_code=status, headers=headers)
+
+
+@dataclass(frozen=True)
+class WebhookConformanceFake:
+    """connectors.sdk.conformance.ConformanceFake over one destination name of a FakeBackOffice:
+    a retryable failure is 503, a permanent one 400."""
+
+    backoffice: FakeBackOffice
+    name: str
+
+    def settings(self) -> dict[str, Any]:
+        return {"url": self.backoffice.url(self.name)}
+
+    def fail_next(self, kind: str) -> None:
+        self.backoffice.script(
+            self.name, fail_first=1, fail_status=503 if kind == "retryable" else 400
+        )
+
+    def effects(self) -> int:
+        return self.backoffice.effects(self.name)
 
 
 def check_cloudevent(content_type: str, raw: bytes) -> tuple[dict[str, Any] | None, str | None]:

@@ -17,7 +17,6 @@ import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from connectors.sink import SinkContext
 from contracts.cloudevents import CloudEvent, source_urn, valid_traceparent
 from contracts.events import build_event
 from contracts.registry import contract_for
@@ -256,7 +255,7 @@ async def test_an_unexpected_sink_error_fails_one_attempt_not_the_batch(
     producer = RecordProducer(bootstrap)
     await producer.start()
     workers = DeliveryWorkers(
-        producer, config, Metrics(), names, SinkContext(transport=httpx.MockTransport(answer))
+        producer, config, Metrics(), names, transport=httpx.MockTransport(answer)
     )
     consumers = workers.consumers(bootstrap)
     for consumer in consumers:

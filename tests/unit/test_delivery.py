@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from connectors.sink import DeliveryError
+from connectors.sdk import Delivery, Permanent, Retryable, Throttled
+from connectors.sdk.outcomes import MAX_PROGRESS_BYTES
 from contracts.cloudevents import source_urn
 from contracts.errors import ContractError
 from contracts.events import build_event
@@ -16,13 +17,16 @@ from contracts.registry import contract_for
 from hub.delivery.dead_letters import DeadLetterRecord
 from hub.delivery.history import (
     DeadLetter,
+    DeliveryError,
     Retry,
     due_in_s,
     failure_headers,
     fresh_history,
     history_of,
     idempotency_key,
+    next_progress,
     next_step,
+    progress_of,
 )
 from hub.kafka.headers import text_headers
 
@@ -82,7 +86,7 @@ def test_history_travels_in_headers_without_losing_the_original_place() -> None:
     first = _record({"ce_id": "1", "ce_tenant": "0363"})
     history = fresh_history(first, "zaaksysteem")
     history = replace(history, attempts=1)
-    error = DeliveryError("HTTP 503 Service Unavailable", permanent=False, status=503)
+    error = DeliveryError("HTTP 503 Service Unavailable", permanent=False, status="503")
     retry = Retry(0, "10s", NOW + timedelta(seconds=10))
     raw = failure_headers(first, history, error, NOW, retry)
     headers = text_headers(raw)
@@ -176,3 +180,80 @@ def test_a_shown_dead_letter_redacts_what_its_contract_declares() -> None:
     assert shown["values"] == {"naam": "[redacted]", "kenteken": "AB-123-C"}  # the safety net
     assert shown["form"]["id"] == "parkeervergunning"
     assert "68750110" not in str(letter.shown())
+
+
+@pytest.mark.parametrize(
+    ("failure", "permanent", "retry_after_s", "status"),
+    [
+        (Retryable("HTTP 503 Service Unavailable", "503", 30.0), False, 30.0, "503"),
+        (Throttled(7.0, "429"), False, 7.0, "429"),
+        (Permanent("soap:Client fault", "soap:Client"), True, None, "soap:Client"),
+        (Retryable("timeout after 10 s (read)"), False, None, None),
+    ],
+)
+def test_each_failed_outcome_maps_to_a_retry_or_a_dead_letter(
+    failure: Retryable | Throttled | Permanent,
+    permanent: bool,
+    retry_after_s: float | None,
+    status: str | None,
+) -> None:
+    error = DeliveryError.of(failure)
+    assert (error.permanent, error.retry_after_s, error.status) == (
+        permanent,
+        retry_after_s,
+        status,
+    )
+    assert str(error) == failure.reason
+    step = next_step(
+        fresh_history(_record({}), "x"), error.permanent, error.retry_after_s, DELAYS, NOW
+    )
+    assert isinstance(step, DeadLetter) == permanent
+
+
+def test_progress_of_a_multi_step_delivery_reaches_the_next_attempt() -> None:
+    first = _record({"ce_id": "1", "ce_tenant": "0363"})
+    history = replace(fresh_history(first, "zaaksysteem"), attempts=1)
+    assert history.progress == {}
+    failure = Retryable("HTTP 503 on rol", "503", progress={"zaak": "https://z.example/zaken/1"})
+    history = replace(history, progress=next_progress(history, failure))
+    retry = Retry(0, "10s", NOW + timedelta(seconds=10))
+    headers = text_headers(failure_headers(first, history, DeliveryError.of(failure), NOW, retry))
+    assert headers["knooppunt_progress"] == '{"zaak":"https://z.example/zaken/1"}'
+
+    second = history_of(_record(headers, offset=0))
+    assert second.progress == {"zaak": "https://z.example/zaken/1"}
+    # The second attempt gets further; what the first made is kept.
+    more = Retryable("HTTP 503 on document", "503", progress={"rol": "https://z.example/rollen/2"})
+    assert next_progress(second, more) == {
+        "zaak": "https://z.example/zaken/1",
+        "rol": "https://z.example/rollen/2",
+    }
+    # A failure that reports nothing keeps what there was; a permanent one too (dead letter).
+    assert next_progress(second, Throttled(5.0)) == second.progress
+    assert next_progress(second, Permanent("HTTP 400")) == second.progress
+
+
+def test_no_progress_no_header_and_a_damaged_one_restarts_the_steps() -> None:
+    history = fresh_history(_record({}), "x")
+    raw = failure_headers(_record({}), history, DeliveryError.of(Retryable("x")), NOW)
+    assert "knooppunt_progress" not in text_headers(raw)
+    assert progress_of(None) == {}
+    assert progress_of("{not json") == {}
+    assert progress_of('["zaak"]') == {}
+    assert progress_of('{"zaak": 1}') == {}
+
+
+def test_progress_is_bounded() -> None:
+    with pytest.raises(ValueError, match="at most 4096"):
+        Retryable("x", progress={"documents": "u" * MAX_PROGRESS_BYTES})
+
+
+def test_step_keys_are_stable_per_delivery_and_step() -> None:
+    event, _ = build_event(SPEC, SPEC.example, tenant="0363", source=source_urn("0" * 20, "t"))
+    key = idempotency_key(event, "zaaksysteem")
+    first = Delivery(event, "0363", "zaaksysteem", key, attempt=1)
+    later = Delivery(event, "0363", "zaaksysteem", key, attempt=3, progress={"zaak": "u"})
+    other = Delivery(event, "0363", "archief", idempotency_key(event, "archief"), attempt=1)
+    assert first.step_key("rol") == later.step_key("rol")
+    assert first.step_key("rol") != first.step_key("zaak")
+    assert first.step_key("rol") != other.step_key("rol")

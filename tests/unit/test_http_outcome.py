@@ -1,4 +1,5 @@
-"""How a back office's HTTP answer (or the lack of one) classifies a delivery."""
+"""How a back office's HTTP answer (or the lack of one) classifies a delivery
+(connectors.sdk.http)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from connectors.http_outcome import failure_for_exception, failure_for_status, retry_after_seconds
-from connectors.sink import DeliveryError
+from connectors.sdk import Failure, Permanent, Retryable, Throttled
+from connectors.sdk.http import failure_for_exception, failure_for_status, retry_after_seconds
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
-def _failure(status: int, headers: dict[str, str] | None = None) -> DeliveryError:
+def _failure(status: int, headers: dict[str, str] | None = None) -> Failure:
     failure = failure_for_status(status, headers or {}, NOW)
     assert failure is not None, f"{status} was taken as delivered"
     return failure
@@ -24,43 +25,56 @@ def test_2xx_is_delivered(status: int) -> None:
     assert failure_for_status(status, {}, NOW) is None
 
 
-@pytest.mark.parametrize("status", [408, 425, 429, 500, 502, 503, 504, 599])
+@pytest.mark.parametrize("status", [408, 425, 500, 502, 503, 504, 599])
 def test_overload_and_server_errors_are_retryable(status: int) -> None:
     failure = _failure(status)
-    assert (failure.permanent, failure.status) == (False, status)
+    assert isinstance(failure, Retryable)
+    assert failure.code == str(status)
+
+
+def test_too_many_requests_is_throttled() -> None:
+    assert _failure(429, {"Retry-After": "7"}) == Throttled(
+        7.0, "429", "HTTP 429 Too Many Requests"
+    )
 
 
 @pytest.mark.parametrize("status", [301, 304, 400, 401, 403, 404, 409, 410, 422])
 def test_other_statuses_are_permanent(status: int) -> None:
     failure = _failure(status)
-    assert (failure.permanent, failure.status) == (True, status)
-    assert failure.retry_after_s is None
+    assert isinstance(failure, Permanent)
+    assert failure.code == str(status)
 
 
 def test_the_message_is_the_status_line() -> None:
-    assert str(_failure(503)) == "HTTP 503 Service Unavailable"
-    assert str(_failure(404)).startswith("HTTP 404 Not Found")
-    assert str(_failure(599)) == "HTTP 599"  # no phrase for an unknown status
+    assert _failure(503).reason == "HTTP 503 Service Unavailable"
+    assert _failure(404).reason.startswith("HTTP 404 Not Found")
+    assert _failure(599).reason == "HTTP 599"  # no phrase for an unknown status
+
+
+def _retry_after(failure: Failure) -> float | None:
+    assert not isinstance(failure, Permanent), f"{failure} is permanent"
+    return failure.retry_after_s
 
 
 def test_retry_after_in_seconds_whatever_the_header_case() -> None:
-    assert _failure(429, {"Retry-After": "7"}).retry_after_s == 7.0
-    assert _failure(503, {"retry-after": " 120 "}).retry_after_s == 120.0
+    assert _retry_after(_failure(429, {"Retry-After": "7"})) == 7.0
+    assert _retry_after(_failure(503, {"retry-after": " 120 "})) == 120.0
 
 
 def test_retry_after_as_an_http_date_counts_from_now() -> None:
-    assert _failure(503, {"Retry-After": "Sun, 29 Nov 2026 12:02:00 GMT"}).retry_after_s == 120.0
+    assert _retry_after(_failure(503, {"Retry-After": "Sun, 29 Nov 2026 12:02:00 GMT"})) == 120.0
     assert retry_after_seconds("Sun, 29 Nov 2026 11:00:00 GMT", NOW) == 0.0  # past: never < 0
 
 
 @pytest.mark.parametrize("garbage", ["soon", "-5", "1.5", "", "Sun, 99 Foo 2026", "٣"])
 def test_unreadable_retry_after_is_ignored(garbage: str) -> None:
-    failure = _failure(429, {"Retry-After": garbage})
-    assert (failure.permanent, failure.retry_after_s) == (False, None)
+    assert _retry_after(_failure(429, {"Retry-After": garbage})) is None
 
 
 def test_retry_after_on_a_permanent_failure_is_ignored() -> None:
-    assert _failure(400, {"Retry-After": "7"}).retry_after_s is None
+    assert _failure(400, {"Retry-After": "7"}) == Permanent(
+        "HTTP 400 Bad Request: the back office rejects it", "400"
+    )
 
 
 async def _raised_by_client(exc: httpx.HTTPError, timeout_s: float = 3.0) -> httpx.HTTPError:
@@ -85,11 +99,11 @@ async def _raised_by_client(exc: httpx.HTTPError, timeout_s: float = 3.0) -> htt
 )
 async def test_failures_without_an_answer_are_retryable(exc: httpx.HTTPError, message: str) -> None:
     failure = failure_for_exception(await _raised_by_client(exc))
-    assert (failure.permanent, failure.status, str(failure)) == (False, None, message)
-    assert "999993653" not in str(failure)  # never the request body
+    assert failure == Retryable(message, code=None)
+    assert "999993653" not in failure.reason  # never the request body
 
 
 def test_a_timeout_raised_without_a_request_still_says_timeout() -> None:
-    assert str(failure_for_exception(httpx.ReadTimeout("slow"))) == (
+    assert failure_for_exception(httpx.ReadTimeout("slow")).reason == (
         "timeout exceeded (read): ReadTimeout"
     )

@@ -1,9 +1,15 @@
 """How an HTTP back office's answer classifies a delivery. Pure functions, shared by HTTP sinks.
 
-2xx: delivered. 408, 425, 429 and 5xx: retryable, with the back office's Retry-After. Any other
-status (3xx, other 4xx): permanent; the back office rejects the content or the URL is wrong.
-Timeouts, refused connections and network or protocol errors: retryable. Messages name the status
-or the kind of failure, never the request body.
+| answer | outcome |
+| --- | --- |
+| 2xx | None here: the sink makes its own ``Delivered`` |
+| 429 Too Many Requests (RFC 6585 §4) | ``Throttled`` with the Retry-After |
+| 408, 425, 5xx | ``Retryable`` with the Retry-After (RFC 9110 §10.2.3) |
+| 3xx, any other 4xx | ``Permanent``: the back office refuses the content, or the URL is wrong |
+| timeout, refused connection, network or protocol error | ``Retryable``, ``code`` None |
+
+``code`` is the status as a string. Reasons name the status or the kind of failure, never the
+request body.
 """
 
 from __future__ import annotations
@@ -15,14 +21,16 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from connectors.sink import DeliveryError
+from connectors.sdk.outcomes import Permanent, Retryable, Throttled
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["failure_for_exception", "failure_for_status", "retry_after_seconds"]
+    from connectors.sdk.outcomes import Failure
 
-_RETRYABLE = frozenset({408, 425, 429})
+__all__ = ["failure_for_exception", "failure_for_status", "retry_after_seconds", "status_line"]
+
+_RETRYABLE = frozenset({408, 425})
 # Which of httpx's timeout settings a timeout exception ran out of.
 _TIMEOUT_PHASES: tuple[tuple[type[httpx.TimeoutException], str], ...] = (
     (httpx.ConnectTimeout, "connect"),
@@ -55,30 +63,29 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return next((value for key, value in headers.items() if key.lower() == name), None)
 
 
-def _status_line(status: int) -> str:
+def status_line(status: int) -> str:
+    """``"HTTP 503 Service Unavailable"``; ``"HTTP 599"`` for a status without a phrase."""
     try:
         return f"HTTP {status} {HTTPStatus(status).phrase}"
     except ValueError:
         return f"HTTP {status}"
 
 
-def failure_for_status(
-    status: int, headers: Mapping[str, str], now: datetime
-) -> DeliveryError | None:
-    """None for 2xx; otherwise the failure, retryable or permanent, with ``status`` set.
+def failure_for_status(status: int, headers: Mapping[str, str], now: datetime) -> Failure | None:
+    """None for 2xx; otherwise the failure with ``code`` the status.
 
     ``headers`` are the response's (looked up case-insensitively); ``now`` (aware) is when it
     came, to turn a Retry-After date into seconds.
     """
     if 200 <= status < 300:
         return None
+    retry_after = retry_after_seconds(_header(headers, "retry-after"), now)
+    if status == 429:
+        return Throttled(retry_after_s=retry_after, code="429", reason=status_line(status))
     if status in _RETRYABLE or 500 <= status < 600:
-        retry_after = retry_after_seconds(_header(headers, "retry-after"), now)
-        return DeliveryError(
-            _status_line(status), permanent=False, retry_after_s=retry_after, status=status
-        )
+        return Retryable(status_line(status), code=str(status), retry_after_s=retry_after)
     reason = "a redirect, check the url" if 300 <= status < 400 else "the back office rejects it"
-    return DeliveryError(f"{_status_line(status)}: {reason}", permanent=True, status=status)
+    return Permanent(f"{status_line(status)}: {reason}", code=str(status))
 
 
 def _timeout_s(exc: httpx.TimeoutException, phase: str) -> float | None:
@@ -103,10 +110,10 @@ def _kind(exc: httpx.HTTPError) -> str:
     return "network error"
 
 
-def failure_for_exception(exc: httpx.HTTPError) -> DeliveryError:
+def failure_for_exception(exc: httpx.HTTPError) -> Retryable:
     """A failure without an answer (timeout, refused, network, protocol): always retryable.
 
-    The message starts with the kind ("timeout after 10 s (read)", "connection refused or host
+    The reason starts with the kind ("timeout after 10 s (read)", "connection refused or host
     unreachable", ...) followed by httpx's exception class; transport errors never carry the body.
     """
-    return DeliveryError(f"{_kind(exc)}: {type(exc).__name__}", permanent=False)
+    return Retryable(f"{_kind(exc)}: {type(exc).__name__}")

@@ -1,0 +1,77 @@
+"""What a connector may use besides its own config: the tenant, secrets, HTTP clients, a logger
+and metrics. The hub builds one ``ConnectorContext`` per tenant and destination (or source).
+
+Secrets are never in YAML: a connector's config names an environment variable
+(``connectors.sdk.secrets.SecretName``) and the connector resolves it through ``secrets`` when it
+needs it. Metrics labels stay bounded: a connector
+counts under a fixed ``name`` and an ``outcome`` from a short list it chose, never an id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import httpx
+import structlog
+
+from connectors.sdk.http_client import HttpClients
+from connectors.sdk.secrets import Secrets
+
+__all__ = [
+    "ConnectorContext",
+    "MetricsHook",
+    "NoMetrics",
+    "TenantInfo",
+]
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    """The municipality a connector works for: CBS gemeentecode, OIN (20 digits), RSIN (9)."""
+
+    id: str
+    oin: str
+    rsin: str
+
+
+class MetricsHook(Protocol):
+    """Counters a connector may bump. ``name`` and ``outcome`` are snake_case words from a
+    fixed set the connector chose (``token_fetch`` / ``ok``); the hub adds tenant, destination
+    and connector as labels and ignores values that would make the label set unbounded."""
+
+    def count(self, name: str, outcome: str) -> None: ...
+
+
+class NoMetrics:
+    """A MetricsHook that counts nothing (tests, tools)."""
+
+    def count(self, name: str, outcome: str) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class ConnectorContext:
+    """Everything a connector gets from the hub for one tenant and one destination (sinks) or
+    one source. ``log`` is a structlog logger bound to ``tenant`` and ``destination``; the
+    hub's redaction runs over every line, but a connector logs no personal data to begin with.
+    """
+
+    tenant: TenantInfo
+    destination: str
+    connector: str
+    secrets: Secrets = field(default_factory=Secrets)
+    metrics: MetricsHook = field(default_factory=NoMetrics)
+    transport: httpx.AsyncBaseTransport | None = None  # tests: every HTTP client uses it
+
+    @property
+    def http(self) -> HttpClients:
+        """The HTTP client factory, resolving secrets through ``secrets``."""
+        return HttpClients(self.secrets, self.transport)
+
+    @property
+    def log(self) -> structlog.stdlib.BoundLogger:
+        logger: structlog.stdlib.BoundLogger = structlog.get_logger(
+            f"connectors.{self.connector}"
+        ).bind(tenant=self.tenant.id, destination=self.destination)
+        return logger

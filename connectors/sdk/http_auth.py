@@ -1,0 +1,194 @@
+"""How a connector's HTTP client authenticates: config models (a ``type``-tagged union a
+connector embeds in its own config) and the httpx auth flows behind them.
+
+- ``none``: nothing.
+- ``header``: ``<header>: <value of value_env>``, verbatim (``Bearer …``, an API key).
+- ``zgw-jwt``: ``Authorization: Bearer <JWT>``, HS256 over ``iss``, ``iat``, ``client_id``,
+  ``user_id``, ``user_representation``, signed with the secret in ``secret_env``, made fresh per
+  request (the VNG ZGW APIs' authorisation, as Open Zaak checks it).
+- ``oauth2-client-credentials``: ``Authorization: Bearer <access token>`` from ``token_url``
+  (RFC 6749 §4.4; the client authenticates with HTTP Basic, §2.3.1), cached until 30 s before
+  ``expires_in`` runs out, and fetched again once when the API answers 401.
+
+Mutual TLS (``MutualTls``: client certificate and key files, optional CA bundle) is a property of
+the connection, not of a request, and combines with any of these.
+
+Secrets are read when a request is made: a missing variable raises SecretMissingError from the
+request (a sink turns that into Permanent, naming the variable). A token endpoint that refuses
+raises TokenRefusedError (an httpx.HTTPError) with its status.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import httpx
+import jwt
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from connectors.sdk.secrets import SecretName
+
+if TYPE_CHECKING:
+    from connectors.sdk.secrets import Secrets
+
+__all__ = [
+    "HeaderAuth",
+    "HttpAuth",
+    "MutualTls",
+    "NoAuth",
+    "OAuth2ClientCredentials",
+    "TokenRefusedError",
+    "ZgwJwtAuth",
+    "auth_flow_for",
+    "zgw_jwt",
+]
+
+TOKEN_EARLY_REFRESH_S = 30.0  # a cached token is replaced this long before it expires
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoAuth(_Model):
+    """No authentication."""
+
+    type: Literal["none"] = "none"
+
+
+class HeaderAuth(_Model):
+    """One header whose value is a secret (an API key, a static bearer token)."""
+
+    type: Literal["header"] = "header"
+    header: str = Field("Authorization", pattern=r"^[A-Za-z0-9-]+$", description="Header name.")
+    value_env: SecretName = Field(description="Environment variable holding the header value.")
+
+
+class ZgwJwtAuth(_Model):
+    """A ZGW-style JWT (HS256) per request, as Open Zaak and the other ZGW APIs expect."""
+
+    type: Literal["zgw-jwt"] = "zgw-jwt"
+    client_id: str = Field(min_length=1, description="Client id registered at the API.")
+    secret_env: SecretName = Field(description="Environment variable holding the client secret.")
+    user_id: str = Field("knooppunt", description="Claim user_id: who acts (audit trail).")
+    user_representation: str = Field("Knooppunt", description="Claim user_representation.")
+
+
+class OAuth2ClientCredentials(_Model):
+    """OAuth2 client credentials grant (RFC 6749 §4.4)."""
+
+    type: Literal["oauth2-client-credentials"] = "oauth2-client-credentials"
+    token_url: HttpUrl = Field(description="The authorization server's token endpoint.")
+    client_id: str = Field(min_length=1)
+    client_secret_env: SecretName = Field(description="Environment variable of the secret.")
+    scope: str | None = Field(None, description="Space-separated scopes to ask for.")
+
+
+HttpAuth = Annotated[
+    NoAuth | HeaderAuth | ZgwJwtAuth | OAuth2ClientCredentials, Field(discriminator="type")
+]
+
+
+class MutualTls(_Model):
+    """Client certificate for mutual TLS (PKIoverheid, Digikoppeling): PEM file paths."""
+
+    cert_file: Path = Field(description="Client certificate (PEM).")
+    key_file: Path = Field(description="Its private key (PEM).")
+    ca_file: Path | None = Field(None, description="CA bundle to verify the server (PEM).")
+
+
+class TokenRefusedError(httpx.HTTPError):
+    """The token endpoint did not hand out a token. ``status`` is its HTTP status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _HeaderFlow(httpx.Auth):
+    def __init__(self, config: HeaderAuth, secrets: Secrets) -> None:
+        self._config, self._secrets = config, secrets
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers[self._config.header] = self._secrets.get(self._config.value_env)
+        yield request
+
+
+def zgw_jwt(config: ZgwJwtAuth, secret: str, now: float) -> str:
+    """The JWT of one request: HS256 over iss, iat, client_id, user_id, user_representation."""
+    claims = {
+        "iss": config.client_id,
+        "iat": int(now),
+        "client_id": config.client_id,
+        "user_id": config.user_id,
+        "user_representation": config.user_representation,
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+class _ZgwJwtFlow(httpx.Auth):
+    def __init__(self, config: ZgwJwtAuth, secrets: Secrets) -> None:
+        self._config, self._secrets = config, secrets
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = zgw_jwt(self._config, self._secrets.get(self._config.secret_env), time.time())
+        request.headers["Authorization"] = f"Bearer {token}"
+        yield request
+
+
+class _OAuth2Flow(httpx.Auth):
+    requires_response_body = True  # the token response is read inside the flow
+
+    def __init__(self, config: OAuth2ClientCredentials, secrets: Secrets) -> None:
+        self._config, self._secrets = config, secrets
+        self._token: str | None = None
+        self._valid_until = 0.0
+
+    def _token_request(self) -> httpx.Request:
+        form = {"grant_type": "client_credentials"}
+        if self._config.scope:
+            form["scope"] = self._config.scope
+        secret = self._secrets.get(self._config.client_secret_env)
+        basic = httpx.BasicAuth(self._config.client_id, secret)
+        request = httpx.Request("POST", str(self._config.token_url), data=form)
+        return next(basic.auth_flow(request))
+
+    def _take(self, response: httpx.Response) -> None:
+        if response.status_code != 200:
+            raise TokenRefusedError(
+                f"token endpoint answered HTTP {response.status_code}", response.status_code
+            )
+        try:
+            body = response.json()
+            token = str(body["access_token"])
+            expires_in = float(body.get("expires_in", 300))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TokenRefusedError("token endpoint sent no access_token", 200) from exc
+        self._token = token
+        self._valid_until = time.monotonic() + max(0.0, expires_in - TOKEN_EARLY_REFRESH_S)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._token is None or time.monotonic() >= self._valid_until:
+            self._take((yield self._token_request()))
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        response = yield request
+        if response.status_code == 401:  # revoked early: one fresh token, one more try
+            self._take((yield self._token_request()))
+            request.headers["Authorization"] = f"Bearer {self._token}"
+            yield request
+
+
+def auth_flow_for(
+    auth: NoAuth | HeaderAuth | ZgwJwtAuth | OAuth2ClientCredentials, secrets: Secrets
+) -> httpx.Auth | None:
+    """The httpx auth of ``auth``; None for NoAuth."""
+    if isinstance(auth, HeaderAuth):
+        return _HeaderFlow(auth, secrets)
+    if isinstance(auth, ZgwJwtAuth):
+        return _ZgwJwtFlow(auth, secrets)
+    if isinstance(auth, OAuth2ClientCredentials):
+        return _OAuth2Flow(auth, secrets)
+    return None

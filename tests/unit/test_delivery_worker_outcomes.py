@@ -1,0 +1,135 @@
+"""The delivery worker's outcome mapping, without a broker: a multi-step sink's progress goes
+into the retry record and comes back to the next attempt; a sink that raises fails one attempt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from connectors.sdk import Delivered, Delivery, Health, Outcome, Retryable
+from contracts.cloudevents import source_urn
+from contracts.events import build_event
+from contracts.registry import contract_for
+from hub.config import HubConfig
+from hub.delivery.history import fresh_history, history_of
+from hub.delivery.worker import DeliveryWorkers
+from hub.kafka.headers import text_headers
+from hub.kafka.topics import TopicNames
+from hub.observability.metrics import Metrics
+
+SPEC = contract_for("nl.gemeente.formulier.ingediend", 1)
+TOPIC = "knooppunt.deliver.0363.zaken"
+
+
+@dataclass
+class _Sent:
+    topic: str
+    value: bytes | None
+    key: bytes | None
+    headers: list[tuple[str, bytes | None]]
+
+
+@dataclass
+class _Producer:
+    sent: list[_Sent] = field(default_factory=list)
+
+    async def send_and_wait(
+        self, topic: str, value: bytes | None, key: bytes | None, headers: Any
+    ) -> None:
+        self.sent.append(_Sent(topic, value, key, list(headers)))
+
+
+@dataclass
+class _ZaakThenRol:
+    """Creates a zaak, then a rol; the rol fails the first time."""
+
+    max_in_flight: int = 1
+    seen: list[Delivery] = field(default_factory=list)
+
+    async def open(self) -> None: ...
+    async def check(self) -> Health:
+        return Health(ok=True)
+
+    async def close(self) -> None: ...
+
+    async def deliver(self, delivery: Delivery) -> Outcome:
+        self.seen.append(delivery)
+        zaak = delivery.progress.get("zaak") or f"https://z.example/zaken/{len(self.seen)}"
+        if len(self.seen) == 1:
+            return Retryable("HTTP 503 on rol", "503", progress={"zaak": zaak})
+        return Delivered({"zaak": zaak, "rol": "https://z.example/rollen/1"})
+
+
+class _Raises(_ZaakThenRol):
+    async def deliver(self, delivery: Delivery) -> Outcome:
+        raise RuntimeError("connector bug")
+
+
+def _workers(sink: Any, producer: _Producer) -> DeliveryWorkers:
+    config = HubConfig.model_validate(
+        {
+            "tenants": [
+                {
+                    "id": "0363",
+                    "name": "Amsterdam",
+                    "oin": "00000001002564440000",
+                    "rsin": "002564440",
+                    "destinations": [
+                        {
+                            "name": "zaken",
+                            "connector": "webhook",
+                            "settings": {"url": "https://z.example/in"},
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    workers = DeliveryWorkers(producer, config, Metrics(), TopicNames(), environ={})  # type: ignore[arg-type]
+    target = workers.targets[TOPIC]
+    workers.targets[TOPIC] = type(target)(target.tenant, target.destination, sink)
+    return workers
+
+
+def _record(topic: str, headers: list[tuple[str, bytes | None]], value: bytes | None) -> Any:
+    return SimpleNamespace(
+        topic=topic, partition=0, offset=3, key=b"0363:x", value=value, headers=headers
+    )
+
+
+async def test_progress_reaches_the_next_attempt_through_the_retry_record() -> None:
+    event, _ = build_event(SPEC, SPEC.example, tenant="0363", source=source_urn("0" * 20, "t"))
+    producer, sink = _Producer(), _ZaakThenRol()
+    workers = _workers(sink, producer)
+    first = _record(TOPIC, list(event.kafka_headers()), event.data)
+    await workers._attempt(first, workers.targets[TOPIC], fresh_history(first, "zaken"))
+
+    (retry,) = producer.sent
+    assert retry.topic == "knooppunt.retry.10s"
+    assert (
+        text_headers(retry.headers)["knooppunt_progress"] == '{"zaak":"https://z.example/zaken/1"}'
+    )
+    again = _record(retry.topic, retry.headers, retry.value)
+    await workers._attempt(again, workers.targets[TOPIC], history_of(again))
+
+    assert len(producer.sent) == 1  # delivered: nothing more moved
+    first_try, second_try = sink.seen
+    assert first_try.progress == {}
+    assert second_try.progress == {"zaak": "https://z.example/zaken/1"}  # no second zaak
+    assert second_try.attempt == 2
+    assert second_try.step_key("rol") == first_try.step_key("rol")
+
+
+async def test_a_sink_that_raises_fails_one_retryable_attempt() -> None:
+    event, _ = build_event(SPEC, SPEC.example, tenant="0363", source=source_urn("0" * 20, "t"))
+    producer = _Producer()
+    workers = _workers(_Raises(), producer)
+    record = _record(TOPIC, list(event.kafka_headers()), event.data)
+    await workers._attempt(record, workers.targets[TOPIC], fresh_history(record, "zaken"))
+    (retry,) = producer.sent
+    headers = text_headers(retry.headers)
+    assert retry.topic == "knooppunt.retry.10s"
+    assert headers["knooppunt_error_class"] == "DeliveryError"
+    assert headers["knooppunt_error_message"] == "unexpected RuntimeError: connector bug"
+    assert "knooppunt_progress" not in headers

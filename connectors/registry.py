@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from connectors import topic, webhook
+from connectors import eformulieren, topic, webhook
 from connectors.sdk import ConnectorSpec, SinkSpec, SourceSpec
 
 __all__ = ["CONNECTORS", "connector_names", "sink_connector", "source_connector"]
 
-CONNECTORS: tuple[ConnectorSpec, ...] = (topic.SPEC, webhook.SPEC)
+CONNECTORS: tuple[ConnectorSpec, ...] = (eformulieren.SPEC, topic.SPEC, webhook.SPEC)
 
 
 def connector_names(kind: str) -> list[str]:

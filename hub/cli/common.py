@@ -34,3 +34,16 @@ def load(path: Path) -> HubConfig:
         return load_config(path)
     except ConfigError as exc:
         raise fail(exc) from exc
+
+
+def write_or_check(output: Path, text: str, check: bool, regenerate: str) -> None:
+    """Write a generated document, or with ``check`` exit 1 when ``output`` differs from it
+    (``make lint`` runs the checks, so a stale document fails the build)."""
+    if check:
+        if not output.is_file() or output.read_text() != text:
+            typer.echo(f"error: {output} is out of date; run '{regenerate}'", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{output} is up to date")
+        return
+    output.write_text(text)
+    typer.echo(f"wrote {output}")

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from hub.cli.common import write_or_check
+
 __all__ = ["connectors_app"]
 
 connectors_app = typer.Typer(no_args_is_help=True, help="Source and sink connectors.")
@@ -34,11 +36,4 @@ def connectors_docs(
     from connectors.sdk.docs import render_connectors_doc
 
     text = render_connectors_doc(CONNECTORS)
-    if check:
-        if not output.is_file() or output.read_text() != text:
-            typer.echo(f"error: {output} is out of date; run 'knooppunt connectors docs'", err=True)
-            raise typer.Exit(1)
-        typer.echo(f"{output} is up to date")
-        return
-    output.write_text(text)
-    typer.echo(f"wrote {output}")
+    write_or_check(output, text, check, "knooppunt connectors docs")

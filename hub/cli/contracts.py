@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from hub.cli.common import write_or_check
 from hub.runtime.settings import Settings
 
 __all__ = ["contracts_app"]
@@ -77,11 +78,4 @@ def contracts_docs(
     from hub.kafka.topics import TopicNames
 
     text = render_contracts_doc(TopicNames().contract)
-    if check:
-        if not output.is_file() or output.read_text() != text:
-            typer.echo(f"error: {output} is out of date; run 'knooppunt contracts docs'", err=True)
-            raise typer.Exit(1)
-        typer.echo(f"{output} is up to date")
-        return
-    output.write_text(text)
-    typer.echo(f"wrote {output}")
+    write_or_check(output, text, check, "knooppunt contracts docs")

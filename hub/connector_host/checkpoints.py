@@ -94,8 +94,23 @@ class CheckpointStore:
             while await consumer.position(partition) < end:
                 for records in (await consumer.getmany(partition, timeout_ms=500)).values():
                     for record in records:
-                        if record.key is not None and record.value is not None:
-                            found[record.key.decode()] = record.value.decode()
+                        _remember(found, record.key, record.value)
             return found
         finally:
             await consumer.stop()
+
+
+def _remember(found: dict[str, str], key: bytes | None, value: bytes | None) -> None:
+    """One record of the compacted topic: a checkpoint, or a tombstone that removes one. A
+    record that is not UTF-8 was not written by the hub and is passed over, never fatal."""
+    try:
+        name = key.decode("utf-8") if key is not None else None
+        text = value.decode("utf-8") if value is not None else None
+    except UnicodeDecodeError:
+        return
+    if name is None:
+        return
+    if text is None:
+        found.pop(name, None)
+    else:
+        found[name] = text

@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer
 from hub.config import client_secret
 from hub.http.auth import make_token
 from hub.kafka.admin import partitions_of
+from hub.kafka.headers import text_headers
 from hub.kafka.topics import TopicNames
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ async def _collect(consumer: AIOKafkaConsumer, results: list[DemoResult], wait_s
         batches = await consumer.getmany(timeout_ms=500)
         for records in batches.values():
             for record in records:
-                event_id = dict(record.headers or ()).get("ce_id", b"").decode()
+                event_id = text_headers(record.headers).get("ce_id", "")
                 if event_id in by_id:
                     by_id[event_id].reached.append(record.topic)
                     quiet_until = time.monotonic() + 3.0

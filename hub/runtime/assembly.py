@@ -27,8 +27,8 @@ import hub
 from contracts.registry import CONTRACTS
 from hub.delivery.worker import DeliveryWorkers
 from hub.http.auth import Authenticator
-from hub.http.intake import intake_router
 from hub.http.problems import ProblemError, problem_response, validation_problem
+from hub.http.sources import install_source_problems, mount_push_sources
 from hub.kafka.admin import ensure_topics
 from hub.kafka.producing import RecordProducer
 from hub.kafka.topics import QUARANTINE
@@ -206,7 +206,8 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
         )
 
     app.add_exception_handler(RequestValidationError, validation_problem)  # type: ignore[arg-type]
-    app.include_router(intake_router(config, authenticator, broker, metrics, settings.topics))
+    install_source_problems(app)
+    mount_push_sources(app, config, authenticator, broker, metrics, settings.topics)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

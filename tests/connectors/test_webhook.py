@@ -4,7 +4,6 @@ suite, then what it sends, how each answer is classified, and which settings are
 from __future__ import annotations
 
 import dataclasses
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ from contracts.events import build_event
 from contracts.registry import contract_for
 from hub.delivery.history import idempotency_key
 from tests.fakes.backoffice import FakeBackOffice, WebhookConformanceFake, running_backoffice
+from tests.kafka_under_test import free_port
 
 CONTRACT = contract_for("nl.gemeente.formulier.ingediend", 1)
 EVENT_ID = "b6e6c0e5-f93b-511d-b645-64ef99eee849"
@@ -117,13 +117,6 @@ async def _failure(sink: WebhookSink, delivery: Delivery | None = None) -> Failu
 def _delivered(outcome: Outcome) -> Delivered:
     assert isinstance(outcome, Delivered), f"not delivered: {outcome}"
     return outcome
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port  # closed: nobody listens there
 
 
 async def test_delivers_a_structured_cloudevent_with_its_idempotency_key(
@@ -210,7 +203,8 @@ async def test_the_fake_rejects_what_is_not_a_structured_cloudevent(
 
 
 async def test_a_refused_connection_is_retryable() -> None:
-    failure = await _failure(_sink(f"http://127.0.0.1:{_free_port()}/zaken"))
+    closed = free_port()  # bound and closed again: nobody listens there
+    failure = await _failure(_sink(f"http://127.0.0.1:{closed}/zaken"))
     assert isinstance(failure, Retryable)
     assert failure.code is None
     assert failure.reason.startswith("connection refused")

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import httpx
 
-__all__ = ["metric_value", "wait_ready"]
+from hub.config import HubConfig
+from tests.conftest import DEMO_CONFIG
+
+__all__ = ["form_route", "hub_config", "metric_value", "tenant_entry", "until", "wait_ready"]
+
+FORM_SUBMITTED = "nl.gemeente.formulier.ingediend"
+SECRETS = DEMO_CONFIG.parent / "secrets" / "demo-eformulieren.secret"
 
 
 async def wait_ready(http: httpx.AsyncClient, timeout_s: float = 30.0) -> None:
@@ -33,3 +40,47 @@ def metric_value(exposition: str, name: str, **labels: str) -> float:
         if all(f'{k}="{v}"' in line for k, v in labels.items()):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
+
+
+def tenant_entry(tenant_id: str, destinations: dict[str, str | None]) -> dict[str, Any]:
+    """A tenant whose destinations are webhooks (a fake's URL) or read their topic (None)."""
+    return {
+        "id": tenant_id,
+        "name": f"Gemeente {tenant_id}",
+        "oin": f"0000000100{tenant_id}000000",
+        "rsin": f"00{tenant_id}000",
+        "destinations": [
+            {"name": name, "connector": "topic"}
+            if url is None
+            else {"name": name, "connector": "webhook", "settings": {"url": url, "timeout_s": 5}}
+            for name, url in destinations.items()
+        ],
+    }
+
+
+def hub_config(tenants: list[dict[str, Any]], routes: list[dict[str, Any]]) -> HubConfig:
+    return HubConfig.model_validate(
+        {
+            "tenants": tenants,
+            "clients": [
+                {
+                    "id": "demo-eformulieren",
+                    "secret_file": str(SECRETS),
+                    "tenants": [t["id"] for t in tenants],
+                }
+            ],
+            "routes": routes,
+            "delivery": {"retry_delays": ["1s", "2s", "3s"]},
+        }
+    )
+
+
+def form_route(tenant: str, form: str, to: list[str]) -> dict[str, Any]:
+    return {"tenant": tenant, "contract": FORM_SUBMITTED, "when": {"form.id": form}, "to": to}
+
+
+async def until(condition: Any, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -15,11 +13,17 @@ import pytest
 from contracts.cloudevents import source_urn
 from contracts.events import build_event
 from contracts.registry import contract_for
-from hub.config import HubConfig
 from hub.runtime.settings import Settings
-from tests.conftest import DEMO_CONFIG, demo_token, running_hub
+from tests.conftest import demo_token, running_hub
 from tests.fakes.backoffice import FakeBackOffice, running_backoffice
-from tests.integration.helpers import metric_value, wait_ready
+from tests.integration.helpers import (
+    form_route,
+    hub_config,
+    metric_value,
+    tenant_entry,
+    until,
+    wait_ready,
+)
 from tests.integration.processes import hub_env, knooppunt
 from tests.kafka_reading import produce_raw, read_topics
 from tests.samples import VALID_BSN, submission
@@ -27,7 +31,6 @@ from tests.samples import VALID_BSN, submission
 pytestmark = pytest.mark.kafka
 TYPE = "nl.gemeente.formulier.ingediend"
 AUTH = {"Authorization": f"Bearer {demo_token()}"}
-SECRETS = DEMO_CONFIG.parent / "secrets" / "demo-eformulieren.secret"
 
 
 @pytest.fixture
@@ -36,61 +39,17 @@ def backoffice() -> Iterator[FakeBackOffice]:
         yield fake
 
 
-def _tenant(tenant_id: str, destinations: dict[str, str | None]) -> dict[str, Any]:
-    """A tenant whose destinations are webhooks (a fake's URL) or read their topic (None)."""
-    return {
-        "id": tenant_id,
-        "name": f"Gemeente {tenant_id}",
-        "oin": f"0000000100{tenant_id}000000",
-        "rsin": f"00{tenant_id}000",
-        "destinations": [
-            {"name": name, "connector": "topic"}
-            if url is None
-            else {"name": name, "connector": "webhook", "settings": {"url": url, "timeout_s": 5}}
-            for name, url in destinations.items()
-        ],
-    }
-
-
-def _config(tenants: list[dict[str, Any]], routes: list[dict[str, Any]]) -> HubConfig:
-    return HubConfig.model_validate(
-        {
-            "tenants": tenants,
-            "clients": [
-                {
-                    "id": "demo-eformulieren",
-                    "secret_file": str(SECRETS),
-                    "tenants": [t["id"] for t in tenants],
-                }
-            ],
-            "routes": routes,
-            "delivery": {"retry_delays": ["1s", "2s", "3s"]},
-        }
-    )
-
-
-def _route(tenant: str, form: str, to: list[str]) -> dict[str, Any]:
-    return {"tenant": tenant, "contract": TYPE, "when": {"form.id": form}, "to": to}
-
-
-async def _until(condition: Any, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
-
-
 async def test_fan_out_reaches_three_destinations_exactly_once(
     hub_settings: Settings, backoffice: FakeBackOffice
 ) -> None:
-    config = _config(
+    config = hub_config(
         [
-            _tenant(
+            tenant_entry(
                 "0363",
                 {"zaken": backoffice.url("zaken"), "crm": backoffice.url("crm"), "archief": None},
             )
         ],
-        [_route("0363", "aanvraag", ["zaken", "crm", "archief"])],
+        [form_route("0363", "aanvraag", ["zaken", "crm", "archief"])],
     )
     names = hub_settings.topics
     topics = [names.destination("0363", d) for d in ("zaken", "crm", "archief")]
@@ -104,7 +63,7 @@ async def test_fan_out_reaches_three_destinations_exactly_once(
         )
         assert sent.status_code == none.status_code == 202
         copies = await read_topics(hub_settings.kafka_bootstrap_servers, topics, 3, settle_s=2.0)
-        await _until(lambda: backoffice.accepted("zaken") and backoffice.accepted("crm"))
+        await until(lambda: backoffice.accepted("zaken") and backoffice.accepted("crm"))
         await asyncio.sleep(1.0)  # a second delivery would show up by now
         exposition = (await http.get("/metrics")).text
     assert sorted(r.topic for r in copies) == sorted(topics)
@@ -136,15 +95,15 @@ async def test_a_failing_back_office_delays_only_itself(
     hub_settings: Settings, backoffice: FakeBackOffice
 ) -> None:
     backoffice.script("slow", fail_first=3, fail_status=503)
-    config = _config(
+    config = hub_config(
         [
-            _tenant("0363", {"slow": backoffice.url("slow"), "fast": backoffice.url("fast")}),
-            _tenant("0599", {"other": backoffice.url("other")}),
+            tenant_entry("0363", {"slow": backoffice.url("slow"), "fast": backoffice.url("fast")}),
+            tenant_entry("0599", {"other": backoffice.url("other")}),
         ],
         [
-            _route("0363", "traag", ["slow"]),
-            _route("0363", "snel", ["fast"]),
-            _route("0599", "snel", ["other"]),
+            form_route("0363", "traag", ["slow"]),
+            form_route("0363", "snel", ["fast"]),
+            form_route("0599", "snel", ["other"]),
         ],
     )
     async with running_hub(hub_settings, config) as (_hub, http):
@@ -153,7 +112,7 @@ async def test_a_failing_back_office_delays_only_itself(
             "/api/v1/tenants/0363/submissions", json=submission("traag"), headers=AUTH
         )
         assert slow.status_code == 202
-        await _until(lambda: len(backoffice.received("slow")) >= 1)
+        await until(lambda: len(backoffice.received("slow")) >= 1)
         # While the slow back office is failing, its neighbours keep flowing.
         for tenant in ("0363", "0599"):
             for _ in range(5):
@@ -161,7 +120,7 @@ async def test_a_failing_back_office_delays_only_itself(
                     f"/api/v1/tenants/{tenant}/submissions", json=submission("snel"), headers=AUTH
                 )
                 assert sent.status_code == 202
-        await _until(lambda: len(backoffice.accepted("slow")) == 1, timeout_s=60)
+        await until(lambda: len(backoffice.accepted("slow")) == 1, timeout_s=60)
         exposition = (await http.get("/metrics")).text
     slow_done = backoffice.accepted("slow")[0].at
     neighbours = backoffice.accepted("fast") + backoffice.accepted("other")
@@ -188,9 +147,9 @@ async def test_a_rejected_event_is_dead_lettered_and_replayed_after_the_fix(
     hub_settings: Settings, backoffice: FakeBackOffice, tmp_path: Path
 ) -> None:
     backoffice.script("zaken", status=400)
-    config = _config(
-        [_tenant("0363", {"zaken": backoffice.url("zaken")})],
-        [_route("0363", "aanvraag", ["zaken"])],
+    config = hub_config(
+        [tenant_entry("0363", {"zaken": backoffice.url("zaken")})],
+        [form_route("0363", "aanvraag", ["zaken"])],
     )
     dlq = hub_settings.topics.dead_letter("0363")
     env = hub_env(hub_settings)
@@ -230,7 +189,7 @@ async def test_a_rejected_event_is_dead_lettered_and_replayed_after_the_fix(
             "--offset",
             f"{newest.partition}:{newest.offset}",
         )
-        await _until(lambda: len(backoffice.accepted("zaken")) == 1)
+        await until(lambda: len(backoffice.accepted("zaken")) == 1)
     assert headers["ce_id"] == sent.json()["id"]
     assert headers["knooppunt_error_class"] == "DeliveryError"
     assert headers["knooppunt_error_status"] == "400"
@@ -258,8 +217,11 @@ async def test_a_rejected_event_is_dead_lettered_and_replayed_after_the_fix(
 async def test_an_event_on_another_tenants_topic_is_quarantined_not_delivered(
     hub_settings: Settings, backoffice: FakeBackOffice
 ) -> None:
-    config = _config(
-        [_tenant("0363", {"zaken": backoffice.url("zaken")}), _tenant("0599", {"zaken": None})],
+    config = hub_config(
+        [
+            tenant_entry("0363", {"zaken": backoffice.url("zaken")}),
+            tenant_entry("0599", {"zaken": None}),
+        ],
         [],
     )
     spec = contract_for(TYPE, 1)

@@ -35,7 +35,7 @@ from hub.kafka.headers import text_headers
 from hub.runtime.settings import Settings
 from tests.conftest import running_hub
 from tests.fakes.backoffice import FakeBackOffice, running_backoffice
-from tests.integration.test_delivery import _config, _tenant
+from tests.integration.helpers import hub_config, tenant_entry
 from tests.kafka_under_test import KafkaUnderTest, free_port
 from tests.samples import submission
 
@@ -68,8 +68,8 @@ def hub_in_thread(kafka: KafkaUnderTest) -> Iterator[_Hub]:
         shutdown_grace_s=5,
     )
     with running_backoffice() as backoffice:
-        config = _config(
-            [_tenant("0363", {"archief": None, "zaken": backoffice.url("zaken")})],
+        config = hub_config(
+            [tenant_entry("0363", {"archief": None, "zaken": backoffice.url("zaken")})],
             [{"tenant": "0363", "contract": TYPE, "versions": [1], "to": ["archief"]}],
         )
         ready, stop = threading.Event(), threading.Event()

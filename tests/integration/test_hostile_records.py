@@ -28,8 +28,7 @@ from hub.observability.metrics import Metrics
 from hub.runtime.settings import Settings
 from tests.conftest import demo_token, running_hub
 from tests.fakes.backoffice import FakeBackOffice, running_backoffice
-from tests.integration.helpers import wait_ready
-from tests.integration.test_delivery import _config, _tenant, _until
+from tests.integration.helpers import hub_config, tenant_entry, until, wait_ready
 from tests.kafka_reading import read_topics
 from tests.samples import submission
 
@@ -83,8 +82,8 @@ async def _committed(bootstrap: str, group: str, topic: str) -> int:
 
 
 def _archive_config() -> Any:
-    return _config(
-        [_tenant("0363", {"archief": None})],
+    return hub_config(
+        [tenant_entry("0363", {"archief": None})],
         [{"tenant": "0363", "contract": TYPE, "to": ["archief"]}],
     )
 
@@ -160,8 +159,8 @@ async def test_a_poison_number_is_refused_at_the_edge_and_stalls_no_tenant(
 async def test_numbers_reach_the_back_office_exactly_as_sent(
     hub_settings: Settings, backoffice: FakeBackOffice
 ) -> None:
-    config = _config(
-        [_tenant("0363", {"zaken": backoffice.url("zaken")})],
+    config = hub_config(
+        [tenant_entry("0363", {"zaken": backoffice.url("zaken")})],
         [{"tenant": "0363", "contract": TYPE, "to": ["zaken"]}],
     )
     exact = b'{"grootste": 9007199254740991, "klein": 1e-7, "prijs": 12.50, "nul": -0}'
@@ -174,7 +173,7 @@ async def test_numbers_reach_the_back_office_exactly_as_sent(
             headers={**AUTH, "Content-Type": "application/json"},
         )
         assert accepted.status_code == 202, accepted.text
-        await _until(lambda: bool(backoffice.accepted("zaken")))
+        await until(lambda: bool(backoffice.accepted("zaken")))
     values = backoffice.accepted("zaken")[0].body["data"]["values"]  # type: ignore[index]
     assert values["grootste"] == 9007199254740991
     assert isinstance(values["grootste"], int)
@@ -189,8 +188,8 @@ async def test_a_bad_traceparent_blocks_nothing(
     raised UnicodeEncodeError every second and its partition never moved again; a
     5,000-character traceparent of the right dash shape was passed on as is."""
     names, bootstrap = hub_settings.topics, hub_settings.kafka_bootstrap_servers
-    config = _config(
-        [_tenant("0363", {"zaken": backoffice.url("zaken")})],
+    config = hub_config(
+        [tenant_entry("0363", {"zaken": backoffice.url("zaken")})],
         [{"tenant": "0363", "contract": TYPE, "to": ["zaken"]}],
     )
     async with running_hub(hub_settings, config) as (_hub, http):
@@ -224,7 +223,7 @@ async def test_a_bad_traceparent_blocks_nothing(
             ).json()["id"]
             for _ in range(3)
         ]
-        await _until(lambda: len(backoffice.accepted("zaken")) >= 8)
+        await until(lambda: len(backoffice.accepted("zaken")) >= 8)
     received = backoffice.accepted("zaken")
     assert sorted(r.body["id"] for r in received) == sorted(sent + direct + after)  # type: ignore[index]
     for request in received:
@@ -238,9 +237,9 @@ async def test_an_unexpected_sink_error_fails_one_attempt_not_the_batch(
     """Any exception a sink raises is a failed attempt of that one event: retried, then
     dead-lettered; the events after it in the same partition are delivered."""
     names, bootstrap = hub_settings.topics, hub_settings.kafka_bootstrap_servers
-    tenants = [_tenant("0363", {"zaken": "http://backoffice.invalid/zaken"})]
+    tenants = [tenant_entry("0363", {"zaken": "http://backoffice.invalid/zaken"})]
     routes = [{"tenant": "0363", "contract": TYPE, "to": ["zaken"]}]
-    config = _config(tenants, routes)
+    config = hub_config(tenants, routes)
     poison_id = str(uuid.uuid4())
     delivered: list[str] = []
 
@@ -267,7 +266,7 @@ async def test_an_unexpected_sink_error_fails_one_attempt_not_the_batch(
         records = [(poison_key, poison.data, _headers(poison))]
         records += [(key, event.data, _headers(event)) for event, key in events]
         await _produce(bootstrap, names.destination("0363", "zaken"), records)
-        await _until(lambda: len(delivered) == 4, 30)
+        await until(lambda: len(delivered) == 4, 30)
         dead = await read_topics(bootstrap, [names.dead_letter("0363")], 1, timeout_s=60)
     finally:
         for consumer in consumers:

@@ -25,9 +25,8 @@ from hub.kafka.admin import ensure_topics
 from hub.runtime.settings import Settings
 from tests.conftest import running_hub
 from tests.fakes.backoffice import FakeBackOffice, running_backoffice
-from tests.integration.helpers import wait_ready
+from tests.integration.helpers import form_route, tenant_entry, wait_ready
 from tests.integration.processes import hub_process, wait_ready_process
-from tests.integration.test_delivery import _route, _tenant
 from tests.kafka_reading import read_topics
 from tests.samples import submission
 
@@ -72,11 +71,11 @@ async def test_a_thousand_random_events_across_twenty_tenants_never_cross(
     config = HubConfig.model_validate(
         {
             "tenants": [
-                _tenant(t, {"zaken": backoffice.url(f"zaken-{t}"), "archief": None})
+                tenant_entry(t, {"zaken": backoffice.url(f"zaken-{t}"), "archief": None})
                 for t in tenants
             ],
             "routes": [
-                _route(t, form, ["zaken", "archief"]) for t in tenants for form in ("a", "b")
+                form_route(t, form, ["zaken", "archief"]) for t in tenants for form in ("a", "b")
             ],
         }
     )
@@ -127,7 +126,9 @@ def test_a_killed_hub_loses_nothing(
     config_file.write_text(
         yaml.safe_dump(
             {
-                "tenants": [_tenant("0363", {"zaken": backoffice.url("zaken"), "archief": None})],
+                "tenants": [
+                    tenant_entry("0363", {"zaken": backoffice.url("zaken"), "archief": None})
+                ],
                 "routes": [{"tenant": "0363", "contract": SPEC.type, "to": ["zaken", "archief"]}],
             }
         )

@@ -255,3 +255,16 @@ def test_connector_metrics_keep_their_labels_bounded() -> None:
     assert ("step_29", "ok") in counted
     assert ("step_30", "ok") not in counted
     assert counted[("other", "other")] == 1 + 7
+
+
+def test_a_checkpoint_record_the_hub_did_not_write_is_passed_over() -> None:
+    from hub.connector_host.checkpoints import _remember  # noqa: PLC0415
+
+    found: dict[str, str] = {}
+    _remember(found, b"poller:0363", b"42")
+    _remember(found, b"\xc3\x28", b"1")  # not UTF-8: a hostile record, never fatal
+    _remember(found, b"poller:0599", b"\xff")
+    _remember(found, None, b"7")
+    assert found == {"poller:0363": "42"}
+    _remember(found, b"poller:0363", None)  # a tombstone removes the checkpoint
+    assert found == {}

@@ -3,8 +3,9 @@
 FastAPI would parse a body with Python's ``json`` module, which takes ``NaN``, integers of any
 size and lone surrogates, and then answer 500 or store what no back office reads back the same.
 ``IJsonRoute`` reads the raw body first (``contracts.ijson``): anything outside I-JSON is refused
-with 400 problem+json naming the field, a body that does not say it is JSON with 415; only then
-does FastAPI validate it against the endpoint's model.
+with 400 naming the field, a body that does not say it is JSON with 415 (both as ``SourceRefused``,
+which the hub answers as problem+json); only then does FastAPI validate it against the endpoint's
+model. A push source gives its ``APIRouter`` ``route_class=IJsonRoute``.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from typing import TYPE_CHECKING
 
 from fastapi.routing import APIRoute
 
+from connectors.sdk.source import SourceRefused
 from contracts.errors import ContractError
 from contracts.ijson import parse_ijson
-from hub.http.problems import problem_response
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -44,26 +45,24 @@ class IJsonRoute(APIRoute):
             if request.method in _BODY_METHODS:
                 content_type = request.headers.get("content-type", "")
                 if not is_json_media_type(content_type):
-                    return problem_response(
+                    raise SourceRefused(
                         415,
                         "Unsupported media type",
                         f"send the body as application/json, not {content_type[:80]!r}",
                         "unsupported_media_type",
-                        instance=request.url.path,
                     )
                 try:
                     parse_ijson(await request.body(), root="body")
                 except ContractError as exc:
                     field = exc.field or "body"
                     reason = str(exc).removeprefix(f"{field}: ")
-                    return problem_response(
+                    raise SourceRefused(
                         400,
                         "Invalid JSON",
                         f"the body is not I-JSON (RFC 7493) at {field}",
                         "invalid_json",
-                        instance=request.url.path,
-                        invalid_params=[{"name": field, "code": "invalid_json", "reason": reason}],
-                    )
+                        [{"name": field, "code": "invalid_json", "reason": reason}],
+                    ) from exc
             return await handle(request)
 
         return checked

@@ -1,0 +1,132 @@
+"""The submission endpoints: one per major version of ``nl.gemeente.formulier.ingediend``; the
+API's major version is the contract's.
+
+Bad input never reaches Kafka: a body outside I-JSON (RFC 7493) is refused with 400, one that
+is not sent as JSON with 415 (``IJsonRoute``), one that breaks the contract with 400 naming each
+field (FastAPI's validation against the contract model); a missing or bad token 401, a tenant the
+client is not bound to 403, an unknown tenant 404 (``SourceContext.authenticate``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header
+from pydantic import BaseModel, ConfigDict
+
+from connectors.sdk import NewEvent, SourceContext
+from connectors.sdk.json_body import IJsonRoute
+from contracts.cloudevents import valid_traceparent
+from contracts.formulier import v1 as formulier_v1
+from contracts.formulier import v2 as formulier_v2
+from contracts.registry import ContractSpec, contract_for
+
+__all__ = ["Accepted", "EformulierenConfig", "EformulierenSource", "build", "submission_event_id"]
+
+_EVENT_ID_NAMESPACE = uuid.UUID("6f1b7c1e-8a59-4d3c-9a3e-4b7b2d0c9e11")
+SUBMISSION_V1 = contract_for("nl.gemeente.formulier.ingediend", 1)
+SUBMISSION_V2 = contract_for("nl.gemeente.formulier.ingediend", 2)
+
+
+class EformulierenConfig(BaseModel):
+    """No settings: the API clients and the tenants they may act for are the hub's ``clients``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Accepted(BaseModel):
+    """The submission is on Kafka: its event id, type and where it was written."""
+
+    id: str
+    type: str
+    topic: str
+    partition: int
+    offset: int
+
+
+_ENDPOINT: dict[str, Any] = {
+    "status_code": 202,
+    "response_model": Accepted,
+    "summary": "Submit a form for a tenant",
+    "responses": {
+        400: {"description": "invalid field(s) or not I-JSON (RFC 7493), named in invalidParams"},
+        401: {"description": "missing or invalid JWT"},
+        403: {"description": "client may not act for this tenant"},
+        404: {"description": "unknown tenant"},
+        415: {"description": "the body is not sent as application/json"},
+        503: {"description": "Kafka did not acknowledge in time; retry after Retry-After"},
+    },
+}
+
+
+def submission_event_id(tenant: str, client_id: str, submission_id: uuid.UUID) -> str:
+    """Stable event id: a client resending the same submission produces the same id, so every
+    downstream idempotency check sees it as one event."""
+    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{tenant}:{client_id}:{submission_id}"))
+
+
+def _traceparent(incoming: str | None) -> str:
+    """The caller's W3C traceparent when it is one (Trace Context §3.2); else a new trace."""
+    return valid_traceparent(incoming) or f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+
+
+class EformulierenSource:
+    """A ``PushSource``: the submission routes, on the hub's authentication and publishing."""
+
+    def router(self, context: SourceContext) -> APIRouter:
+        router = APIRouter(tags=["intake"], route_class=IJsonRoute)
+
+        async def accept(
+            spec: ContractSpec,
+            tenant: str,
+            submission: formulier_v1.FormulierIngediend,
+            authorization: str | None,
+            traceparent: str | None,
+        ) -> Accepted:
+            caller = context.authenticate(authorization, tenant)
+            published = await context.publish(
+                NewEvent(
+                    spec=spec,
+                    payload=submission,
+                    tenant=tenant,
+                    event_id=submission_event_id(tenant, caller.id, submission.submission_id),
+                    source_system=caller.id,
+                    traceparent=_traceparent(traceparent),
+                )
+            )
+            return Accepted(
+                id=published.id,
+                type=published.type,
+                topic=published.topic,
+                partition=published.partition,
+                offset=published.offset,
+            )
+
+        @router.post("/api/v1/tenants/{tenant}/submissions", **_ENDPOINT)
+        async def submit_form_v1(
+            tenant: str,
+            submission: formulier_v1.FormulierIngediend,
+            authorization: Annotated[str | None, Header()] = None,
+            traceparent: Annotated[str | None, Header()] = None,
+        ) -> Accepted:
+            """Publish the submission as ``nl.gemeente.formulier.ingediend`` v1 for ``tenant``."""
+            return await accept(SUBMISSION_V1, tenant, submission, authorization, traceparent)
+
+        @router.post("/api/v2/tenants/{tenant}/submissions", **_ENDPOINT)
+        async def submit_form_v2(
+            tenant: str,
+            submission: formulier_v2.FormulierIngediend,
+            authorization: Annotated[str | None, Header()] = None,
+            traceparent: Annotated[str | None, Header()] = None,
+        ) -> Accepted:
+            """Publish the submission as ``nl.gemeente.formulier.ingediend`` v2 for ``tenant``."""
+            return await accept(SUBMISSION_V2, tenant, submission, authorization, traceparent)
+
+        return router
+
+
+def build(config: EformulierenConfig) -> EformulierenSource:
+    """The factory named in the connector's SPEC."""
+    return EformulierenSource()

@@ -174,7 +174,13 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _port_free(host: str, port: int) -> bool:
+    """True when Kafka could listen on ``host:port``: bind it the way Kafka does.
+
+    Kafka sets SO_REUSEADDR, so its own connections left in TIME-WAIT by a crash (about 60 s)
+    do not keep it from binding again; only a listening socket (another broker) does.
+    """
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,25 @@ def test_status_of_a_data_dir_without_broker(tmp_path: Path) -> None:
     status = LocalKafka(tmp_path).status()
     assert not status.running
     assert "not running" in status.describe()
+
+
+def _listener_like_kafka(port: int = 0) -> socket.socket:
+    """A listening socket as Kafka opens its own (Java sets SO_REUSEADDR on server sockets)."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen()
+    return listener
+
+
+def test_a_port_in_time_wait_is_free_and_a_listening_port_is_not() -> None:
+    listener = _listener_like_kafka()
+    port = listener.getsockname()[1]
+    assert not kafka_local._port_free("127.0.0.1", port)  # a real listener: another broker
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = listener.accept()
+    listener.close()
+    accepted.close()  # the server side closes first, as when a broker crashes...
+    client.close()  # ...so its end of the connection waits in TIME-WAIT for about 60 s
+    assert kafka_local._port_free("127.0.0.1", port)
+    _listener_like_kafka(port).close()  # as Kafka would: its bind succeeds

@@ -142,6 +142,9 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id="knooppunt",
+        # A 202 means the record is on every in-sync replica, and a retried send is never doubled.
+        acks="all",
+        enable_idempotence=True,
         graceful_timeout=settings.shutdown_grace_s,
         logger=logging.getLogger("hub.faststream"),  # ours: JSON, propagates to root
         log_level=logging.DEBUG,  # per-message lines only when asked for: normal operation is quiet

@@ -139,7 +139,7 @@ def select(
 
 async def replay(bootstrap: str, letters: Sequence[DeadLetterRecord]) -> list[str]:
     """Send each letter back where it failed, its history stripped; returns the topics written."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     written = []
     try:

@@ -169,6 +169,8 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
             settings.kafka_bootstrap_servers,
             settings.topics.all_for(config),
             settings.topic_partitions,
+            settings.topic_replication,
+            settings.topic_min_insync_replicas,
         )
         await broker.start()
         log.info(

@@ -62,11 +62,11 @@ def _listener_like_kafka(port: int = 0) -> socket.socket:
 def test_a_port_in_time_wait_is_free_and_a_listening_port_is_not() -> None:
     listener = _listener_like_kafka()
     port = listener.getsockname()[1]
-    assert not kafka_local._port_free("127.0.0.1", port)  # a real listener: another broker
+    assert not kafka_local.port_free("127.0.0.1", port)  # a real listener: another broker
     client = socket.create_connection(("127.0.0.1", port))
     accepted, _ = listener.accept()
     listener.close()
     accepted.close()  # the server side closes first, as when a broker crashes...
     client.close()  # ...so its end of the connection waits in TIME-WAIT for about 60 s
-    assert kafka_local._port_free("127.0.0.1", port)
+    assert kafka_local.port_free("127.0.0.1", port)
     _listener_like_kafka(port).close()  # as Kafka would: its bind succeeds

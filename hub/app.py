@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -27,7 +28,7 @@ from contracts.registry import CONTRACTS
 from hub.auth import Authenticator
 from hub.delivery_worker import DeliveryWorkers
 from hub.intake import intake_router
-from hub.kafka_admin import ensure_topics
+from hub.kafka_admin import ensure_topics, metadata_problem
 from hub.logs import get_logger
 from hub.metrics import Metrics
 from hub.problems import ProblemError, problem_response, validation_problem
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["Hub", "build_hub"]
 
 log = get_logger("hub.app")
+RETRY_AFTER_S = 5  # a leader election or a broker restart takes seconds, not milliseconds
 
 
 @dataclass
@@ -61,9 +63,10 @@ class Hub:
     created_topics: list[str] = field(default_factory=list)
 
     async def ready(self) -> tuple[bool, dict[str, str]]:
-        """Kafka answers and every consumer has partitions assigned."""
+        """Kafka answers a metadata request and every consumer has partitions assigned."""
         checks: dict[str, str] = {}
-        checks["kafka"] = "ok" if await self.broker.ping(timeout=2.0) else "unreachable"
+        problem = await metadata_problem(self.settings.kafka_bootstrap_servers, timeout_s=2.0)
+        checks["kafka"] = "ok" if problem is None else f"unreachable: {problem}"
         for sub in self.subscribers:
             consumer = sub.consumer
             assigned = consumer is not None and bool(consumer.assignment())
@@ -202,8 +205,34 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
             exc.status, exc.title, exc.detail, exc.code, request.url.path, headers=headers
         )
 
+    @app.exception_handler(KafkaError)
+    @app.exception_handler(TimeoutError)
+    async def _kafka_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        """Kafka did not acknowledge in time (a broker down, a leader election): 503, never 500.
+        Sending the same submission again is safe: it keeps its event id."""
+        error = str(exc) or f"no acknowledgement within {settings.publish_timeout_s:g} s"
+        log.warning(
+            "kafka_unavailable",
+            path=request.url.path,
+            error_class=type(exc).__name__,
+            error=error,
+        )
+        return problem_response(
+            503,
+            "Kafka unavailable",
+            f"Kafka did not acknowledge the event ({type(exc).__name__}: {error}); it is not "
+            f"accepted. Send it again after {RETRY_AFTER_S} s.",
+            "kafka_unavailable",
+            request.url.path,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+
     app.add_exception_handler(RequestValidationError, validation_problem)  # type: ignore[arg-type]
-    app.include_router(intake_router(config, authenticator, broker, metrics, settings.topics))
+    app.include_router(
+        intake_router(
+            config, authenticator, broker, metrics, settings.topics, settings.publish_timeout_s
+        )
+    )
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

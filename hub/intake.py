@@ -57,6 +57,7 @@ _ENDPOINT: dict[str, Any] = {
         401: {"description": "missing or invalid JWT"},
         403: {"description": "client may not act for this tenant"},
         404: {"description": "unknown tenant"},
+        503: {"description": "Kafka did not acknowledge in time; send again after Retry-After"},
     },
 }
 
@@ -79,8 +80,12 @@ def intake_router(
     broker: KafkaBroker,
     metrics: Metrics,
     names: TopicNames,
+    publish_timeout_s: float = 10.0,
 ) -> APIRouter:
-    """The submission endpoints: the API's major version is the submission contract's."""
+    """The submission endpoints: the API's major version is the submission contract's.
+
+    A submission Kafka does not acknowledge within ``publish_timeout_s`` raises (the app answers
+    503 with Retry-After)."""
     router = APIRouter(tags=["intake"])
 
     async def accept(
@@ -104,6 +109,7 @@ def intake_router(
             source=source_urn(known.oin, client.id),
             event_id=submission_event_id(tenant, client.id, submission.submission_id),
             traceparent=_traceparent(traceparent),
+            timeout_s=publish_timeout_s,
         )
         topic = names.contract(spec)
         metrics.submissions.labels(tenant).inc()

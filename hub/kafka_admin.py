@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaClient, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from hub.errors import KnooppuntError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["TopicCreationError", "ensure_topics", "partitions_of", "replication_for"]
+__all__ = [
+    "TopicCreationError",
+    "ensure_topics",
+    "metadata_problem",
+    "partitions_of",
+    "replication_for",
+]
 
 _TOPIC_ALREADY_EXISTS = 36
 MAX_AUTO_REPLICATION = 3
@@ -106,3 +114,19 @@ async def partitions_of(bootstrap: str, topics: Sequence[str]) -> list[TopicPart
         for topic in described
         for partition in topic["partitions"]
     ]
+
+
+async def metadata_problem(bootstrap: str, timeout_s: float = 2.0) -> str | None:
+    """Why a metadata request to ``bootstrap`` fails, in words for /readyz; None when it works."""
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    try:
+        await asyncio.wait_for(client.bootstrap(), timeout_s)
+    except TimeoutError:
+        return f"no metadata from {bootstrap} within {timeout_s:g} s"
+    except KafkaConnectionError:
+        return f"no broker of {bootstrap} accepts a connection"
+    except KafkaError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        await client.close()
+    return None if client.cluster.brokers() else f"metadata from {bootstrap} names no broker"

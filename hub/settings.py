@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     )
     kafka_port: int = Field(9092, ge=1, le=65535, description="Port of the local broker.")
     kafka_heap: str = Field("512m", description="JVM heap of the local broker.")
+    publish_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="How long a submission waits for Kafka's acknowledgement before the client "
+        "gets 503 with Retry-After.",
+    )
     shutdown_grace_s: float = Field(
         15.0, gt=0, description="How long in-flight events may take to finish on shutdown."
     )

@@ -143,7 +143,8 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
     authenticator = Authenticator(config)
     metrics = Metrics()
     broker = KafkaBroker(
-        settings.kafka_bootstrap_servers,
+        # FastStream takes a string as one host; "a:9092,b:9092" names two (aiokafka splits it).
+        [server.strip() for server in settings.kafka_bootstrap_servers.split(",")],
         client_id="knooppunt",
         # A 202 means the record is on every in-sync replica, and a retried send is never doubled.
         acks="all",

@@ -221,8 +221,8 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
         return problem_response(
             503,
             "Kafka unavailable",
-            f"Kafka did not acknowledge the event ({type(exc).__name__}: {error}); it is not "
-            f"accepted. Send it again after {RETRY_AFTER_S} s.",
+            f"Kafka did not acknowledge the event ({error}). Send it again after "
+            f"{RETRY_AFTER_S} s: the same submission keeps its event id, so it counts once.",
             "kafka_unavailable",
             request.url.path,
             headers={"Retry-After": str(RETRY_AFTER_S)},

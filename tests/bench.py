@@ -38,7 +38,12 @@ async def _preload(settings: Settings, count: int) -> float:
     await ensure_topics(
         settings.kafka_bootstrap_servers, settings.topics.all_for(config), settings.topic_partitions
     )
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=5)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        linger_ms=5,
+        acks="all",
+        enable_idempotence=True,
+    )
     await producer.start()
     started = time.perf_counter()
     try:

@@ -48,7 +48,7 @@ async def produce_raw(
     key: bytes | None = None,
     headers: Sequence[tuple[str, bytes]] = (),
 ) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     try:
         await producer.send_and_wait(topic, value, key=key, headers=list(headers))

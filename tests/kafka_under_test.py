@@ -17,9 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.kafka.local import LocalKafka, kafka_reachable, resolve_broker_jars
+from hub.kafka.local import LocalKafka, kafka_reachable, port_free, resolve_broker_jars
 
-__all__ = ["KafkaUnderTest", "free_port", "kafka_for_session"]
+__all__ = ["KafkaUnderTest", "free_port", "free_ports_in_a_row", "kafka_for_session"]
 
 
 @dataclass
@@ -34,6 +34,15 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def free_ports_in_a_row(count: int) -> int:
+    """A base port such that ``base .. base+count-1`` are all free (a local cluster's ports)."""
+    for _ in range(100):
+        base = free_port()
+        if base + count <= 65536 and all(port_free("127.0.0.1", base + i) for i in range(count)):
+            return base
+    raise RuntimeError(f"found no {count} free ports in a row")
 
 
 def _kafka_version(libs: Path) -> str:

@@ -13,6 +13,7 @@ from hub.errors import KnooppuntError
 from hub.runtime.settings import Settings
 
 if TYPE_CHECKING:
+    from hub.kafka.cluster import LocalKafkaCluster
     from hub.kafka.local import LocalKafka
 
 __all__ = ["kafka_app"]
@@ -23,23 +24,49 @@ DataDirOption = Annotated[
     Path | None, typer.Option("--data-dir", help="Broker data dir [default: <data_dir>/kafka].")
 ]
 PortOption = Annotated[int | None, typer.Option("--port", help="Broker port [default: 9092].")]
+NodesOption = Annotated[
+    int | None,
+    typer.Option(
+        "--nodes",
+        min=1,
+        help="Nodes of a local cluster, each broker and controller; brokers on port, port+1, "
+        "..., controllers after them [default: 1, or the cluster recorded in the data dir].",
+    ),
+]
 
 
-def _local_kafka(data_dir: Path | None, port: int | None) -> LocalKafka:
+def _local_kafka(
+    data_dir: Path | None, port: int | None, nodes: int | None = None
+) -> LocalKafka | LocalKafkaCluster:
+    """The single broker, unless ``nodes`` > 1 or the data dir records a cluster (whose node
+    count and port are then the defaults)."""
+    from hub.kafka.cluster import LocalKafkaCluster, recorded_cluster
     from hub.kafka.local import LocalKafka
 
     settings = Settings()
-    return LocalKafka(
-        data_dir or settings.data_dir / "kafka",
-        port=port or settings.kafka_port,
-        heap=settings.kafka_heap,
-    )
+    directory = data_dir or settings.data_dir / "kafka"
+    recorded = recorded_cluster(directory)
+    if recorded is not None or (nodes or 1) > 1:
+        recorded_nodes, recorded_port = recorded or (nodes, port)
+        return LocalKafkaCluster(
+            directory,
+            nodes=nodes or recorded_nodes or 1,
+            port=port or recorded_port or settings.kafka_port,
+            heap=settings.kafka_heap,
+        )
+    return LocalKafka(directory, port=port or settings.kafka_port, heap=settings.kafka_heap)
 
 
 @kafka_app.command("up")
-def kafka_up(data_dir: DataDirOption = None, port: PortOption = None) -> None:
-    """Start the local broker (downloads the jars once) and wait until it serves."""
-    broker = _local_kafka(data_dir, port)
+def kafka_up(
+    data_dir: DataDirOption = None, port: PortOption = None, nodes: NodesOption = None
+) -> None:
+    """Start the local broker, or a cluster with --nodes (downloads the jars once), and wait
+    until it serves."""
+    try:
+        broker = _local_kafka(data_dir, port, nodes)
+    except KnooppuntError as exc:
+        raise fail(exc) from exc
     started = time.monotonic()
     before = broker.status()
     try:
@@ -47,19 +74,21 @@ def kafka_up(data_dir: DataDirOption = None, port: PortOption = None) -> None:
     except KnooppuntError as exc:
         raise fail(exc) from exc
     took = "" if before.running else f" (ready in {time.monotonic() - started:.1f} s)"
-    typer.echo(f"{status.describe()}{took}")
+    first, *nodes_lines = status.describe().splitlines()  # a cluster lists its nodes below
+    typer.echo("\n".join([f"{first}{took}", *nodes_lines]))
 
 
 @kafka_app.command("down")
 def kafka_down(data_dir: DataDirOption = None, port: PortOption = None) -> None:
-    """Stop the local broker cleanly."""
+    """Stop the local broker (or every node of the local cluster) cleanly."""
     broker = _local_kafka(data_dir, port)
     typer.echo("local Kafka stopped" if broker.down() else "local Kafka was not running")
 
 
 @kafka_app.command("status")
 def kafka_status(data_dir: DataDirOption = None, port: PortOption = None) -> None:
-    """Say whether the local broker runs and answers; exit 1 when it does not."""
+    """Say whether the local broker (each node of a cluster) runs and answers; exit 1 when
+    it (any node) does not."""
     broker = _local_kafka(data_dir, port)
     status = broker.status()
     typer.echo(status.describe())

@@ -20,10 +20,13 @@ if TYPE_CHECKING:
 __all__ = ["contract_publisher"]
 
 
-def contract_publisher(broker: KafkaBroker, names: TopicNames, config: HubConfig) -> Publish:
+def contract_publisher(
+    broker: KafkaBroker, names: TopicNames, config: HubConfig, timeout_s: float = 10.0
+) -> Publish:
     """A Publish on ``broker``: the CloudEvents source is the tenant's OIN URN with the event's
     ``source_system``. Raises ContractError (naming the field; nothing sent) for an invalid
-    payload, KnooppuntError for an unknown tenant."""
+    payload, KnooppuntError for an unknown tenant, TimeoutError or aiokafka's KafkaError when
+    Kafka did not acknowledge within ``timeout_s`` (the hub answers those with 503)."""
 
     async def publish(new: NewEvent) -> Published:
         tenant = config.tenant(new.tenant)
@@ -38,6 +41,7 @@ def contract_publisher(broker: KafkaBroker, names: TopicNames, config: HubConfig
             source=source_urn(tenant.oin, new.source_system),
             event_id=new.event_id,
             traceparent=new.traceparent,
+            timeout_s=timeout_s,
         )
         return Published(
             event.id, event.type, names.contract(new.spec), record.partition, record.offset

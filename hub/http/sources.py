@@ -45,9 +45,11 @@ def mount_push_sources(
     broker: KafkaBroker,
     metrics: Metrics,
     names: TopicNames,
+    publish_timeout_s: float = 10.0,
 ) -> list[str]:
-    """Include the routes of every push source; return the names of the sources mounted."""
-    publish_contract = contract_publisher(broker, names, config)
+    """Include the routes of every push source; return the names of the sources mounted.
+    ``publish_timeout_s`` bounds each wait for Kafka's acknowledgement."""
+    publish_contract = contract_publisher(broker, names, config, publish_timeout_s)
 
     def authenticate(authorization: str | None, tenant: str) -> Caller:
         try:

@@ -2,29 +2,73 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaClient, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from hub.errors import KnooppuntError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["TopicCreationError", "ensure_topics", "partitions_of"]
+__all__ = [
+    "TopicCreationError",
+    "ensure_topics",
+    "metadata_problem",
+    "partitions_of",
+    "replication_for",
+]
 
 _TOPIC_ALREADY_EXISTS = 36
+MAX_AUTO_REPLICATION = 3
 
 
 class TopicCreationError(KnooppuntError):
-    """Kafka refused to create a topic the hub needs."""
+    """Kafka refused to create a topic the hub needs, or the replication asked for cannot work."""
+
+
+def replication_for(
+    brokers: int, replication: int | None = None, min_insync: int | None = None
+) -> tuple[int, int]:
+    """The replication factor and ``min.insync.replicas`` of new topics on ``brokers`` brokers.
+
+    ``None`` means automatic: ``min(3, brokers)`` replicas, and 2 in sync when there are 3 or
+    more replicas (an acknowledged write is then on two brokers, and one broker may fail without
+    stopping writes), else 1. Raises TopicCreationError when the choice cannot work: more replicas
+    than brokers, or more in-sync replicas required than there are replicas (every write refused).
+    """
+    if brokers < 1:
+        raise TopicCreationError("Kafka's metadata names no broker; cannot create topics")
+    chosen = replication if replication is not None else min(MAX_AUTO_REPLICATION, brokers)
+    if chosen > brokers:
+        raise TopicCreationError(
+            f"KNOOPPUNT_TOPIC_REPLICATION={chosen} but the cluster has {brokers} broker(s) "
+            "running; set it to at most that, or 'auto'"
+        )
+    insync = min_insync if min_insync is not None else (2 if chosen >= 3 else 1)
+    if insync > chosen:
+        raise TopicCreationError(
+            f"KNOOPPUNT_TOPIC_MIN_INSYNC_REPLICAS={insync} is more than the {chosen} replica(s) "
+            "of each topic: Kafka would refuse every write; set it to at most that, or 'auto'"
+        )
+    return chosen, insync
 
 
 async def ensure_topics(
-    bootstrap: str, topics: Sequence[str], partitions: int, replication: int = 1
+    bootstrap: str,
+    topics: Sequence[str],
+    partitions: int,
+    replication: int | None = None,
+    min_insync: int | None = None,
 ) -> list[str]:
-    """Create whichever of ``topics`` do not exist yet; return the names it created."""
+    """Create whichever of ``topics`` do not exist yet; return the names it created.
+
+    Replication and ``min.insync.replicas`` follow ``replication_for`` with the number of brokers
+    the cluster's metadata names now. Topics that exist are left as they are.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
     await admin.start()
     try:
@@ -32,9 +76,16 @@ async def ensure_topics(
         missing = [t for t in dict.fromkeys(topics) if t not in existing]
         if not missing:
             return []
+        brokers = len((await admin.describe_cluster())["brokers"])
+        factor, insync = replication_for(brokers, replication, min_insync)
         response = await admin.create_topics(
             [
-                NewTopic(t, num_partitions=partitions, replication_factor=replication)
+                NewTopic(
+                    t,
+                    num_partitions=partitions,
+                    replication_factor=factor,
+                    topic_configs={"min.insync.replicas": str(insync)},
+                )
                 for t in missing
             ]
         )
@@ -63,3 +114,19 @@ async def partitions_of(bootstrap: str, topics: Sequence[str]) -> list[TopicPart
         for topic in described
         for partition in topic["partitions"]
     ]
+
+
+async def metadata_problem(bootstrap: str, timeout_s: float = 2.0) -> str | None:
+    """Why a metadata request to ``bootstrap`` fails, in words for /readyz; None when it works."""
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    try:
+        await asyncio.wait_for(client.bootstrap(), timeout_s)
+    except TimeoutError:
+        return f"no metadata from {bootstrap} within {timeout_s:g} s"
+    except KafkaConnectionError:
+        return f"no broker of {bootstrap} accepts a connection"
+    except KafkaError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        await client.close()
+    return None if client.cluster.brokers() else f"metadata from {bootstrap} names no broker"

@@ -5,7 +5,8 @@ The broker jars come from Maven Central through ``deploy/kafka/pom.xml`` and are
 resolves anew. Storage is formatted once per data directory; the broker runs as a detached
 ``java kafka.Kafka`` process whose pid, ports and log live in that data directory.
 
-``knooppunt kafka up|down|status`` and the test session's broker fixture both use this module.
+``knooppunt kafka up|down|status`` and the test session's broker fixture both use this module;
+``hub.kafka.cluster`` runs several of these nodes as one cluster.
 """
 
 from __future__ import annotations
@@ -13,16 +14,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import hashlib
 import json
 import logging
 import os
-import re
-import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -30,88 +27,20 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaClient
 
-from hub.errors import KnooppuntError
+from hub.kafka.admin import replication_for
+from hub.kafka.jars import DEPLOY_DIR, REPO_ROOT, LocalKafkaError, check_java, resolve_broker_jars
 
 __all__ = [
     "BrokerStatus",
     "LocalKafka",
     "LocalKafkaError",
+    "broker_count",
     "kafka_reachable",
+    "port_free",
     "resolve_broker_jars",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEPLOY_DIR = REPO_ROOT / "deploy" / "kafka"
-MIN_JAVA = 17
 LOG_TAIL_LINES = 40
-
-
-class LocalKafkaError(KnooppuntError):
-    """The local broker could not be resolved, formatted, started or stopped."""
-
-
-def _pom_digest(pom: Path) -> str:
-    return hashlib.sha256(pom.read_bytes()).hexdigest()[:12]
-
-
-def resolve_broker_jars(cache_root: Path, deploy_dir: Path = DEPLOY_DIR) -> Path:
-    """Return a folder with every jar the broker needs, downloading them only the first time.
-
-    The folder is keyed by the pom's content, so changing the Kafka version in the pom resolves
-    anew while an unchanged pom never calls Maven again.
-    """
-    pom = deploy_dir / "pom.xml"
-    if not pom.is_file():
-        raise LocalKafkaError(f"{pom} is missing: it names the Kafka jars to download")
-    libs = cache_root / _pom_digest(pom)
-    if (libs / ".complete").is_file():
-        return libs
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise LocalKafkaError(
-            "Maven ('mvn') is not on PATH; it downloads the Kafka jars once "
-            "(Debian/Ubuntu: apt-get install maven)"
-        )
-    cache_root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix="libs-", dir=cache_root))
-    result = subprocess.run(
-        [
-            mvn,
-            "-B",
-            "-q",
-            "-f",
-            str(pom),
-            "dependency:copy-dependencies",
-            f"-DoutputDirectory={staging}",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        shutil.rmtree(staging, ignore_errors=True)
-        tail = "\n".join((result.stdout + result.stderr).splitlines()[-LOG_TAIL_LINES:])
-        raise LocalKafkaError(f"Maven could not resolve the Kafka jars from {pom}:\n{tail}")
-    (staging / ".complete").write_text(pom.read_text())
-    if libs.exists():  # a concurrent resolve finished first; keep its copy
-        shutil.rmtree(staging, ignore_errors=True)
-    else:
-        staging.rename(libs)
-    return libs
-
-
-def _check_java() -> str:
-    java = shutil.which("java")
-    if java is None:
-        raise LocalKafkaError(
-            f"Java {MIN_JAVA}+ is needed for the local Kafka broker and 'java' is not on PATH "
-            "(Debian/Ubuntu: apt-get install openjdk-17-jre-headless)"
-        )
-    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
-    match = re.search(r'version "(\d+)', out)
-    if match is None or int(match.group(1)) < MIN_JAVA:
-        raise LocalKafkaError(f"Kafka 4 needs Java {MIN_JAVA}+; 'java -version' says: {out}")
-    return java
 
 
 def new_cluster_id() -> str:
@@ -122,19 +51,19 @@ def new_cluster_id() -> str:
             return cluster_id
 
 
-async def _probe(bootstrap: str, timeout_s: float) -> bool:
+async def _probe(bootstrap: str, timeout_s: float) -> int:
     client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
     try:
         await client.bootstrap()  # sends a MetadataRequest
-        return bool(client.cluster.brokers())
+        return len(client.cluster.brokers())
     except Exception:
-        return False
+        return 0
     finally:
         await client.close()
 
 
-def kafka_reachable(bootstrap: str, timeout_s: float = 2.0) -> bool:
-    """True when a metadata request to ``bootstrap`` succeeds and names at least one broker."""
+def broker_count(bootstrap: str, timeout_s: float = 2.0) -> int:
+    """How many brokers a metadata request to ``bootstrap`` names (0 when it fails)."""
     quiet = logging.getLogger("aiokafka")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # a refused probe is expected while the broker starts
@@ -142,6 +71,11 @@ def kafka_reachable(bootstrap: str, timeout_s: float = 2.0) -> bool:
         return asyncio.run(_probe(bootstrap, timeout_s))
     finally:
         quiet.setLevel(level)
+
+
+def kafka_reachable(bootstrap: str, timeout_s: float = 2.0) -> bool:
+    """True when a metadata request to ``bootstrap`` succeeds and names at least one broker."""
+    return broker_count(bootstrap, timeout_s) > 0
 
 
 @dataclass(frozen=True)
@@ -173,8 +107,14 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _port_free(host: str, port: int) -> bool:
+def port_free(host: str, port: int) -> bool:
+    """True when Kafka could listen on ``host:port``: bind it the way Kafka does.
+
+    Kafka sets SO_REUSEADDR, so its own connections left in TIME-WAIT by a crash (about 60 s)
+    do not keep it from binding again; only a listening socket (another broker) does.
+    """
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -183,7 +123,11 @@ def _port_free(host: str, port: int) -> bool:
 
 
 class LocalKafka:
-    """One local broker+controller node whose state lives in ``data_dir``."""
+    """One local broker+controller node whose state lives in ``data_dir``.
+
+    Alone by default; a node of a cluster gets its ``node_id``, the cluster's static
+    ``quorum_voters`` (``id@host:controller_port,...``) and the ``cluster_id`` shared by all.
+    """
 
     def __init__(
         self,
@@ -193,6 +137,9 @@ class LocalKafka:
         heap: str = "512m",
         libs_cache: Path | None = None,
         host: str = "127.0.0.1",
+        node_id: int = 1,
+        quorum_voters: str | None = None,
+        cluster_id: str | None = None,
     ) -> None:
         self.data_dir = data_dir.resolve()
         self.port = port
@@ -200,6 +147,9 @@ class LocalKafka:
         self.heap = heap
         self.host = host
         self.libs_cache = libs_cache or REPO_ROOT / ".knooppunt" / "kafka-libs"
+        self.node_id = node_id
+        self.quorum_voters = quorum_voters or f"{node_id}@{host}:{self.controller_port}"
+        self.cluster_id = cluster_id
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -219,26 +169,28 @@ class LocalKafka:
         return self.data_dir / "logs"
 
     def _server_properties(self) -> str:
+        # Kafka's internal topics (consumer offsets, transactions) replicate like the hub's own.
+        replication, min_isr = replication_for(len(self.quorum_voters.split(",")))
         return "\n".join(
             [
                 "process.roles=broker,controller",
-                "node.id=1",
+                f"node.id={self.node_id}",
                 f"listeners=PLAINTEXT://{self.host}:{self.port},"
                 f"CONTROLLER://{self.host}:{self.controller_port}",
                 f"advertised.listeners=PLAINTEXT://{self.host}:{self.port}",
                 "controller.listener.names=CONTROLLER",
                 "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
                 # With static voters the storage is formatted without --standalone.
-                f"controller.quorum.voters=1@{self.host}:{self.controller_port}",
+                f"controller.quorum.voters={self.quorum_voters}",
                 f"log.dirs={self._log_dirs}",
                 "num.partitions=3",
                 "auto.create.topics.enable=false",
-                "offsets.topic.replication.factor=1",
+                f"offsets.topic.replication.factor={replication}",
                 "offsets.topic.num.partitions=10",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
-                "share.coordinator.state.topic.replication.factor=1",
-                "share.coordinator.state.topic.min.isr=1",
+                f"transaction.state.log.replication.factor={replication}",
+                f"transaction.state.log.min.isr={min_isr}",
+                f"share.coordinator.state.topic.replication.factor={replication}",
+                f"share.coordinator.state.topic.min.isr={min_isr}",
                 "group.initial.rebalance.delay.ms=0",
                 "log.retention.hours=168",
                 "",
@@ -274,7 +226,7 @@ class LocalKafka:
                 "kafka.tools.StorageTool",
                 "format",
                 "--cluster-id",
-                new_cluster_id(),
+                self.cluster_id or new_cluster_id(),
                 "--config",
                 str(properties),
             ],
@@ -303,13 +255,19 @@ class LocalKafka:
         current = self.status()
         if current.running:
             return current
+        self.start()
+        self.wait_serving(timeout_s)
+        return self.status()
+
+    def start(self) -> None:
+        """Check the ports are free, format storage if new, and launch the node; do not wait."""
         for port in (self.port, self.controller_port):
-            if not _port_free(self.host, port):
+            if not port_free(self.host, port):
                 raise LocalKafkaError(
                     f"port {port} on {self.host} is already in use (another Kafka?); choose "
                     "another with --port or KNOOPPUNT_KAFKA_PORT (the controller uses port + 1)"
                 )
-        java = _check_java()
+        java = check_java()
         libs = resolve_broker_jars(self.libs_cache)
         classpath = f"{libs}/*"
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -337,6 +295,15 @@ class LocalKafka:
             )
         state = {"pid": self._process.pid, "bootstrap": self.bootstrap}
         self._state_file.write_text(json.dumps(state))
+
+    def wait_serving(self, timeout_s: float) -> None:
+        """Wait until the node started by ``start`` answers a metadata request.
+
+        Raises LocalKafkaError with the log's tail when it exits, or (after stopping it) when it
+        does not answer within ``timeout_s``.
+        """
+        if self._process is None:
+            raise LocalKafkaError("wait_serving() waits for the node start() launched")
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -346,7 +313,7 @@ class LocalKafka:
                     f"last lines of {self.log_file}:\n{self.log_tail()}"
                 )
             if kafka_reachable(self.bootstrap, timeout_s=1.0):
-                return self.status()
+                return
             time.sleep(0.25)
         self.down()
         raise LocalKafkaError(
@@ -382,4 +349,15 @@ class LocalKafka:
                 return True
             time.sleep(0.1)
         os.kill(pid, signal.SIGKILL)
+        return True
+
+    def kill(self) -> bool:
+        """SIGKILL the node, as a crash would (no controlled shutdown); its state stays, so
+        ``up`` starts it again on the same data. Returns False when it was not running."""
+        state = self._read_state()
+        if state is None or not _pid_alive(pid := int(state["pid"])):
+            return False
+        os.kill(pid, signal.SIGKILL)
+        if self._process is not None and self._process.pid == pid:
+            self._process.wait(10)  # started by this object: reap it
         return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from contracts.events import build_event
@@ -27,16 +28,24 @@ async def publish_contract_event(
     source: str,
     event_id: str | None = None,
     traceparent: str | None = None,
+    timeout_s: float = 10.0,
 ) -> tuple[CloudEvent, RecordMetadata]:
     """Validate ``payload`` against ``spec`` (ContractError names the field, and nothing is sent),
-    then publish it to the contract's topic and wait for Kafka's acknowledgement."""
+    then publish it to the contract's topic and wait for Kafka's acknowledgement.
+
+    Raises TimeoutError when Kafka has not acknowledged within ``timeout_s``, or aiokafka's
+    KafkaError; either way the event is not known to be on Kafka (it may still arrive later).
+    """
     event, key = build_event(
         spec, payload, tenant=tenant, source=source, event_id=event_id, traceparent=traceparent
     )
-    record: RecordMetadata = await broker.publish(
-        event.data,
-        topic=names.contract(spec),
-        key=key,
-        headers={name: value.decode() for name, value in event.kafka_headers()},
+    record: RecordMetadata = await asyncio.wait_for(
+        broker.publish(
+            event.data,
+            topic=names.contract(spec),
+            key=key,
+            headers={name: value.decode() for name, value in event.kafka_headers()},
+        ),
+        timeout_s,
     )
     return event, record

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -29,7 +30,7 @@ from hub.delivery.worker import DeliveryWorkers
 from hub.http.auth import Authenticator
 from hub.http.problems import ProblemError, problem_response, validation_problem
 from hub.http.sources import install_source_problems, mount_push_sources
-from hub.kafka.admin import ensure_topics
+from hub.kafka.admin import ensure_topics, metadata_problem
 from hub.kafka.producing import RecordProducer
 from hub.kafka.topics import QUARANTINE
 from hub.observability.logs import get_logger
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["Hub", "build_hub"]
 
 log = get_logger(__name__)
+RETRY_AFTER_S = 5  # a leader election or a broker restart takes seconds, not milliseconds
 
 
 @dataclass
@@ -62,9 +64,10 @@ class Hub:
     created_topics: list[str] = field(default_factory=list)
 
     async def ready(self) -> tuple[bool, dict[str, str]]:
-        """Kafka answers and every consumer has partitions assigned."""
+        """Kafka answers a metadata request and every consumer has partitions assigned."""
         checks: dict[str, str] = {}
-        checks["kafka"] = "ok" if await self.broker.ping(timeout=2.0) else "unreachable"
+        problem = await metadata_problem(self.settings.kafka_bootstrap_servers, timeout_s=2.0)
+        checks["kafka"] = "ok" if problem is None else f"unreachable: {problem}"
         for consumer in self.consumers:
             checks[f"consumer:{consumer.group_id}"] = (
                 "assigned" if consumer.assigned() else "waiting for partitions"
@@ -139,8 +142,12 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
     authenticator = Authenticator(config)
     metrics = Metrics()
     broker = KafkaBroker(
-        settings.kafka_bootstrap_servers,
+        # FastStream takes a string as one host; "a:9092,b:9092" names two (aiokafka splits it).
+        [server.strip() for server in settings.kafka_bootstrap_servers.split(",")],
         client_id="knooppunt",
+        # A 202 means the record is on every in-sync replica, and a retried send is never doubled.
+        acks="all",
+        enable_idempotence=True,
         graceful_timeout=settings.shutdown_grace_s,
         logger=logging.getLogger("hub.faststream"),  # ours: JSON, propagates to root
         log_level=logging.DEBUG,  # per-message lines only when asked for: normal operation is quiet
@@ -167,6 +174,8 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
             settings.kafka_bootstrap_servers,
             settings.topics.all_for(config),
             settings.topic_partitions,
+            settings.topic_replication,
+            settings.topic_min_insync_replicas,
         )
         await delivery.open()
         await broker.start()
@@ -205,9 +214,33 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
             exc.status, exc.title, exc.detail, exc.code, request.url.path, headers=headers
         )
 
+    @app.exception_handler(KafkaError)
+    @app.exception_handler(TimeoutError)
+    async def _kafka_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        """Kafka did not acknowledge in time (a broker down, a leader election): 503, never 500.
+        Sending the same submission again is safe: it keeps its event id."""
+        error = str(exc) or f"no acknowledgement within {settings.publish_timeout_s:g} s"
+        log.warning(
+            "kafka_unavailable",
+            path=request.url.path,
+            error_class=type(exc).__name__,
+            error=error,
+        )
+        return problem_response(
+            503,
+            "Kafka unavailable",
+            f"Kafka did not acknowledge the event ({error}). Send it again after "
+            f"{RETRY_AFTER_S} s: the same submission keeps its event id, so it counts once.",
+            "kafka_unavailable",
+            request.url.path,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+
     app.add_exception_handler(RequestValidationError, validation_problem)  # type: ignore[arg-type]
     install_source_problems(app)
-    mount_push_sources(app, config, authenticator, broker, metrics, settings.topics)
+    mount_push_sources(
+        app, config, authenticator, broker, metrics, settings.topics, settings.publish_timeout_s
+    )
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.kafka.topics import TopicNames
@@ -32,15 +32,40 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(
         3, ge=1, description="Partitions of the topics the hub creates (more = more consumers)."
     )
+    topic_replication: int | None = Field(
+        None,
+        ge=1,
+        description="Replication factor of the topics the hub creates; 'auto' (default): "
+        "min(3, brokers running when the hub starts).",
+    )
+    topic_min_insync_replicas: int | None = Field(
+        None,
+        ge=1,
+        description="min.insync.replicas of the topics the hub creates; 'auto' (default): 2 "
+        "with 3 or more replicas, else 1.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     data_dir: Path = Field(
         Path(".knooppunt"), description="Local state: the local broker's data and jars."
     )
     kafka_port: int = Field(9092, ge=1, le=65535, description="Port of the local broker.")
     kafka_heap: str = Field("512m", description="JVM heap of the local broker.")
+    publish_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="How long a submission waits for Kafka's acknowledgement before the client "
+        "gets 503 with Retry-After.",
+    )
     shutdown_grace_s: float = Field(
         15.0, gt=0, description="How long in-flight events may take to finish on shutdown."
     )
+
+    @field_validator("topic_replication", "topic_min_insync_replicas", mode="before")
+    @classmethod
+    def _auto_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("", "auto"):
+            return None
+        return value
 
     @property
     def topics(self) -> TopicNames:

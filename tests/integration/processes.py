@@ -25,6 +25,7 @@ def hub_env(settings: Settings) -> dict[str, str]:
         "KNOOPPUNT_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
         "KNOOPPUNT_TOPIC_PREFIX": settings.topic_prefix,
         "KNOOPPUNT_HTTP_PORT": str(settings.http_port),
+        "KNOOPPUNT_PUBLISH_TIMEOUT_S": str(settings.publish_timeout_s),
     }
 
 

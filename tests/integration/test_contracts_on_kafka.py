@@ -34,7 +34,7 @@ PERSONAL = ["999993653", "Jan de Vries", "jan.devries@example.nl", "Dam 1", "687
 async def producer(kafka: KafkaUnderTest, prefix: str) -> AsyncIterator[KafkaBroker]:
     names = TopicNames(prefix)
     await ensure_topics(kafka.bootstrap, [names.contract(s) for s in CONTRACTS], partitions=3)
-    broker = KafkaBroker(kafka.bootstrap)
+    broker = KafkaBroker(kafka.bootstrap, acks="all", enable_idempotence=True)
     await broker.connect()
     try:
         yield broker

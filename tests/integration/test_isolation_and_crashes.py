@@ -43,7 +43,12 @@ def backoffice() -> Iterator[FakeBackOffice]:
 
 async def _produce(settings: Settings, events: list[tuple[str, dict[str, Any]]]) -> None:
     """Publish (tenant, payload) pairs as contract events, as a source connector would."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=5)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        linger_ms=5,
+        acks="all",
+        enable_idempotence=True,
+    )
     await producer.start()
     try:
         sends = []

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import base64
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
 
+from hub.kafka import jars
 from hub.kafka import local as kafka_local
 from hub.kafka.local import LocalKafka, LocalKafkaError, new_cluster_id, resolve_broker_jars
 
@@ -13,8 +15,8 @@ from hub.kafka.local import LocalKafka, LocalKafkaError, new_cluster_id, resolve
 def test_cached_jars_are_used_without_maven(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pom = kafka_local.DEPLOY_DIR / "pom.xml"
-    cached = tmp_path / kafka_local._pom_digest(pom)
+    pom = jars.DEPLOY_DIR / "pom.xml"
+    cached = tmp_path / jars._pom_digest(pom)
     cached.mkdir()
     (cached / ".complete").write_text("")
     monkeypatch.setattr(shutil, "which", lambda _name: None)  # no mvn: must not be needed
@@ -47,3 +49,25 @@ def test_status_of_a_data_dir_without_broker(tmp_path: Path) -> None:
     status = LocalKafka(tmp_path).status()
     assert not status.running
     assert "not running" in status.describe()
+
+
+def _listener_like_kafka(port: int = 0) -> socket.socket:
+    """A listening socket as Kafka opens its own (Java sets SO_REUSEADDR on server sockets)."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen()
+    return listener
+
+
+def test_a_port_in_time_wait_is_free_and_a_listening_port_is_not() -> None:
+    listener = _listener_like_kafka()
+    port = listener.getsockname()[1]
+    assert not kafka_local.port_free("127.0.0.1", port)  # a real listener: another broker
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = listener.accept()
+    listener.close()
+    accepted.close()  # the server side closes first, as when a broker crashes...
+    client.close()  # ...so its end of the connection waits in TIME-WAIT for about 60 s
+    assert kafka_local.port_free("127.0.0.1", port)
+    _listener_like_kafka(port).close()  # as Kafka would: its bind succeeds

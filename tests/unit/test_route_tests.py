@@ -33,7 +33,7 @@ PARKING_CASES = {
     "Amsterdam parking permit under contract v2 goes to parking and the archive",
 }
 
-# Registered the way hub/cli.py registers it: `knooppunt routes test FILE`.
+# Registered the way hub/cli/routes.py registers it: `knooppunt routes test FILE`.
 _cli = typer.Typer()
 _cli.add_typer(routes_app, name="routes")
 

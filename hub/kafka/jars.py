@@ -1,0 +1,91 @@
+"""What the local broker runs on: the Kafka jars from Maven Central, and Java.
+
+The jars come through ``deploy/kafka/pom.xml`` and are cached under ``<cache>/<hash of the pom>``,
+so a second start downloads nothing and a version bump in the pom resolves anew.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from hub.errors import KnooppuntError
+
+__all__ = ["DEPLOY_DIR", "REPO_ROOT", "LocalKafkaError", "check_java", "resolve_broker_jars"]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEPLOY_DIR = REPO_ROOT / "deploy" / "kafka"
+MIN_JAVA = 17
+LOG_TAIL_LINES = 40  # lines of Maven's or the broker's output shown with an error
+
+
+class LocalKafkaError(KnooppuntError):
+    """The local broker could not be resolved, formatted, started or stopped."""
+
+
+def _pom_digest(pom: Path) -> str:
+    return hashlib.sha256(pom.read_bytes()).hexdigest()[:12]
+
+
+def resolve_broker_jars(cache_root: Path, deploy_dir: Path = DEPLOY_DIR) -> Path:
+    """Return a folder with every jar the broker needs, downloading them only the first time.
+
+    The folder is keyed by the pom's content, so changing the Kafka version in the pom resolves
+    anew while an unchanged pom never calls Maven again.
+    """
+    pom = deploy_dir / "pom.xml"
+    if not pom.is_file():
+        raise LocalKafkaError(f"{pom} is missing: it names the Kafka jars to download")
+    libs = cache_root / _pom_digest(pom)
+    if (libs / ".complete").is_file():
+        return libs
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise LocalKafkaError(
+            "Maven ('mvn') is not on PATH; it downloads the Kafka jars once "
+            "(Debian/Ubuntu: apt-get install maven)"
+        )
+    cache_root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="libs-", dir=cache_root))
+    result = subprocess.run(
+        [
+            mvn,
+            "-B",
+            "-q",
+            "-f",
+            str(pom),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={staging}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-LOG_TAIL_LINES:])
+        raise LocalKafkaError(f"Maven could not resolve the Kafka jars from {pom}:\n{tail}")
+    (staging / ".complete").write_text(pom.read_text())
+    if libs.exists():  # a concurrent resolve finished first; keep its copy
+        shutil.rmtree(staging, ignore_errors=True)
+    else:
+        staging.rename(libs)
+    return libs
+
+
+def check_java() -> str:
+    java = shutil.which("java")
+    if java is None:
+        raise LocalKafkaError(
+            f"Java {MIN_JAVA}+ is needed for the local Kafka broker and 'java' is not on PATH "
+            "(Debian/Ubuntu: apt-get install openjdk-17-jre-headless)"
+        )
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
+    match = re.search(r'version "(\d+)', out)
+    if match is None or int(match.group(1)) < MIN_JAVA:
+        raise LocalKafkaError(f"Kafka 4 needs Java {MIN_JAVA}+; 'java -version' says: {out}")
+    return java

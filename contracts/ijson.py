@@ -132,6 +132,8 @@ def parse_ijson(raw: bytes | str, root: str = "data") -> Any:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ContractError(f"not UTF-8 text (byte {exc.start})", root) from exc
+    if not raw.strip():
+        raise ContractError("empty: no JSON value (a record without a value is no event)", root)
     try:
         tree = json.loads(
             raw,

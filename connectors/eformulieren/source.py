@@ -13,11 +13,11 @@ import secrets
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ConfigDict
 
 from connectors.sdk import NewEvent, SourceContext
-from connectors.sdk.json_body import IJsonRoute
+from connectors.sdk.json_body import ijson_route
 from contracts.cloudevents import valid_traceparent
 from contracts.formulier import v1 as formulier_v1
 from contracts.formulier import v2 as formulier_v2
@@ -55,6 +55,7 @@ _ENDPOINT: dict[str, Any] = {
         401: {"description": "missing or invalid JWT"},
         403: {"description": "client may not act for this tenant"},
         404: {"description": "unknown tenant"},
+        413: {"description": "the body is larger than 1,000,000 bytes"},
         415: {"description": "the body is not sent as application/json"},
         503: {"description": "Kafka did not acknowledge in time; retry after Retry-After"},
     },
@@ -76,7 +77,12 @@ class EformulierenSource:
     """A ``PushSource``: the submission routes, on the hub's authentication and publishing."""
 
     def router(self, context: SourceContext) -> APIRouter:
-        router = APIRouter(tags=["intake"], route_class=IJsonRoute)
+        def authenticated(request: Request) -> None:
+            # Before the body is read: no token, no word about the body's rules.
+            tenant = str(request.path_params.get("tenant", ""))
+            context.authenticate(request.headers.get("authorization"), tenant)
+
+        router = APIRouter(tags=["intake"], route_class=ijson_route(before=authenticated))
 
         async def accept(
             spec: ContractSpec,

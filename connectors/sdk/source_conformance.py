@@ -25,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from connectors.sdk.context import NoMetrics, TenantInfo
+from connectors.sdk.json_body import MAX_BODY_BYTES
 from connectors.sdk.source import Caller, NewEvent, Published, SourceContext, SourceRefused
 from connectors.sdk.spec import SourceSpec, covers
 
@@ -189,11 +190,42 @@ async def a_caller_without_a_valid_token_is_refused(suite: PushSourceConformance
     assert recorded.published == []
 
 
+async def a_bad_token_is_refused_before_the_body_is_read(suite: PushSourceConformance) -> None:
+    """401 comes first: a caller without a valid token learns nothing about the body's rules."""
+    recorded = _Recorded()
+    async with suite.client(recorded) as client:
+        answer = await client.post(
+            suite.valid(1).path,
+            content=b"{ not json",
+            headers={"Authorization": "Bearer wrong", "Content-Type": "text/plain"},
+        )
+    assert answer.status_code == 401, f"answered {answer.status_code}"
+
+
+async def a_body_over_the_limit_is_413(suite: PushSourceConformance) -> None:
+    """A body over MAX_BODY_BYTES is refused before it is read, and nothing is published."""
+    recorded = _Recorded()
+    big = b'{"x": "' + b"a" * (MAX_BODY_BYTES + 10) + b'"}'
+    async with suite.client(recorded) as client:
+        answer = await client.post(
+            suite.valid(1).path,
+            content=big,
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        )
+    assert answer.status_code == 413, f"answered {answer.status_code}"
+    assert recorded.published == []
+
+
 _CASES: dict[str, Case] = {
-    "happy_path_publishes_one_event": happy_path_publishes_one_event,
-    "a_resend_is_the_same_event": a_resend_is_the_same_event,
-    "a_contract_violation_names_the_field": a_contract_violation_names_the_field,
-    "json_outside_i_json_is_refused": json_outside_i_json_is_refused,
-    "a_body_not_sent_as_json_is_415": a_body_not_sent_as_json_is_415,
-    "a_caller_without_a_valid_token_is_refused": a_caller_without_a_valid_token_is_refused,
+    case.__name__: case
+    for case in (
+        a_bad_token_is_refused_before_the_body_is_read,
+        a_body_over_the_limit_is_413,
+        happy_path_publishes_one_event,
+        a_resend_is_the_same_event,
+        a_contract_violation_names_the_field,
+        json_outside_i_json_is_refused,
+        a_body_not_sent_as_json_is_415,
+        a_caller_without_a_valid_token_is_refused,
+    )
 }

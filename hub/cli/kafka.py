@@ -21,9 +21,20 @@ __all__ = ["kafka_app"]
 kafka_app = typer.Typer(no_args_is_help=True, help="A local Apache Kafka broker (no Docker).")
 
 DataDirOption = Annotated[
-    Path | None, typer.Option("--data-dir", help="Broker data dir [default: <data_dir>/kafka].")
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Broker data dir [default: KNOOPPUNT_DATA_DIR/kafka, .knooppunt/kafka]."
+    ),
 ]
-PortOption = Annotated[int | None, typer.Option("--port", help="Broker port [default: 9092].")]
+PortOption = Annotated[
+    int | None,
+    typer.Option(
+        "--port",
+        min=1,
+        max=65534,
+        help="Broker port; the controller's is port + 1 [default: KNOOPPUNT_KAFKA_PORT, 9092].",
+    ),
+]
 NodesOption = Annotated[
     int | None,
     typer.Option(

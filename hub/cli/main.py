@@ -21,7 +21,12 @@ from hub.runtime.settings import Settings
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Knooppunt integration hub.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # main() turns an error into one line
+    help="Knooppunt integration hub.",
+)
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(config_app, name="config")
 app.add_typer(contracts_app, name="contracts")
@@ -138,4 +143,21 @@ def token(
 
 
 def main() -> None:
-    app()
+    """The ``knooppunt`` command. An error is one line on stderr and exit 2, never a traceback:
+    an error of a command (a file that cannot be read, Kafka refusing) names what it concerns."""
+    try:
+        app()
+    except KnooppuntError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from exc
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        typer.echo(f"error: {exc.strerror or exc}{where}", err=True)
+        raise SystemExit(2) from exc
+    except Exception as exc:  # a bug of ours: still one line, and how to report it
+        typer.echo(
+            f"error: unexpected {type(exc).__name__}: {exc} (please report this, with the "
+            "command you ran)",
+            err=True,
+        )
+        raise SystemExit(2) from exc

@@ -34,7 +34,16 @@ def tenants_list(config: ConfigOption = DEMO_CONFIG) -> None:
 def config_check(config: Annotated[Path, typer.Argument(help="Hub config (YAML).")]) -> None:
     """Validate a config file without starting anything."""
     loaded = load(config)
-    typer.echo(
-        f"{config}: ok ({len(loaded.tenants)} tenants, {len(loaded.clients)} clients, "
-        f"{len(loaded.routes)} routes)"
+    counts = ", ".join(
+        _count(len(items), noun)
+        for items, noun in (
+            (loaded.tenants, "tenant"),
+            (loaded.clients, "client"),
+            (loaded.routes, "route"),
+        )
     )
+    typer.echo(f"{config}: ok ({counts})")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -120,7 +120,9 @@ class Route(_Strict):
         default_factory=list,
         description="Only events produced under these versions (all if empty).",
     )
-    when: dict[str, str | int | bool | list[str | int | bool]] = Field(default_factory=dict)
+    when: dict[str, str | int | bool | list[str | int | bool | None] | None] = Field(
+        default_factory=dict
+    )
     to: list[str] = Field(min_length=1)
 
 
@@ -134,6 +136,23 @@ class DeliveryPolicy(_Strict):
         default_factory=lambda: list(DEFAULT_RETRY_DELAYS),
         min_length=1,
         description="One retry tier per delay, in order; after the last, dead letters.",
+    )
+
+    max_in_flight: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="Deliveries at once per destination (default: what its sink declares, 8 for "
+        "webhook); never two of one key (zaak, submission) at once.",
+    )
+    circuit_failures: int = Field(
+        5,
+        ge=1,
+        description="Failed attempts in a row after which a destination's circuit opens: it is "
+        "not called, its events wait in Kafka.",
+    )
+    circuit_break: Duration = Field(
+        "30s", description="How long an open circuit waits before one probe delivery decides."
     )
 
     @field_validator("retry_delays")

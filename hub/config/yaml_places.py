@@ -49,11 +49,17 @@ def read_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
     """A YAML file's data and the line of every path in it; ConfigError naming the file (and
     line) when it cannot be read or parsed."""
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(
             [ConfigIssue(str(path), None, "(file)", f"cannot read: {exc.strerror}")]
         ) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad_line = raw[: exc.start].count(b"\n") + 1
+        problem = f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"
+        raise ConfigError([ConfigIssue(str(path), bad_line, "(file)", problem)]) from exc
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

@@ -20,6 +20,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from hub.delivery.history import PREFIX
+from hub.errors import KnooppuntError
 from hub.kafka.admin import partitions_of
 from hub.kafka.headers import text_headers
 from hub.observability.redaction import declared_personal_data, redact, redact_declared
@@ -92,7 +93,7 @@ class DeadLetterRecord:
             "offset": self.offset,
             "timestamp": self.timestamp.isoformat(),
             "key": (self.key or b"").decode("utf-8", "replace"),
-            "headers": redact(self.headers),
+            "headers": redact(_shown_headers(self.raw_headers)),
             "payload": redact(redact_declared(payload, declared)),
         }
 
@@ -118,6 +119,11 @@ async def read_dead_letters(
     letters: list[DeadLetterRecord] = []
     try:
         partitions = await partitions_of(bootstrap, [topic])
+        if not partitions:
+            raise KnooppuntError(
+                f"there is no dead-letter topic {topic} (is the tenant in the config, and has the "
+                "hub run with it?)"
+            )
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -170,3 +176,13 @@ async def replay(bootstrap: str, letters: Sequence[DeadLetterRecord]) -> list[st
     finally:
         await producer.stop()
     return written
+
+
+def _shown_headers(raw: Sequence[tuple[str, bytes | None]]) -> dict[str, str | None]:
+    """Every header for display: bytes that are not UTF-8 escaped (``\\xc3``), a null value as
+    None; the first of a name given twice."""
+    shown: dict[str, str | None] = {}
+    for name, value in raw:
+        if name not in shown:
+            shown[name] = None if value is None else value.decode("utf-8", "backslashreplace")
+    return shown

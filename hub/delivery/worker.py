@@ -18,10 +18,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from connectors.registry import sink_connector
-from connectors.sdk import Delivered, Delivery, Retryable, Throttled
+from connectors.sdk import Delivered, Delivery, Permanent, Retryable, Throttled
 from contracts.cloudevents import CloudEvent
+from hub.config import duration_seconds
 from hub.connector_host.context import connector_context
+from hub.delivery.engine import DeliveryEngine, EngineTarget
 from hub.delivery.history import (
+    PREFIX,
     DeadLetter,
     DeliveryError,
     due_in_s,
@@ -32,8 +35,9 @@ from hub.delivery.history import (
     next_progress,
     next_step,
 )
+from hub.delivery.scheduling import CircuitBreaker
 from hub.errors import ContractError, KnooppuntError
-from hub.kafka.consuming import Defer, PartitionHandler, RecordConsumer
+from hub.kafka.consuming import Consumer, Defer, RecordConsumer
 from hub.kafka.headers import text_headers
 from hub.kafka.topics import QUARANTINE, UNKNOWN_TENANT
 from hub.observability.logs import get_logger
@@ -101,31 +105,45 @@ class DeliveryWorkers:
                 topic = names.destination(tenant.id, destination.name)
                 self.targets[topic] = _Target(tenant.id, destination.name, sink)
 
-    def consumers(self, bootstrap: str) -> list[RecordConsumer]:
-        """One consumer per push destination and one per retry tier (not started)."""
-        consumers = [
-            RecordConsumer(
-                bootstrap=bootstrap,
-                topics=[topic],
-                group_id=self.names.group(f"deliver-{target.tenant}-{target.destination}"),
-                handler=self._destination_handler(target),
-                name=f"deliver:{target.tenant}:{target.destination}",
-                max_records=DELIVERY_BATCH,
+    def engine(self, bootstrap: str) -> DeliveryEngine:
+        """The one consumer of every push destination (hub.delivery.engine), not started."""
+        policy = self.config.delivery
+        break_s = float(duration_seconds(policy.circuit_break))
+        targets = {
+            topic: EngineTarget(
+                topic,
+                target.tenant,
+                target.destination,
+                policy.max_in_flight or target.sink.max_in_flight,
             )
             for topic, target in self.targets.items()
-        ]
-        if self.targets:
-            consumers.extend(
-                RecordConsumer(
-                    bootstrap=bootstrap,
-                    topics=[self.names.retry(delay)],
-                    group_id=self.names.group(f"retry-{delay}"),
-                    handler=self._retry_tier,
-                    name=f"retry:{delay}",
-                    max_records=DELIVERY_BATCH,
-                )
-                for delay in self.config.delivery.retry_delays
+        }
+        return DeliveryEngine(
+            bootstrap=bootstrap,
+            topic_prefix=self.names.prefix,
+            group_id=self.names.group("deliver"),
+            targets=targets,
+            attempt=self._attempt_from_topic,
+            breaker=lambda: CircuitBreaker(policy.circuit_failures, break_s),
+        )
+
+    def consumers(self, bootstrap: str) -> list[Consumer]:
+        """The delivery engine and one consumer per retry tier (not started); none without a
+        push destination."""
+        if not self.targets:
+            return []
+        consumers: list[Consumer] = [self.engine(bootstrap)]
+        consumers.extend(
+            RecordConsumer(
+                bootstrap=bootstrap,
+                topics=[self.names.retry(delay)],
+                group_id=self.names.group(f"retry-{delay}"),
+                handler=self._retry_tier,
+                name=f"retry:{delay}",
+                max_records=DELIVERY_BATCH,
             )
+            for delay in self.config.delivery.retry_delays
+        )
         return consumers
 
     async def open(self) -> None:
@@ -137,15 +155,25 @@ class DeliveryWorkers:
         for target in self.targets.values():
             await target.sink.close()
 
-    def _destination_handler(self, target: _Target) -> PartitionHandler:
-        async def deliver_events(records: Sequence[ConsumerRecord]) -> None:
-            for record in records:  # one at a time, in order; one commit per batch
-                await self._attempt(record, target, fresh_history(record, target.destination))
-
-        return deliver_events
+    async def _attempt_from_topic(self, record: ConsumerRecord, target: EngineTarget) -> str:
+        """The engine's attempt: a record read from a destination topic. One that a retry tier
+        handed back carries its history (``knooppunt_*`` naming this very topic); any other
+        starts afresh."""
+        own = self.targets[target.topic]
+        headers = text_headers(record.headers)
+        if headers.get(f"{PREFIX}target_topic") != record.topic:
+            return await self._attempt(record, own, fresh_history(record, own.destination))
+        try:
+            history = history_of(record)
+        except ContractError as exc:
+            await self._dead_letter(record, fresh_history(record, own.destination), exc, own.tenant)
+            return "refused"
+        return await self._attempt(record, own, history)
 
     async def _retry_tier(self, records: Sequence[ConsumerRecord]) -> Defer | None:
-        """Try each due record again, in order; stop at the first one not due yet."""
+        """Hand each due record back to its destination topic, in order; stop at the first one
+        not due yet. A tier only keeps time: it never calls a back office, so no back office,
+        however slow, delays another's retries."""
         for record in records:
             try:
                 history = history_of(record)
@@ -157,12 +185,11 @@ class DeliveryWorkers:
             wait = due_in_s(text_headers(record.headers), datetime.now(UTC))
             if wait > 0:
                 return Defer(record.offset, min(wait, MAX_WAIT_S))
-            target = self.targets.get(history.target_topic)
-            if target is None:
+            if history.target_topic not in self.targets:
                 error = KnooppuntError(f"destination {history.target_topic} is no longer pushed")
                 await self._dead_letter(record, history, error, self._tenant_of(record))
-            else:
-                await self._attempt(record, target, history)
+            else:  # the record with its history, as the engine reads it (_attempt_from_topic)
+                await self._move(record, history.target_topic, list(record.headers or ()))
         return None
 
     def _tenant_of(self, record: ConsumerRecord) -> str:
@@ -171,16 +198,18 @@ class DeliveryWorkers:
 
     async def _attempt(
         self, record: ConsumerRecord, target: _Target, history: DeliveryHistory
-    ) -> None:
-        """One delivery attempt; afterwards the event is delivered, or on its next topic."""
+    ) -> str:
+        """One delivery attempt; afterwards the event is delivered, or on its next topic.
+        Returns what it came to (hub.delivery.engine.AttemptResult)."""
         try:
             event = CloudEvent.from_kafka(record.headers or (), record.value)
+            event.payload()  # I-JSON, as at the intake and the router: numbers arrive exactly
         except ContractError as exc:
             await self._dead_letter(record, history, exc, target.tenant)
-            return
+            return "refused"
         if event.tenant != target.tenant:
             await self._quarantine(record, history, event, target)
-            return
+            return "refused"
         history = replace(history, attempts=history.attempts + 1)
         delivery = Delivery(
             event=event,
@@ -196,7 +225,7 @@ class DeliveryWorkers:
             delivered = Retryable(f"unexpected {type(exc).__name__}: {exc}")
         if not isinstance(delivered, Delivered):
             await self._failed(record, history, delivered, target)
-            return
+            return "refused" if isinstance(delivered, Permanent) else "failed"
         self.metrics.deliveries.labels(target.tenant, target.destination, "delivered").inc()
         self.metrics.delivery_latency.labels(target.destination).observe(
             max(0.0, time.time() - event.time.timestamp())
@@ -209,6 +238,7 @@ class DeliveryWorkers:
             attempt=history.attempts,
             reference=delivered.reference,
         )
+        return "delivered"
 
     async def _failed(
         self,
@@ -250,7 +280,7 @@ class DeliveryWorkers:
         """The original record onto ``topic`` (a retry tier, dead letters, quarantine) with its
         history in ``headers``; returns once Kafka acknowledged it, so the offset may be
         committed after."""
-        await self.producer.send_and_wait(topic, record.value, record.key, headers)
+        await self.producer.keep(topic, record.value, record.key, headers)
 
     async def _dead_letter(
         self,

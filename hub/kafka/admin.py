@@ -10,9 +10,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from hub.errors import KnooppuntError
+from hub.kafka.producing import HUB_RECORD_BYTES
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
 
 __all__ = [
     "TopicCreationError",
@@ -63,11 +64,14 @@ async def ensure_topics(
     partitions: int,
     replication: int | None = None,
     min_insync: int | None = None,
+    hub_written: Collection[str] = (),
 ) -> list[str]:
     """Create whichever of ``topics`` do not exist yet; return the names it created.
 
     Replication and ``min.insync.replicas`` follow ``replication_for`` with the number of brokers
-    the cluster's metadata names now. Topics that exist are left as they are.
+    the cluster's metadata names now. The ``hub_written`` ones (destinations, retry tiers, dead
+    letters) take records up to HUB_RECORD_BYTES, so a contract record plus the hub's headers
+    always fits. Topics that exist are left as they are.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
     await admin.start()
@@ -77,6 +81,7 @@ async def ensure_topics(
         if not missing:
             return []
         brokers = len((await admin.describe_cluster())["brokers"])
+        large = {"max.message.bytes": str(HUB_RECORD_BYTES)}
         factor, insync = replication_for(brokers, replication, min_insync)
         response = await admin.create_topics(
             [
@@ -84,7 +89,10 @@ async def ensure_topics(
                     t,
                     num_partitions=partitions,
                     replication_factor=factor,
-                    topic_configs={"min.insync.replicas": str(insync)},
+                    topic_configs={
+                        "min.insync.replicas": str(insync),
+                        **(large if t in hub_written else {}),
+                    },
                 )
                 for t in missing
             ]

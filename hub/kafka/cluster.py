@@ -92,6 +92,11 @@ class LocalKafkaCluster:
     ) -> None:
         if nodes < 1:
             raise LocalKafkaError(f"a cluster needs at least one node, not {nodes}")
+        if port < 1 or port + 2 * nodes - 1 > 65535:
+            raise LocalKafkaError(
+                f"{nodes} nodes need ports {port}..{port + 2 * nodes - 1} (brokers, then "
+                "controllers); choose a --port so that all are at most 65535"
+            )
         self.data_dir = data_dir.resolve()
         self.port = port
         self.host = host

@@ -24,7 +24,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
@@ -35,7 +35,7 @@ from hub.observability.redaction import redact_text
 if TYPE_CHECKING:
     from aiokafka import ConsumerRecord
 
-__all__ = ["Defer", "PartitionHandler", "RecordConsumer"]
+__all__ = ["Consumer", "Defer", "PartitionHandler", "RecordConsumer"]
 
 log = get_logger(__name__)
 
@@ -49,6 +49,18 @@ class Defer:
 
 
 PartitionHandler = Callable[[Sequence["ConsumerRecord"]], Awaitable[Defer | None]]
+
+
+class Consumer(Protocol):
+    """What the hub's assembly needs of any consumer-group member: start, stop, readiness."""
+
+    group_id: str
+
+    def assigned(self) -> bool: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self, grace_s: float = 15.0) -> None: ...
 
 
 class _ForgetPauses(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -3,6 +3,13 @@
 ``acks="all"`` with idempotence: a record counts as written once every in-sync replica has it,
 and a retried send is never written twice (KIP-98). Headers are passed as raw bytes, so a
 record moved to a retry tier or to dead letters keeps its original headers byte for byte.
+
+Size: the topics the hub writes take records of up to ``HUB_RECORD_BYTES`` (2 MiB), twice what
+a producer can write onto a contract topic (Kafka's default ``message.max.bytes``), so a
+contract record plus the hub's own headers always fits. Should one still not (a topic made
+before, with a smaller limit), ``keep`` writes it without its value rather than stall: the
+``knooppunt_original_*`` headers say where the value still is, and ``knooppunt_value_dropped``
+how big it was.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 
 if TYPE_CHECKING:
     import asyncio
@@ -17,7 +25,10 @@ if TYPE_CHECKING:
 
     from aiokafka.structs import RecordMetadata
 
-__all__ = ["RecordProducer"]
+__all__ = ["HUB_RECORD_BYTES", "TOO_LARGE", "RecordProducer"]
+
+HUB_RECORD_BYTES = 2 * 1024 * 1024  # max.message.bytes of every topic the hub writes
+TOO_LARGE = (MessageSizeTooLargeError, RecordTooLargeError)  # never retried: the same each time
 
 
 class RecordProducer:
@@ -41,6 +52,7 @@ class RecordProducer:
             acks="all",
             enable_idempotence=True,
             linger_ms=5,
+            max_request_size=HUB_RECORD_BYTES - 4096,  # refused here before the broker would
         )
         await self._started.start()
 
@@ -69,3 +81,21 @@ class RecordProducer:
         headers: Sequence[tuple[str, bytes | None]],
     ) -> RecordMetadata:
         return await (await self.send(topic, value, key, headers))
+
+    async def keep(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None,
+        headers: Sequence[tuple[str, bytes | None]],
+    ) -> RecordMetadata:
+        """``send_and_wait``, and when the record is too large for ``topic``, the same record
+        without its value (see the module docstring): a record that must be kept never stalls
+        its consumer."""
+        try:
+            return await self.send_and_wait(topic, value, key, headers)
+        except TOO_LARGE:
+            size = str(len(value or b"")).encode()
+            return await self.send_and_wait(
+                topic, None, key, [*headers, ("knooppunt_value_dropped", size)]
+            )

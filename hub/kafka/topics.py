@@ -50,6 +50,11 @@ class TopicNames:
     def group(self, role: str) -> str:
         return f"{self.prefix}knooppunt-{role}"
 
+    def hub_written(self, config: HubConfig) -> list[str]:
+        """The topics only the hub writes (destinations, dead letters, retry tiers)."""
+        contract_topics = {self.contract(spec) for spec in CONTRACTS}
+        return [topic for topic in self.all_for(config) if topic not in contract_topics]
+
     def all_for(self, config: HubConfig) -> list[str]:
         """Every topic the hub reads or writes for this config, in a stable order."""
         topics = [self.contract(spec) for spec in CONTRACTS]

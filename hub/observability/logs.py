@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -19,7 +20,32 @@ from hub.observability.redaction import redact
 if TYPE_CHECKING:
     from structlog.typing import EventDict, WrappedLogger
 
-__all__ = ["configure_logging", "get_logger", "redact_processor"]
+__all__ = ["RepeatFilter", "configure_logging", "get_logger", "redact_processor"]
+
+
+class RepeatFilter(logging.Filter):
+    """Lets a library's line through once per ``window_s`` per (logger, message template): while
+    a broker is down aiokafka says the same thing about 100 times a second. The next line let
+    through says how many were left out. The hub's own events are never filtered."""
+
+    def __init__(self, window_s: float = 30.0, clock: Any = time.monotonic) -> None:
+        super().__init__()
+        self.window_s, self.clock = window_s, clock
+        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "hub" or record.name.startswith("hub."):
+            return True
+        key = (record.name, str(record.msg))
+        now = self.clock()
+        last, left_out = self._seen.get(key, (float("-inf"), 0))
+        if now - last < self.window_s:
+            self._seen[key] = (last, left_out + 1)
+            return False
+        self._seen[key] = (now, 0)
+        if left_out:
+            record.msg = f"{record.msg} ({left_out} more like this in {self.window_s:g} s left out)"
+        return True
 
 
 def redact_processor(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
@@ -59,6 +85,7 @@ def configure_logging(level: str = "INFO") -> None:
             foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
         )
     )
+    handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(max(numeric, logging.WARNING))  # libraries: warnings and up only

@@ -23,6 +23,7 @@ from hub.delivery.history import failure_headers, fresh_history
 from hub.errors import ContractError, KnooppuntError
 from hub.kafka.consuming import RecordConsumer
 from hub.kafka.headers import text_headers
+from hub.kafka.producing import TOO_LARGE
 from hub.kafka.topics import UNKNOWN_TENANT, TopicNames
 from hub.observability.logs import get_logger
 from hub.observability.redaction import redact_text
@@ -39,6 +40,12 @@ __all__ = ["BATCH_SIZE", "Router", "router_consumer"]
 
 BATCH_SIZE = 500
 log = get_logger(__name__)
+
+
+class RecordTooLargeError(KnooppuntError):
+    """A copy of the record is larger than its destination topic takes."""
+
+    field: str | None = None
 
 
 class UnexpectedRoutingError(KnooppuntError):
@@ -62,11 +69,26 @@ class Router:
         self.producer, self.config, self.metrics, self.names = producer, config, metrics, names
 
     async def route_batch(self, records: Sequence[ConsumerRecord]) -> None:
-        """Route every record (enqueued in record order), then await every acknowledgement."""
-        sent = [await self._route(record) for record in records]
-        await asyncio.gather(*(ack for one in sent for ack in one.acks))
-        for one in sent:
-            one.account()
+        """Route every record (enqueued in record order), then await every acknowledgement.
+
+        A copy Kafka refuses as too large is the record's own fault: it goes to dead letters.
+        Any other refusal (Kafka unavailable) raises: the batch is read again.
+        """
+        sent = [(record, await self._route(record)) for record in records]
+        for record, one in sent:
+            results = await asyncio.gather(*one.acks, return_exceptions=True)
+            errors = [r for r in results if isinstance(r, BaseException)]
+            if not errors:
+                one.account()
+            elif all(isinstance(error, TOO_LARGE) for error in errors):
+                (await self._too_large(record, errors[0])).account()
+            else:
+                raise errors[0]
+
+    async def _too_large(self, record: ConsumerRecord, error: BaseException) -> _Sent:
+        tenant = text_headers(record.headers).get("ce_tenant", "")
+        cause = RecordTooLargeError(f"a copy is too large for its destination topic: {error}")
+        return await self._dead_letter(record, cause, tenant)
 
     async def _route(self, record: ConsumerRecord) -> _Sent:
         tenant = text_headers(record.headers).get("ce_tenant", "")
@@ -83,13 +105,18 @@ class Router:
             return await self._dead_letter(record, plan.dead_letter, event.tenant)
         if plan.unrouted:
             return _Sent([], lambda: self._account_unrouted(event))
+        # The copy is the event in binary mode, whatever mode it came in: its ``data`` as the
+        # value (never a structured envelope), its attributes as ce_ headers.
         headers = event.kafka_headers()
-        acks: list[Awaitable[object]] = [
-            await self.producer.send(
-                self.names.destination(event.tenant, name), record.value, record.key, headers
-            )
-            for name in plan.destinations
-        ]
+        try:
+            acks: list[Awaitable[object]] = [
+                await self.producer.send(
+                    self.names.destination(event.tenant, name), event.data, record.key, headers
+                )
+                for name in plan.destinations
+            ]
+        except TOO_LARGE as exc:
+            return await self._too_large(record, exc)
         return _Sent(acks, lambda: self._account_routed(event, plan.destinations))
 
     def _account_unrouted(self, event: CloudEvent) -> None:
@@ -115,7 +142,7 @@ class Router:
         label = tenant if self.config.tenant(tenant) is not None else UNKNOWN_TENANT
         topic = self.names.dead_letter(label)
         headers = failure_headers(record, fresh_history(record, ""), error, datetime.now(UTC))
-        ack = await self.producer.send(topic, record.value, record.key, headers)
+        await self.producer.keep(topic, record.value, record.key, headers)  # a rare path
 
         def account() -> None:
             self.metrics.dead_letters.labels(label, type(error).__name__).inc()
@@ -129,7 +156,7 @@ class Router:
                 original_offset=record.offset,
             )
 
-        return _Sent([ack], account)
+        return _Sent([], account)
 
 
 def router_consumer(

@@ -29,9 +29,11 @@ _MISSING = object()
 
 
 def json_equal(actual: Any, expected: Any) -> bool:
-    """Equality of two JSON values by JSON type (RFC 8259 §3): a boolean equals only a boolean,
-    a number only a number (by value: ``1`` and ``1.0`` are one number), a string only a
-    string. Python's ``1 == True`` never leaks into routing."""
+    """Equality of two JSON values by JSON type (RFC 8259 §3): ``null`` equals only ``null``, a
+    boolean only a boolean, a number only a number (by value: ``1`` and ``1.0`` are one number),
+    a string only a string. Python's ``1 == True`` never leaks into routing."""
+    if actual is None or expected is None:
+        return actual is None and expected is None
     if isinstance(actual, bool) or isinstance(expected, bool):
         return isinstance(actual, bool) and isinstance(expected, bool) and actual is expected
     if isinstance(actual, int | float) and isinstance(expected, int | float):

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from hub.config import HubConfig
-    from hub.kafka.consuming import RecordConsumer
+    from hub.kafka.consuming import Consumer
     from hub.kafka.topics import TopicNames
     from hub.runtime.settings import Settings
 
@@ -60,7 +60,7 @@ class Hub:
     broker: KafkaBroker
     metrics: Metrics
     app: FastAPI
-    consumers: list[RecordConsumer]
+    consumers: list[Consumer]
     created_topics: list[str] = field(default_factory=list)
 
     async def ready(self) -> tuple[bool, dict[str, str]]:
@@ -155,7 +155,7 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
     producer = RecordProducer(settings.kafka_bootstrap_servers)
     delivery = DeliveryWorkers(producer, config, metrics, settings.topics)
     bootstrap = settings.kafka_bootstrap_servers
-    consumers = [
+    consumers: list[Consumer] = [
         router_consumer(bootstrap, producer, config, metrics, settings.topics),
         *delivery.consumers(bootstrap),
     ]
@@ -176,6 +176,7 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
             settings.topic_partitions,
             settings.topic_replication,
             settings.topic_min_insync_replicas,
+            hub_written=settings.topics.hub_written(config),
         )
         await delivery.open()
         await broker.start()
@@ -212,6 +213,19 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return problem_response(
             exc.status, exc.title, exc.detail, exc.code, request.url.path, headers=headers
+        )
+
+    @app.exception_handler(MessageSizeTooLargeError)
+    @app.exception_handler(RecordTooLargeError)
+    async def _too_large(request: Request, exc: Exception) -> JSONResponse:
+        """The event is larger than its contract topic takes: 413, never a retry."""
+        return problem_response(
+            413,
+            "Content too large",
+            f"the event is larger than Kafka takes on its topic ({exc}); send attachments by "
+            "reference (a URL)",
+            "content_too_large",
+            request.url.path,
         )
 
     @app.exception_handler(KafkaError)

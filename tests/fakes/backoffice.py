@@ -11,6 +11,7 @@ slowly. Every request is recorded with the status it got.
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import threading
 import time
@@ -42,6 +43,7 @@ class Received:
     body: dict[str, Any] | None  # the JSON object sent, None when the body was not one
     status: int
     at: float  # time.monotonic() when answered
+    arrived: float = 0.0  # time.monotonic() when the request came in
 
 
 @dataclass
@@ -51,6 +53,7 @@ class _Script:
     retry_after: str | None = None
     status: int = 201
     delay_s: float = 0.0
+    jitter_s: float = 0.0  # plus a random delay up to this, so answers come in random order
     seen: int = 0  # valid requests answered so far
 
 
@@ -64,6 +67,8 @@ class FakeBackOffice:
     port: int
     _scripts: dict[str, _Script] = field(default_factory=dict)
     _received: dict[str, list[Received]] = field(default_factory=dict)
+    _current: dict[str, int] = field(default_factory=dict)
+    _peak: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -84,12 +89,16 @@ class FakeBackOffice:
         retry_after: str | None = None,
         status: int = 201,
         delay_s: float = 0.0,
+        jitter_s: float = 0.0,
     ) -> None:
         """How ``name`` answers valid CloudEvents from now on: the first ``fail_first`` get
         ``fail_status`` (with ``Retry-After: retry_after`` when given), later ones ``status``;
-        each answer waits ``delay_s`` first. Unscripted names answer 201 at once."""
+        each answer waits ``delay_s`` (plus up to ``jitter_s`` at random) first. Unscripted names
+        answer 201 at once."""
         with self._lock:
-            self._scripts[name] = _Script(fail_first, fail_status, retry_after, status, delay_s)
+            self._scripts[name] = _Script(
+                fail_first, fail_status, retry_after, status, delay_s, jitter_s
+            )
 
     def received(self, name: str) -> list[Received]:
         """Every request to ``name`` so far, in the order answered, invalid ones included."""
@@ -111,16 +120,27 @@ class FakeBackOffice:
         """This fake as the conformance suite's ConformanceFake, for destination ``name``."""
         return WebhookConformanceFake(self, name)
 
+    def max_concurrent(self, name: str) -> int:
+        """The most requests to ``name`` that were being answered at one time."""
+        with self._lock:
+            return self._peak.get(name, 0)
+
     def _next_answer(self, name: str) -> tuple[int, str | None, float]:
         with self._lock:
             script = self._scripts.setdefault(name, _Script())
             script.seen += 1
+            delay = script.delay_s + random.uniform(0, script.jitter_s)
             if script.seen <= script.fail_first:
-                return script.fail_status, script.retry_after, script.delay_s
-            return script.status, None, script.delay_s
+                return script.fail_status, script.retry_after, delay
+            return script.status, None, delay
 
     def _record(
-        self, name: str, request: Request, body: dict[str, Any] | None, status: int
+        self,
+        name: str,
+        request: Request,
+        body: dict[str, Any] | None,
+        status: int,
+        arrived: float = 0.0,
     ) -> None:
         received = Received(
             idempotency_key=request.headers.get("idempotency-key"),
@@ -128,6 +148,7 @@ class FakeBackOffice:
             body=body,
             status=status,
             at=time.monotonic(),
+            arrived=arrived,
         )
         with self._lock:
             self._received.setdefault(name, []).append(received)
@@ -148,10 +169,18 @@ class FakeBackOffice:
                 status_code=400,
                 media_type="application/problem+json",
             )
+        arrived = time.monotonic()
         status, retry_after, delay_s = self._next_answer(name)
-        if delay_s:
-            await self._wait(delay_s)
-        self._record(name, request, body, status)
+        with self._lock:
+            self._current[name] = self._current.get(name, 0) + 1
+            self._peak[name] = max(self._peak.get(name, 0), self._current[name])
+        try:
+            if delay_s:
+                await self._wait(delay_s)
+        finally:
+            with self._lock:
+                self._current[name] -= 1
+        self._record(name, request, body, status, arrived)
         if 200 <= status < 300:
             location = f"{self.url(name)}/zaken/{uuid.uuid4()}"
             return JSONResponse(

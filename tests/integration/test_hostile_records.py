@@ -15,7 +15,7 @@ import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from contracts.cloudevents import CloudEvent, source_urn, valid_traceparent
 from contracts.events import build_event
@@ -30,6 +30,7 @@ from tests.conftest import demo_token, running_hub
 from tests.fakes.backoffice import FakeBackOffice, running_backoffice
 from tests.integration.helpers import hub_config, tenant_entry, until, wait_ready
 from tests.kafka_reading import read_topics
+from tests.kafka_under_test import KafkaUnderTest
 from tests.samples import submission
 
 pytestmark = pytest.mark.kafka
@@ -279,3 +280,120 @@ async def test_an_unexpected_sink_error_fails_one_attempt_not_the_batch(
     assert letter["ce_id"] == poison_id
     assert letter["knooppunt_attempts"] == "4"  # the first try and one per tier (1s, 2s, 3s)
     assert "RuntimeError" in letter["knooppunt_error_message"]
+
+
+async def test_a_record_near_the_size_limit_is_dead_lettered_not_stuck(
+    hub_settings: Settings,
+) -> None:
+    """Found by a new user: a contract record of 1,047,842 bytes holding a NaN was accepted by
+    Kafka; its dead letter, with the hub's headers, was over 1 MiB, and the router retried it
+    every second for ever, the records after it never routed."""
+    names, bootstrap = hub_settings.topics, hub_settings.kafka_bootstrap_servers
+    poison, key = _event()
+    filler = b'"' + b"x" * 1_040_000 + b'"'
+    huge = poison.data.replace(b'"AB-123-C"', b'NaN, "pad": ' + filler)
+    valid, valid_key = _event()
+    async with running_hub(hub_settings, _archive_config()) as (_hub, http):
+        await wait_ready(http)
+        await _produce(
+            bootstrap,
+            names.contract(SPEC),
+            [(key, huge, _headers(poison)), (valid_key, valid.data, _headers(valid))],
+        )
+        routed = await read_topics(bootstrap, [names.destination("0363", "archief")], 1)
+        dead = await read_topics(bootstrap, [names.dead_letter("0363")], 1)
+    assert len(huge) > 1_040_000
+    assert [text_headers(r.headers)["ce_id"] for r in routed] == [valid.id]
+    assert len(dead) == 1
+    assert dead[0].value == huge  # the dead letter keeps the whole record
+    assert text_headers(dead[0].headers)["knooppunt_error_field"] == "values.kenteken"
+
+
+async def test_a_record_too_large_even_for_dead_letters_is_kept_without_its_value(
+    kafka: KafkaUnderTest, prefix: str
+) -> None:
+    """The last resort of RecordProducer.keep: a topic made with a smaller limit than the hub's
+    gets the record without its value, never a stalled consumer."""
+    topic = f"{prefix}small"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(topic, 1, 1, topic_configs={"max.message.bytes": "2000"})]
+        )
+    finally:
+        await admin.close()
+    producer = RecordProducer(kafka.bootstrap)
+    await producer.start()
+    try:
+        await producer.keep(topic, b"x" * 5000, b"k", [("knooppunt_original_offset", b"84")])
+    finally:
+        await producer.stop()
+    [kept] = await read_topics(kafka.bootstrap, [topic], 1)
+    assert kept.value is None
+    assert text_headers(kept.headers)["knooppunt_value_dropped"] == "5000"
+    assert text_headers(kept.headers)["knooppunt_original_offset"] == "84"
+
+
+async def test_a_structured_event_is_copied_in_binary_mode(hub_settings: Settings) -> None:
+    """Found by a new user: a structured-mode event was routed with its whole envelope as the
+    copy's value, under binary-mode headers: back offices got the event wrapped twice."""
+    names, bootstrap = hub_settings.topics, hub_settings.kafka_bootstrap_servers
+    event, key = _event()
+    envelope = {**event.attributes(), "datacontenttype": "application/json"}
+    value = orjson.dumps({**envelope, "data": orjson.loads(event.data)})
+    headers: list[tuple[str, bytes | None]] = [
+        ("content-type", b"application/cloudevents+json; charset=utf-8")
+    ]
+    async with running_hub(hub_settings, _archive_config()) as (_hub, http):
+        await wait_ready(http)
+        await _produce(bootstrap, names.contract(SPEC), [(key, value, headers)])
+        [copy] = await read_topics(bootstrap, [names.destination("0363", "archief")], 1)
+    assert orjson.loads(copy.value) == orjson.loads(event.data)
+    assert text_headers(copy.headers)["ce_id"] == event.id
+    assert text_headers(copy.headers)["content-type"] == "application/json"
+
+
+async def test_a_body_too_large_for_kafka_is_413_not_503(hub_settings: Settings) -> None:
+    """Found by a new user: a 3 MB submission got 503 with Retry-After (a Kafka outage, retry
+    for ever) instead of 413."""
+    body = orjson.dumps(submission(values={"bijlage": "x" * 3_000_000}))
+    async with running_hub(hub_settings, _archive_config()) as (_hub, http):
+        await wait_ready(http)
+        answer = await http.post(
+            "/api/v1/tenants/0363/submissions",
+            content=body,
+            headers={**AUTH, "Content-Type": "application/json"},
+        )
+    assert answer.status_code == 413
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "retry-after" not in answer.headers
+
+
+async def test_delivery_reads_payloads_as_i_json_too(
+    hub_settings: Settings, backoffice: FakeBackOffice
+) -> None:
+    """Found by a new user: on a destination topic, 2**53 + 1 and a member named twice were
+    POSTed to the back office, while the router dead-letters the same payloads."""
+    names, bootstrap = hub_settings.topics, hub_settings.kafka_bootstrap_servers
+    config = hub_config(
+        [tenant_entry("0363", {"zaken": backoffice.url("zaken")})],
+        [{"tenant": "0363", "contract": TYPE, "to": ["zaken"]}],
+    )
+    bad = [b"9007199254740993", b'"a", "kenteken": "b"']
+    records = []
+    for text in bad:
+        event, key = _event()
+        records.append((key, event.data.replace(b'"AB-123-C"', text), _headers(event)))
+    last, last_key = _event()
+    records.append((last_key, last.data, _headers(last)))
+    async with running_hub(hub_settings, config) as (_hub, http):
+        await wait_ready(http)
+        await _produce(bootstrap, names.destination("0363", "zaken"), records)
+        dead = await read_topics(bootstrap, [names.dead_letter("0363")], len(bad))
+        await until(lambda: bool(backoffice.accepted("zaken")))
+    assert [r.body["id"] for r in backoffice.accepted("zaken") if r.body] == [last.id]
+    assert sorted(text_headers(r.headers)["knooppunt_error_message"][:15] for r in dead) == [
+        "values.kenteken",
+        "values.kenteken",
+    ]

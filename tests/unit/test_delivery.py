@@ -257,3 +257,20 @@ def test_step_keys_are_stable_per_delivery_and_step() -> None:
     assert first.step_key("rol") == later.step_key("rol")
     assert first.step_key("rol") != first.step_key("zaak")
     assert first.step_key("rol") != other.step_key("rol")
+
+
+def test_a_shown_dead_letter_shows_every_header_even_bytes_that_are_not_utf8() -> None:
+    """Found by a new user: `dlq show` left out the very header that caused the dead letter."""
+    letter = DeadLetterRecord(
+        topic="knooppunt.dlq.0363",
+        partition=0,
+        offset=3,
+        timestamp=NOW,
+        key=b"0363:x",
+        value=b"{}",
+        raw_headers=(("ce_myext", b"\xc3("), ("x-null", None), ("ce_id", b"1")),
+    )
+    headers = letter.shown()["headers"]
+    assert headers["ce_myext"] == "\\xc3("
+    assert headers["x-null"] is None
+    assert headers["ce_id"] == "1"

@@ -34,9 +34,7 @@ class _Sent:
 class _Producer:
     sent: list[_Sent] = field(default_factory=list)
 
-    async def send_and_wait(
-        self, topic: str, value: bytes | None, key: bytes | None, headers: Any
-    ) -> None:
+    async def keep(self, topic: str, value: bytes | None, key: bytes | None, headers: Any) -> None:
         self.sent.append(_Sent(topic, value, key, list(headers)))
 
 

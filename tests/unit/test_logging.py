@@ -89,3 +89,27 @@ def test_the_declared_paths_of_an_event_follow_its_dataschema_else_every_version
     }
     assert declared_personal_data("nl.overheid.zaken.status.create") == {}
     assert declared_personal_data("nl.example.unknown") == {}
+
+
+def test_a_library_repeating_itself_is_let_through_once_per_window() -> None:
+    """While a broker is down aiokafka logs ~100 lines a second (found by a new user)."""
+    import logging  # noqa: PLC0415
+
+    from hub.observability.logs import RepeatFilter  # noqa: PLC0415
+
+    now = [0.0]
+    repeat = RepeatFilter(window_s=30.0, clock=lambda: now[0])
+
+    def line(name: str, msg: str) -> logging.LogRecord:
+        return logging.LogRecord(name, logging.ERROR, __file__, 1, msg, (), None)
+
+    passed = []
+    for second in range(100):
+        now[0] = second * 0.5
+        record = line("aiokafka.conn", "Unable connect to node with id %s")
+        if repeat.filter(record):
+            passed.append(record.getMessage())
+    assert len(passed) == 2  # at 0 s and at 30 s
+    assert "59 more like this in 30 s left out" in passed[1]
+    assert repeat.filter(line("aiokafka.other", "Unable connect to node with id %s"))
+    assert all(repeat.filter(line("hub.routing.router", "event_dead_lettered")) for _ in range(5))

@@ -146,6 +146,10 @@ def test_a_tenant_can_dead_letter_unrouted_events(demo_config: HubConfig) -> Non
         (1, "1", False),
         ([True, "ja"], 1, False),
         ([1, 2], 2, True),
+        (None, None, True),  # a route may test for null
+        (None, 0, False),
+        (None, False, False),
+        ("", None, False),
     ],
 )
 def test_conditions_compare_by_json_type(expected: object, actual: object, matches: bool) -> None:

@@ -1,0 +1,311 @@
+"""The delivery engine: one consumer-group member reads every push destination's topic and
+schedules deliveries in-process (docs/design.md, "Delivery engine").
+
+- One consumer for all destinations, subscribed by pattern (``knooppunt.deliver.*``): its cost
+  does not grow with the number of destinations. Partitions of destinations the hub does not
+  push for (``topic`` sinks: the back office reads them) are paused at once and never fetched.
+- Per destination at most ``max_in_flight`` deliveries at once, never two of one key (a zaak, a
+  submission) at once, in offset order per key (hub.delivery.scheduling.DestinationQueue).
+- Offsets are committed per partition up to the lowest delivery not yet finished
+  (OffsetTracker): a crash re-delivers only unfinished work, with the same idempotency keys.
+- A destination's partitions are paused while its backlog is full or its circuit is open, and
+  resumed after; polling never waits on a back office, so a slow one cannot push the consumer
+  past ``max.poll.interval.ms`` into a rebalance, nor slow any other destination.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+
+from hub.delivery.scheduling import (
+    BreakerState,
+    CircuitBreaker,
+    DestinationQueue,
+    OffsetTracker,
+    Queued,
+)
+from hub.observability.logs import get_logger
+from hub.observability.redaction import redact_text
+
+if TYPE_CHECKING:
+    from aiokafka import ConsumerRecord
+
+__all__ = ["AttemptResult", "DeliveryEngine", "EngineTarget"]
+
+log = get_logger(__name__)
+COMMIT_EVERY_S = 0.2  # commits are batched: one round trip per partition set, not per event
+BACKLOG_FACTOR = 4  # a destination's partitions pause once it holds this many x max_in_flight
+
+
+@dataclass(frozen=True)
+class EngineTarget:
+    """A push destination as the engine sees it."""
+
+    topic: str
+    tenant: str
+    destination: str
+    max_in_flight: int
+
+
+# What one attempt came to, for the breaker: "delivered", "failed" (the back office did not
+# take it: counts toward opening the circuit) or "refused" (permanent, quarantined, unreadable:
+# about the event, not the back office).
+AttemptResult = str
+Attempt = Callable[["ConsumerRecord", EngineTarget], Awaitable[AttemptResult]]
+
+
+@dataclass
+class _Job:
+    record: ConsumerRecord
+    tp: TopicPartition
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, engine: DeliveryEngine) -> None:
+        self.engine = engine
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.engine.revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.engine.assigned_partitions(assigned)
+
+
+class DeliveryEngine:
+    """See the module docstring. ``attempt`` delivers one record to its target and returns an
+    AttemptResult; it never raises for the event's or the back office's sake."""
+
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        topic_prefix: str,
+        group_id: str,
+        targets: dict[str, EngineTarget],
+        attempt: Attempt,
+        breaker: Callable[[], CircuitBreaker] = CircuitBreaker,
+        max_records: int = 500,
+    ) -> None:
+        self.bootstrap, self.group_id, self.targets = bootstrap, group_id, targets
+        self.pattern = f"^{re.escape(topic_prefix)}knooppunt\\.deliver\\..+$"
+        self.attempt, self.max_records = attempt, max_records
+        self.queues = {t.topic: DestinationQueue[_Job](t.max_in_flight) for t in targets.values()}
+        self.breakers = {topic: breaker() for topic in targets}
+        self.trackers: dict[TopicPartition, OffsetTracker] = {}
+        self.consumer: AIOKafkaConsumer | None = None
+        self.name = "deliver"
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._task_partition: dict[asyncio.Task[None], TopicPartition] = {}
+        self._paused: set[TopicPartition] = set()
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._last_commit = 0.0
+
+    def assigned(self) -> bool:
+        """Whether this member has partitions (readiness)."""
+        return self.consumer is not None and bool(self.consumer.assignment())
+
+    def breaker_states(self) -> dict[str, str]:
+        """Each push destination's circuit state, by topic (for metrics and the CLI)."""
+        return {topic: breaker.state.value for topic, breaker in self.breakers.items()}
+
+    async def start(self) -> None:
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            client_id="knooppunt-deliver",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.max_records,
+            metadata_max_age_ms=30_000,  # a new destination topic is picked up within 30 s
+        )
+        await self.consumer.start()
+        self.consumer.subscribe(pattern=self.pattern, listener=_Rebalance(self))
+        self._loop_task = asyncio.create_task(self._run(), name="delivery-engine")
+
+    async def stop(self, grace_s: float = 15.0) -> None:
+        """Fetch nothing more, let deliveries in flight finish (at most ``grace_s``), commit
+        what finished, leave the group. Records fetched but not started are read again later."""
+        self._stopping.set()
+        self._wake.set()
+        if self._loop_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=grace_s)
+            for task in pending:
+                task.cancel()
+        if self.consumer is not None:
+            await self._commit(force=True)
+            await self.consumer.stop()
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        assert self.consumer is not None
+        consumer = self.consumer
+        while not self._stopping.is_set():
+            self._start_ready()
+            self._pause_or_resume(consumer)
+            try:
+                batches = await consumer.getmany(timeout_ms=100, max_records=self.max_records)
+            except KafkaError as exc:
+                log.error("consumer_fetch_failed", consumer=self.name, error=redact_text(str(exc)))
+                await asyncio.sleep(1.0)
+                continue
+            for tp, records in batches.items():
+                self._accept(tp, records)
+            self._start_ready()
+            await self._commit()
+            if not batches:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), 0.1)
+                self._wake.clear()
+
+    def _accept(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        tracker = self.trackers.setdefault(tp, OffsetTracker())
+        queue = self.queues.get(tp.topic)
+        for record in records:
+            tracker.started(record.offset)
+            if queue is None:  # not pushed (any more): nothing to do, the offset moves on
+                tracker.finished(record.offset)
+            else:
+                queue.add(record.key, _Job(record, tp))
+
+    def _start_ready(self) -> None:
+        now = time.monotonic()
+        for topic, queue in self.queues.items():
+            breaker = self.breakers[topic]
+            while queue.waiting and breaker.allows(now):
+                queued = queue.next_ready()
+                if queued is None:
+                    if breaker.state is BreakerState.HALF_OPEN:
+                        breaker.probing = False  # the probe did not start: let the next try
+                    break
+                task = asyncio.create_task(self._deliver(topic, queued.key, queued.item))
+                self._tasks.add(task)
+                self._task_partition[task] = queued.item.tp
+                task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._task_partition.pop(task, None)
+        self._wake.set()
+
+    async def _deliver(self, topic: str, key: bytes | None, job: _Job) -> None:
+        await self._deliver_one(topic, key, job)
+
+    async def _deliver_one(self, topic: str, key: bytes | None, job: _Job) -> None:
+        target, breaker = self.targets[topic], self.breakers[topic]
+        try:
+            result = await self.attempt(job.record, target)
+        except Exception as exc:  # Kafka did not take a retry or dead letter: read it again
+            log.error(
+                "consumer_batch_failed",
+                consumer=self.name,
+                topic=job.tp.topic,
+                partition=job.tp.partition,
+                offset=job.record.offset,
+                batch=1,
+                error_class=type(exc).__name__,
+                error=redact_text(str(exc)),
+            )
+            self.queues[topic].finished(key)
+            self._retry_later(job)
+            return
+        now = time.monotonic()
+        if result == "delivered":
+            breaker.succeeded()
+        elif result == "failed" and breaker.failed(now):
+            log.warning(
+                "circuit_opened",
+                tenant=target.tenant,
+                destination=target.destination,
+                failures=breaker.failures,
+                break_s=breaker.break_s,
+            )
+        self.queues[topic].finished(key)
+        tracker = self.trackers.get(job.tp)
+        if tracker is not None:
+            tracker.finished(job.record.offset)
+
+    def _retry_later(self, job: _Job) -> None:
+        """Hand the record back to its queue after a pause (Kafka briefly unavailable)."""
+
+        async def again() -> None:
+            await asyncio.sleep(1.0)
+            if job.tp in self.trackers:
+                self.queues[job.tp.topic].waiting.appendleft(Queued(job.record.key, job))
+                self._wake.set()
+
+        task = asyncio.create_task(again())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _pause_or_resume(self, consumer: AIOKafkaConsumer) -> None:
+        now = time.monotonic()
+        for tp in consumer.assignment():
+            queue = self.queues.get(tp.topic)
+            if queue is None:
+                continue
+            full = queue.backlog >= BACKLOG_FACTOR * queue.max_in_flight
+            broken = self.breakers[tp.topic].reopens_in(now) > 0
+            if (full or broken) and tp not in self._paused:
+                consumer.pause(tp)
+                self._paused.add(tp)
+            elif not (full or broken) and tp in self._paused:
+                consumer.resume(tp)
+                self._paused.discard(tp)
+
+    async def _commit(self, force: bool = False) -> None:
+        assert self.consumer is not None
+        now = time.monotonic()
+        if not force and now - self._last_commit < COMMIT_EVERY_S:
+            return
+        self._last_commit = now
+        offsets = {}
+        for tp, tracker in self.trackers.items():
+            offset = tracker.committable()
+            if offset is not None and offset != tracker.committed:
+                offsets[tp] = offset
+        if not offsets:
+            return
+        try:
+            await self.consumer.commit(offsets)
+        except KafkaError as exc:
+            log.warning("consumer_commit_failed", consumer=self.name, error=redact_text(str(exc)))
+            return
+        for tp, offset in offsets.items():
+            self.trackers[tp].committed = offset
+
+    # --- rebalances ----------------------------------------------------------------------------
+
+    def assigned_partitions(self, assigned: set[TopicPartition]) -> None:
+        """Pause the partitions of topics the hub does not push for: never fetched."""
+        assert self.consumer is not None
+        for tp in assigned:
+            if tp.topic not in self.queues:
+                self.consumer.pause(tp)
+
+    async def revoked(self, revoked: set[TopicPartition]) -> None:
+        """Forget what waits for revoked partitions, let their deliveries in flight finish
+        (at most 10 s), commit up to the lowest unfinished: the new owner starts there."""
+        for queue in self.queues.values():
+            queue.drop(lambda job: job.tp not in revoked)
+        in_flight = [task for task, tp in self._task_partition.items() if tp in revoked]
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=10.0)
+        await self._commit(force=True)
+        for tp in revoked:
+            self.trackers.pop(tp, None)
+            self._paused.discard(tp)

@@ -1,0 +1,134 @@
+"""The delivery engine on a real broker: concurrency with order per key, a back office that
+never answers delays nobody else, a circuit that opens and closes, retries that never call a
+back office from a retry tier."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from contracts.cloudevents import source_urn
+from contracts.events import build_event
+from contracts.registry import contract_for
+from hub.config import HubConfig
+from hub.runtime.settings import Settings
+from tests.conftest import running_hub
+from tests.fakes.backoffice import FakeBackOffice, running_backoffice
+from tests.integration.helpers import tenant_entry, until, wait_ready
+from tests.samples import submission
+
+pytestmark = pytest.mark.kafka
+SPEC = contract_for("nl.gemeente.formulier.ingediend", 1)
+
+
+@pytest.fixture
+def backoffice() -> Iterator[FakeBackOffice]:
+    with running_backoffice() as fake:
+        yield fake
+
+
+def _config(tenants: list[dict[str, Any]], **delivery: Any) -> HubConfig:
+    return HubConfig.model_validate(
+        {"tenants": tenants, "delivery": {"retry_delays": ["1s", "2s", "3s"], **delivery}}
+    )
+
+
+async def _produce(settings: Settings, tenant: str, destination: str, keys: list[str]) -> list[str]:
+    """Events pre-routed onto a destination topic, in order, one per key given; their ids."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await producer.start()
+    ids = []
+    try:
+        topic = settings.topics.destination(tenant, destination)
+        source = source_urn("0" * 20, "test")
+        for key in keys:
+            event, _ = build_event(SPEC, submission(), tenant=tenant, source=source)
+            await producer.send(
+                topic, event.data, key=f"{tenant}:{key}".encode(), headers=event.kafka_headers()
+            )
+            ids.append(event.id)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return ids
+
+
+async def test_concurrent_deliveries_keep_order_per_key(
+    hub_settings: Settings, backoffice: FakeBackOffice
+) -> None:
+    backoffice.script("zaken", delay_s=0.005, jitter_s=0.05)  # answers in random order
+    config = _config([tenant_entry("0363", {"zaken": backoffice.url("zaken")})], max_in_flight=8)
+    keys = [f"zaak-{i % 12}" for i in range(240)]
+    async with running_hub(hub_settings, config) as (_hub, http):
+        await wait_ready(http)
+        ids = await _produce(hub_settings, "0363", "zaken", keys)
+        await until(lambda: len(backoffice.accepted("zaken")) >= len(ids), 60)
+    received = sorted(backoffice.accepted("zaken"), key=lambda r: r.arrived)
+    assert sorted(r.body["id"] for r in received if r.body) == sorted(ids)  # each once
+    key_of = dict(zip(ids, keys, strict=True))
+    for key in set(keys):
+        sent = [event_id for event_id in ids if key_of[event_id] == key]
+        arrived = [r.body["id"] for r in received if r.body and key_of[r.body["id"]] == key]
+        assert arrived == sent, f"{key}: delivered out of order"
+    assert backoffice.max_concurrent("zaken") > 1, "no two deliveries ever ran at once"
+    assert backoffice.max_concurrent("zaken") <= 8
+
+
+async def test_a_back_office_that_never_answers_delays_nobody_else(
+    hub_settings: Settings, backoffice: FakeBackOffice
+) -> None:
+    """One destination hangs (connections accepted, no answer for 20 s: every attempt times out
+    after 5 s); another destination of the same tenant and another tenant's destination,
+    retries included, keep flowing."""
+    backoffice.script("hangs", delay_s=20.0)
+    backoffice.script("flaky", fail_first=3, fail_status=503)  # goes through the retry tiers
+    config = _config(
+        [
+            tenant_entry("0363", {"hangs": backoffice.url("hangs"), "crm": backoffice.url("crm")}),
+            tenant_entry("0599", {"flaky": backoffice.url("flaky")}),
+        ]
+    )
+    async with running_hub(hub_settings, config) as (_hub, http):
+        await wait_ready(http)
+        started = time.monotonic()
+        await _produce(hub_settings, "0363", "hangs", [f"h{i}" for i in range(20)])
+        crm = await _produce(hub_settings, "0363", "crm", [f"c{i}" for i in range(20)])
+        flaky = await _produce(hub_settings, "0599", "flaky", [f"f{i}" for i in range(5)])
+        await until(
+            lambda: (
+                len(backoffice.accepted("crm")) >= 20 and len(backoffice.accepted("flaky")) >= 5
+            ),
+            15,
+        )
+        took = time.monotonic() - started
+        assert backoffice.accepted("hangs") == []  # still hanging all this time
+    assert took < 19, "the others waited for the hanging back office"
+    assert sorted(r.body["id"] for r in backoffice.accepted("crm") if r.body) == sorted(crm)
+    assert sorted(r.body["id"] for r in backoffice.accepted("flaky") if r.body) == sorted(flaky)
+
+
+async def test_an_open_circuit_stops_calls_and_closes_after_the_break(
+    hub_settings: Settings, backoffice: FakeBackOffice
+) -> None:
+    backoffice.script("zaken", fail_first=3, fail_status=503)
+    config = _config(
+        [tenant_entry("0363", {"zaken": backoffice.url("zaken")})],
+        max_in_flight=1,
+        circuit_failures=3,
+        circuit_break="3s",
+    )
+    async with running_hub(hub_settings, config) as (_hub, http):
+        await wait_ready(http)
+        ids = await _produce(hub_settings, "0363", "zaken", [f"z{i}" for i in range(6)])
+        await until(lambda: len(backoffice.accepted("zaken")) >= len(ids), 60)
+        await asyncio.sleep(0.5)
+    received = sorted(backoffice.received("zaken"), key=lambda r: r.arrived)
+    assert [r.status for r in received[:3]] == [503, 503, 503]
+    gap = received[3].arrived - received[2].at
+    assert gap >= 2.5, f"called again {gap:.1f} s after the circuit opened (break 3 s)"
+    assert sorted(r.body["id"] for r in backoffice.accepted("zaken") if r.body) == sorted(ids)

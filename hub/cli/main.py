@@ -8,6 +8,7 @@ import socket
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from hub.cli.common import DEMO_CONFIG, ConfigOption, fail, load
 from hub.cli.connectors import connectors_app
@@ -56,8 +57,16 @@ def run(
     config: ConfigOption,
     host: Annotated[str | None, typer.Option(help="HTTP host [KNOOPPUNT_HTTP_HOST].")] = None,
     port: Annotated[int | None, typer.Option(help="HTTP port [KNOOPPUNT_HTTP_PORT].")] = None,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            help="Roles of this process, comma separated: api, router, delivery "
+            "[KNOOPPUNT_ROLES; default: all three]."
+        ),
+    ] = None,
 ) -> None:
-    """Run the hub: HTTP intake and API, router consumer, metrics. Ctrl-C or SIGTERM stops it."""
+    """Run the hub: HTTP intake and API, router, delivery engine, metrics. Ctrl-C or SIGTERM
+    stops it. Several processes with a role share its work through the role's consumer group."""
     import uvicorn
 
     from hub.config import load_config
@@ -65,7 +74,8 @@ def run(
     from hub.observability.logs import configure_logging
     from hub.runtime.assembly import build_hub
 
-    overrides = {k: v for k, v in {"http_host": host, "http_port": port}.items() if v is not None}
+    given = {"http_host": host, "http_port": port, "roles": role}
+    overrides = {k: v for k, v in given.items() if v is not None}
     settings = Settings(**overrides)  # type: ignore[arg-type]
     configure_logging(settings.log_level)
     try:
@@ -147,6 +157,13 @@ def main() -> None:
     an error of a command (a file that cannot be read, Kafka refusing) names what it concerns."""
     try:
         app()
+    except ValidationError as exc:  # a KNOOPPUNT_* setting (or its option) out of range
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "?"
+            typer.echo(
+                f"error: setting {name} (KNOOPPUNT_{name.upper()}): {error['msg']}", err=True
+            )
+        raise SystemExit(2) from exc
     except KnooppuntError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from exc

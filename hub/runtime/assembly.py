@@ -15,21 +15,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
-from fastapi import FastAPI, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
-from faststream.specification.asyncapi.site import get_asyncapi_html
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import hub
 from contracts.registry import CONTRACTS
 from hub.delivery.worker import DeliveryWorkers
 from hub.http.auth import Authenticator
-from hub.http.problems import ProblemError, problem_response, validation_problem
-from hub.http.sources import install_source_problems, mount_push_sources
+from hub.http.operations import install_operations
+from hub.http.problem_handlers import install_problem_handlers
+from hub.http.sources import mount_push_sources
 from hub.kafka.admin import ensure_topics, metadata_problem
 from hub.kafka.producing import RecordProducer
 from hub.kafka.topics import QUARANTINE
@@ -155,10 +151,12 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
     producer = RecordProducer(settings.kafka_bootstrap_servers)
     delivery = DeliveryWorkers(producer, config, metrics, settings.topics)
     bootstrap = settings.kafka_bootstrap_servers
-    consumers: list[Consumer] = [
-        router_consumer(bootstrap, producer, config, metrics, settings.topics),
-        *delivery.consumers(bootstrap),
-    ]
+    roles = settings.role_set
+    consumers: list[Consumer] = []
+    if "router" in roles:
+        consumers.append(router_consumer(bootstrap, producer, config, metrics, settings.topics))
+    if "delivery" in roles:
+        consumers.extend(delivery.consumers(bootstrap))
     document_topics(broker, config, settings.topics)
     specification = AsyncAPI(
         broker,
@@ -208,77 +206,12 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
         lifespan=lifespan,
     )
 
-    @app.exception_handler(ProblemError)
-    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return problem_response(
-            exc.status, exc.title, exc.detail, exc.code, request.url.path, headers=headers
+    install_problem_handlers(app, settings.publish_timeout_s)
+    if "api" in roles:
+        mount_push_sources(
+            app, config, authenticator, broker, metrics, settings.topics, settings.publish_timeout_s
         )
-
-    @app.exception_handler(MessageSizeTooLargeError)
-    @app.exception_handler(RecordTooLargeError)
-    async def _too_large(request: Request, exc: Exception) -> JSONResponse:
-        """The event is larger than its contract topic takes: 413, never a retry."""
-        return problem_response(
-            413,
-            "Content too large",
-            f"the event is larger than Kafka takes on its topic ({exc}); send attachments by "
-            "reference (a URL)",
-            "content_too_large",
-            request.url.path,
-        )
-
-    @app.exception_handler(KafkaError)
-    @app.exception_handler(TimeoutError)
-    async def _kafka_unavailable(request: Request, exc: Exception) -> JSONResponse:
-        """Kafka did not acknowledge in time (a broker down, a leader election): 503, never 500.
-        Sending the same submission again is safe: it keeps its event id."""
-        error = str(exc) or f"no acknowledgement within {settings.publish_timeout_s:g} s"
-        log.warning(
-            "kafka_unavailable",
-            path=request.url.path,
-            error_class=type(exc).__name__,
-            error=error,
-        )
-        return problem_response(
-            503,
-            "Kafka unavailable",
-            f"Kafka did not acknowledge the event ({error}). Send it again after "
-            f"{RETRY_AFTER_S} s: the same submission keeps its event id, so it counts once.",
-            "kafka_unavailable",
-            request.url.path,
-            headers={"Retry-After": str(RETRY_AFTER_S)},
-        )
-
-    app.add_exception_handler(RequestValidationError, validation_problem)  # type: ignore[arg-type]
-    install_source_problems(app)
-    mount_push_sources(
-        app, config, authenticator, broker, metrics, settings.topics, settings.publish_timeout_s
-    )
-
-    @app.get("/healthz", tags=["operations"], summary="The process is alive")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["operations"], summary="Kafka reachable and consumers assigned")
-    async def readyz() -> JSONResponse:
-        ok, checks = await built.ready()
-        return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "checks": checks},
-            status_code=200 if ok else 503,
-        )
-
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
-    async def metrics_endpoint() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-    @app.get("/asyncapi.json", tags=["operations"], summary="AsyncAPI document of the Kafka side")
-    async def asyncapi_json() -> Response:
-        return Response(specification.to_specification().to_json(), media_type="application/json")
-
-    @app.get("/asyncapi", tags=["operations"], include_in_schema=False)
-    async def asyncapi_html() -> HTMLResponse:
-        return HTMLResponse(get_asyncapi_html(specification.to_specification()))
 
     built = Hub(settings, config, broker, metrics, app, consumers)
+    install_operations(app, built.ready, metrics, specification)
     return built

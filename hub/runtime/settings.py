@@ -56,6 +56,13 @@ class Settings(BaseSettings):
         description="How long a submission waits for Kafka's acknowledgement before the client "
         "gets 503 with Retry-After.",
     )
+    roles: str = Field(
+        "api,router,delivery",
+        pattern=r"^(api|router|delivery)(,(api|router|delivery))*$",
+        description="What this process does, comma separated: api (HTTP intake), router, "
+        "delivery (the delivery engine and retry tiers). Processes of one role share the work "
+        "through their consumer group; health, readiness and metrics are always served.",
+    )
     shutdown_grace_s: float = Field(
         15.0, gt=0, description="How long in-flight events may take to finish on shutdown."
     )
@@ -66,6 +73,10 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().lower() in ("", "auto"):
             return None
         return value
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(self.roles.split(","))
 
     @property
     def topics(self) -> TopicNames:

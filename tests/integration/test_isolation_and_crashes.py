@@ -16,6 +16,7 @@ import orjson
 import pytest
 import yaml
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.cloudevents import source_urn
 from contracts.events import build_event
@@ -28,11 +29,13 @@ from tests.fakes.backoffice import FakeBackOffice, running_backoffice
 from tests.integration.helpers import form_route, tenant_entry, wait_ready
 from tests.integration.processes import hub_process, wait_ready_process
 from tests.kafka_reading import read_topics
+from tests.kafka_under_test import free_port
 from tests.samples import submission
 
 pytestmark = pytest.mark.kafka
 SPEC = contract_for("nl.gemeente.formulier.ingediend", 1)
 CRASH_EVENTS = 5000
+TWO_PROCESS_EVENTS = 3000
 
 
 @pytest.fixture
@@ -191,3 +194,66 @@ def test_a_killed_hub_loses_nothing(
         )
     )
     assert {dict(r.headers)["ce_id"] for r in archived} == {i.encode() for i in delivered_ids}
+
+
+def _members(settings: Settings, group: str) -> int:
+    async def count() -> int:
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+        await admin.start()
+        try:
+            [described] = await admin.describe_consumer_groups([group])
+        finally:
+            await admin.close()
+        return len(described.groups[0][5]) if described.groups else 0
+
+    return asyncio.run(count())
+
+
+def test_two_delivery_processes_share_the_work_and_survive_a_sigkill(
+    hub_settings: Settings, backoffice: FakeBackOffice, tmp_path: Path
+) -> None:
+    """Process roles (issue 12): one process routes and delivers, a second only delivers; both
+    are members of the delivery group. SIGKILL the second mid-stream: after the rebalance the
+    first delivers the rest; every event arrives, duplicates only as redeliveries of a key."""
+    backoffice.script("zaken", delay_s=0.002)
+    config_file = tmp_path / "hub.yaml"
+    config_file.write_text(
+        yaml.safe_dump(
+            {
+                "tenants": [tenant_entry("0363", {"zaken": backoffice.url("zaken")})],
+                "routes": [{"tenant": "0363", "contract": SPEC.type, "to": ["zaken"]}],
+            }
+        )
+    )
+    events = [("0363", submission()) for _ in range(TWO_PROCESS_EVENTS)]
+    first = hub_settings.model_copy(update={"roles": "router,delivery"})
+    second = hub_settings.model_copy(update={"roles": "delivery", "http_port": free_port()})
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    with hub_process(first, config_file, tmp_path / "first") as one:
+        wait_ready_process(first, one)
+        with hub_process(second, config_file, tmp_path / "second") as two:
+            wait_ready_process(second, two)
+            group = hub_settings.topics.group("deliver")
+            deadline = time.monotonic() + 60
+            while _members(hub_settings, group) < 2:
+                assert time.monotonic() < deadline, "the second process never joined the group"
+                time.sleep(0.5)
+            asyncio.run(_produce(hub_settings, events))
+            while len(backoffice.accepted("zaken")) < TWO_PROCESS_EVENTS // 3:
+                assert time.monotonic() < deadline + 120, "no progress"
+                time.sleep(0.1)
+            two.send_signal(signal.SIGKILL)
+            assert two.wait(10) == -signal.SIGKILL
+        deadline = time.monotonic() + 180
+        while len({r.idempotency_key for r in backoffice.accepted("zaken")}) < len(events):
+            assert time.monotonic() < deadline, "not every event was delivered after the SIGKILL"
+            time.sleep(0.2)
+    accepted = backoffice.accepted("zaken")
+    per_key = Counter(r.idempotency_key for r in accepted)
+    print(
+        f"\ntwo delivery processes: {len(events)} events, {len(accepted)} deliveries, "
+        f"{len(accepted) - len(per_key)} redelivered after the SIGKILL"
+    )
+    assert len(per_key) == len(events)
+    assert len({r.body["id"] for r in accepted if r.body}) == len(events)

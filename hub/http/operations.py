@@ -1,0 +1,54 @@
+"""The operations endpoints: liveness, readiness, Prometheus metrics, the AsyncAPI document."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from faststream.specification.asyncapi.site import get_asyncapi_html
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from fastapi import FastAPI
+    from faststream.specification import AsyncAPI
+
+    from hub.observability.metrics import Metrics
+
+__all__ = ["install_operations"]
+
+
+def install_operations(
+    app: FastAPI,
+    ready: Callable[[], Awaitable[tuple[bool, dict[str, str]]]],
+    metrics: Metrics,
+    specification: AsyncAPI,
+) -> None:
+    """``/healthz`` (alive), ``/readyz`` (``ready()``: 200 or 503 with every check),
+    ``/metrics``, ``/asyncapi.json`` and ``/asyncapi``; served whatever the process's roles."""
+
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="Kafka reachable and consumers assigned")
+    async def readyz() -> JSONResponse:
+        ok, checks = await ready()
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "checks": checks},
+            status_code=200 if ok else 503,
+        )
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    async def metrics_endpoint() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/asyncapi.json", tags=["operations"], summary="AsyncAPI document of the Kafka side")
+    async def asyncapi_json() -> Response:
+        return Response(specification.to_specification().to_json(), media_type="application/json")
+
+    @app.get("/asyncapi", tags=["operations"], include_in_schema=False)
+    async def asyncapi_html() -> HTMLResponse:
+        return HTMLResponse(get_asyncapi_html(specification.to_specification()))

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from hub.cli.common import DEMO_CONFIG, ConfigOption, fail, load
 from hub.cli.connectors import connectors_app
 from hub.cli.contracts import contracts_app
+from hub.cli.destinations import destinations_app
 from hub.cli.dlq import dlq_app
 from hub.cli.kafka import kafka_app
 from hub.cli.routes import routes_app
@@ -34,6 +35,7 @@ app.add_typer(contracts_app, name="contracts")
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(destinations_app, name="destinations")
 app.add_typer(routes_app, name="routes")
 
 

@@ -152,7 +152,7 @@ class DeliveryPolicy(_Strict):
         "not called, its events wait in Kafka.",
     )
     circuit_break: Duration = Field(
-        "30s", description="How long an open circuit waits before one probe delivery decides."
+        "15s", description="How long an open circuit waits before one probe delivery decides."
     )
 
     @field_validator("retry_delays")

@@ -39,7 +39,7 @@ from hub.observability.redaction import redact_text
 if TYPE_CHECKING:
     from aiokafka import ConsumerRecord
 
-__all__ = ["AttemptResult", "DeliveryEngine", "EngineTarget"]
+__all__ = ["AttemptResult", "DeliveryEngine", "DestinationStatus", "EngineTarget"]
 
 log = get_logger(__name__)
 COMMIT_EVERY_S = 0.2  # commits are batched: one round trip per partition set, not per event
@@ -57,10 +57,28 @@ class EngineTarget:
 
 
 # What one attempt came to, for the breaker: "delivered", "failed" (the back office did not
-# take it: counts toward opening the circuit) or "refused" (permanent, quarantined, unreadable:
-# about the event, not the back office).
+# take it: counts toward opening the circuit; the event went to a retry tier), "held" (a probe
+# of a half-open circuit failed: the event stays where it is, waiting for the next probe) or
+# "refused" (permanent, quarantined, unreadable: about the event, not the back office).
 AttemptResult = str
-Attempt = Callable[["ConsumerRecord", EngineTarget], Awaitable[AttemptResult]]
+# attempt(record, target, hold): with ``hold`` (a probe) a retryable failure keeps the event in
+# place instead of moving it on to a retry tier: while a back office is down, its events wait
+# in Kafka, not in ever longer tiers, and flow as soon as it is back.
+Attempt = Callable[["ConsumerRecord", EngineTarget, bool], Awaitable[AttemptResult]]
+
+
+@dataclass(frozen=True)
+class DestinationStatus:
+    """One push destination as the engine sees it now."""
+
+    tenant: str
+    destination: str
+    circuit: str  # closed, open, half_open
+    failures_in_a_row: int
+    reopens_in_s: float  # until an open circuit lets a probe through
+    in_flight: int
+    waiting: int  # fetched, not started (the destination's partitions pause when this grows)
+    max_in_flight: int
 
 
 @dataclass
@@ -115,9 +133,22 @@ class DeliveryEngine:
         """Whether this member has partitions (readiness)."""
         return self.consumer is not None and bool(self.consumer.assignment())
 
-    def breaker_states(self) -> dict[str, str]:
-        """Each push destination's circuit state, by topic (for metrics and the CLI)."""
-        return {topic: breaker.state.value for topic, breaker in self.breakers.items()}
+    def status(self) -> list[DestinationStatus]:
+        """Each push destination's state now (``/destinations``, metrics, the CLI)."""
+        now = time.monotonic()
+        return [
+            DestinationStatus(
+                tenant=target.tenant,
+                destination=target.destination,
+                circuit=self.breakers[topic].state.value,
+                failures_in_a_row=self.breakers[topic].failures,
+                reopens_in_s=round(self.breakers[topic].reopens_in(now), 1),
+                in_flight=self.queues[topic].in_flight,
+                waiting=len(self.queues[topic].waiting),
+                max_in_flight=target.max_in_flight,
+            )
+            for topic, target in self.targets.items()
+        ]
 
     async def start(self) -> None:
         self.consumer = AIOKafkaConsumer(
@@ -187,14 +218,16 @@ class DeliveryEngine:
         for topic, queue in self.queues.items():
             breaker = self.breakers[topic]
             while queue.waiting and breaker.allows(now):
+                probe = breaker.state is BreakerState.HALF_OPEN
                 queued = queue.next_ready()
                 if queued is None:
-                    if breaker.state is BreakerState.HALF_OPEN:
+                    if probe:
                         breaker.probing = False  # the probe did not start: let the next try
                     break
-                task = asyncio.create_task(self._deliver(topic, queued.key, queued.item))
+                job = queued.item
+                task = asyncio.create_task(self._deliver(topic, queued.key, job, probe))
                 self._tasks.add(task)
-                self._task_partition[task] = queued.item.tp
+                self._task_partition[task] = job.tp
                 task.add_done_callback(self._forget)
 
     def _forget(self, task: asyncio.Task[None]) -> None:
@@ -202,13 +235,10 @@ class DeliveryEngine:
         self._task_partition.pop(task, None)
         self._wake.set()
 
-    async def _deliver(self, topic: str, key: bytes | None, job: _Job) -> None:
-        await self._deliver_one(topic, key, job)
-
-    async def _deliver_one(self, topic: str, key: bytes | None, job: _Job) -> None:
+    async def _deliver(self, topic: str, key: bytes | None, job: _Job, probe: bool) -> None:
         target, breaker = self.targets[topic], self.breakers[topic]
         try:
-            result = await self.attempt(job.record, target)
+            result = await self.attempt(job.record, target, probe)
         except Exception as exc:  # Kafka did not take a retry or dead letter: read it again
             log.error(
                 "consumer_batch_failed",
@@ -224,6 +254,11 @@ class DeliveryEngine:
             self._retry_later(job)
             return
         now = time.monotonic()
+        if result == "held":  # a failed probe: the circuit opens again, the event waits
+            breaker.failed(now)
+            self.queues[topic].finished(key)
+            self.queues[topic].waiting.appendleft(Queued(key, job))
+            return
         if result == "delivered":
             breaker.succeeded()
         elif result == "failed" and breaker.failed(now):

@@ -22,7 +22,7 @@ from connectors.sdk import Delivered, Delivery, Permanent, Retryable, Throttled
 from contracts.cloudevents import CloudEvent
 from hub.config import duration_seconds
 from hub.connector_host.context import connector_context
-from hub.delivery.engine import DeliveryEngine, EngineTarget
+from hub.delivery.engine import DeliveryEngine, DestinationStatus, EngineTarget
 from hub.delivery.history import (
     PREFIX,
     DeadLetter,
@@ -93,6 +93,7 @@ class DeliveryWorkers:
         settings are read (default os.environ); ``transport``: for tests, every sink's HTTP."""
         self.producer, self.config, self.metrics, self.names = producer, config, metrics, names
         self.targets: dict[str, _Target] = {}
+        self.running_engine: DeliveryEngine | None = None
         for tenant in config.tenants:
             for destination in tenant.destinations:
                 spec = sink_connector(destination.connector)
@@ -118,7 +119,7 @@ class DeliveryWorkers:
             )
             for topic, target in self.targets.items()
         }
-        return DeliveryEngine(
+        self.running_engine = DeliveryEngine(
             bootstrap=bootstrap,
             topic_prefix=self.names.prefix,
             group_id=self.names.group("deliver"),
@@ -126,6 +127,11 @@ class DeliveryWorkers:
             attempt=self._attempt_from_topic,
             breaker=lambda: CircuitBreaker(policy.circuit_failures, break_s),
         )
+        return self.running_engine
+
+    def status(self) -> list[DestinationStatus]:
+        """Every push destination's state (empty when this process does not deliver)."""
+        return [] if self.running_engine is None else self.running_engine.status()
 
     def consumers(self, bootstrap: str) -> list[Consumer]:
         """The delivery engine and one consumer per retry tier (not started); none without a
@@ -155,20 +161,22 @@ class DeliveryWorkers:
         for target in self.targets.values():
             await target.sink.close()
 
-    async def _attempt_from_topic(self, record: ConsumerRecord, target: EngineTarget) -> str:
+    async def _attempt_from_topic(
+        self, record: ConsumerRecord, target: EngineTarget, hold: bool = False
+    ) -> str:
         """The engine's attempt: a record read from a destination topic. One that a retry tier
         handed back carries its history (``knooppunt_*`` naming this very topic); any other
         starts afresh."""
         own = self.targets[target.topic]
         headers = text_headers(record.headers)
         if headers.get(f"{PREFIX}target_topic") != record.topic:
-            return await self._attempt(record, own, fresh_history(record, own.destination))
+            return await self._attempt(record, own, fresh_history(record, own.destination), hold)
         try:
             history = history_of(record)
         except ContractError as exc:
             await self._dead_letter(record, fresh_history(record, own.destination), exc, own.tenant)
             return "refused"
-        return await self._attempt(record, own, history)
+        return await self._attempt(record, own, history, hold)
 
     async def _retry_tier(self, records: Sequence[ConsumerRecord]) -> Defer | None:
         """Hand each due record back to its destination topic, in order; stop at the first one
@@ -197,10 +205,15 @@ class DeliveryWorkers:
         return tenant if self.config.tenant(tenant) is not None else UNKNOWN_TENANT
 
     async def _attempt(
-        self, record: ConsumerRecord, target: _Target, history: DeliveryHistory
+        self,
+        record: ConsumerRecord,
+        target: _Target,
+        history: DeliveryHistory,
+        hold: bool = False,
     ) -> str:
-        """One delivery attempt; afterwards the event is delivered, or on its next topic.
-        Returns what it came to (hub.delivery.engine.AttemptResult)."""
+        """One delivery attempt; afterwards the event is delivered, or on its next topic, or
+        (``hold``: a probe that failed retryably) still where it was. Returns what it came to
+        (hub.delivery.engine.AttemptResult)."""
         try:
             event = CloudEvent.from_kafka(record.headers or (), record.value)
             event.payload()  # I-JSON, as at the intake and the router: numbers arrive exactly
@@ -224,6 +237,8 @@ class DeliveryWorkers:
         except Exception as exc:  # a sink's bug fails this one attempt, never the batch
             delivered = Retryable(f"unexpected {type(exc).__name__}: {exc}")
         if not isinstance(delivered, Delivered):
+            if hold and not isinstance(delivered, Permanent):
+                return "held"
             await self._failed(record, history, delivered, target)
             return "refused" if isinstance(delivered, Permanent) else "failed"
         self.metrics.deliveries.labels(target.tenant, target.destination, "delivered").inc()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from fastapi import Response
@@ -10,11 +11,12 @@ from faststream.specification.asyncapi.site import get_asyncapi_html
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Sequence
 
     from fastapi import FastAPI
     from faststream.specification import AsyncAPI
 
+    from hub.delivery.engine import DestinationStatus
     from hub.observability.metrics import Metrics
 
 __all__ = ["install_operations"]
@@ -25,9 +27,15 @@ def install_operations(
     ready: Callable[[], Awaitable[tuple[bool, dict[str, str]]]],
     metrics: Metrics,
     specification: AsyncAPI,
+    destinations: Callable[[], Sequence[DestinationStatus]],
 ) -> None:
     """``/healthz`` (alive), ``/readyz`` (``ready()``: 200 or 503 with every check),
-    ``/metrics``, ``/asyncapi.json`` and ``/asyncapi``; served whatever the process's roles."""
+    ``/metrics``, ``/destinations`` (each push destination's circuit and load in this process),
+    ``/asyncapi.json`` and ``/asyncapi``; served whatever the process's roles."""
+
+    @app.get("/destinations", tags=["operations"], summary="Push destinations: circuit, load")
+    async def destinations_status() -> list[dict[str, object]]:
+        return [asdict(one) for one in destinations()]
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

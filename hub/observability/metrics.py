@@ -5,9 +5,47 @@ Labels are tenant (about 340), contract type, destination and outcome: never an 
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
-__all__ = ["Metrics"]
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+__all__ = ["CIRCUIT_STATES", "DestinationCollector", "Metrics"]
+
+CIRCUIT_STATES = {"closed": 0, "half_open": 1, "open": 2}
+
+
+class DestinationCollector(Collector):
+    """Each push destination's engine state, read at scrape time (nothing in the hot path):
+    ``knooppunt_destination_circuit_state`` (0 closed, 1 half-open, 2 open),
+    ``knooppunt_destination_in_flight`` and ``knooppunt_destination_waiting``."""
+
+    def __init__(self, status: Callable[[], Sequence[Any]]) -> None:
+        self.status = status
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        labels = ["tenant", "destination"]
+        circuit = GaugeMetricFamily(
+            "knooppunt_destination_circuit_state",
+            "Circuit breaker of a push destination: 0 closed, 1 half-open (probing), 2 open.",
+            labels=labels,
+        )
+        in_flight = GaugeMetricFamily(
+            "knooppunt_destination_in_flight", "Deliveries running now.", labels=labels
+        )
+        waiting = GaugeMetricFamily(
+            "knooppunt_destination_waiting",
+            "Events fetched for a destination and not started yet.",
+            labels=labels,
+        )
+        for one in self.status():
+            names = [one.tenant, one.destination]
+            circuit.add_metric(names, CIRCUIT_STATES.get(one.circuit, 2))
+            in_flight.add_metric(names, one.in_flight)
+            waiting.add_metric(names, one.waiting)
+        yield from (circuit, in_flight, waiting)
 
 
 class Metrics:

@@ -30,7 +30,7 @@ from hub.kafka.admin import ensure_topics, metadata_problem
 from hub.kafka.producing import RecordProducer
 from hub.kafka.topics import QUARANTINE
 from hub.observability.logs import get_logger
-from hub.observability.metrics import Metrics
+from hub.observability.metrics import DestinationCollector, Metrics
 from hub.routing.router import router_consumer
 
 if TYPE_CHECKING:
@@ -150,6 +150,7 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
     )
     producer = RecordProducer(settings.kafka_bootstrap_servers)
     delivery = DeliveryWorkers(producer, config, metrics, settings.topics)
+    metrics.registry.register(DestinationCollector(delivery.status))
     bootstrap = settings.kafka_bootstrap_servers
     roles = settings.role_set
     consumers: list[Consumer] = []
@@ -213,5 +214,5 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
         )
 
     built = Hub(settings, config, broker, metrics, app, consumers)
-    install_operations(app, built.ready, metrics, specification)
+    install_operations(app, built.ready, metrics, specification, delivery.status)
     return built

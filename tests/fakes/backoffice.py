@@ -54,6 +54,7 @@ class _Script:
     status: int = 201
     delay_s: float = 0.0
     jitter_s: float = 0.0  # plus a random delay up to this, so answers come in random order
+    down_until: float = 0.0  # time.monotonic() before which every request gets fail_status
     seen: int = 0  # valid requests answered so far
 
 
@@ -68,6 +69,7 @@ class FakeBackOffice:
     _scripts: dict[str, _Script] = field(default_factory=dict)
     _received: dict[str, list[Received]] = field(default_factory=dict)
     _current: dict[str, int] = field(default_factory=dict)
+    _random: random.Random = field(default_factory=random.Random)
     _peak: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -120,6 +122,12 @@ class FakeBackOffice:
         """This fake as the conformance suite's ConformanceFake, for destination ``name``."""
         return WebhookConformanceFake(self, name)
 
+    def outage(self, name: str, seconds: float, status: int = 503) -> None:
+        """``name`` answers ``status`` to every request for the next ``seconds``, then 201."""
+        with self._lock:
+            script = self._scripts.setdefault(name, _Script())
+            script.fail_status, script.down_until = status, time.monotonic() + seconds
+
     def max_concurrent(self, name: str) -> int:
         """The most requests to ``name`` that were being answered at one time."""
         with self._lock:
@@ -130,7 +138,7 @@ class FakeBackOffice:
             script = self._scripts.setdefault(name, _Script())
             script.seen += 1
             delay = script.delay_s + random.uniform(0, script.jitter_s)
-            if script.seen <= script.fail_first:
+            if script.seen <= script.fail_first or time.monotonic() < script.down_until:
                 return script.fail_status, script.retry_after, delay
             return script.status, None, delay
 

@@ -19,7 +19,7 @@ from hub.config import HubConfig
 from hub.runtime.settings import Settings
 from tests.conftest import running_hub
 from tests.fakes.backoffice import FakeBackOffice, running_backoffice
-from tests.integration.helpers import tenant_entry, until, wait_ready
+from tests.integration.helpers import metric_value, tenant_entry, until, wait_ready
 from tests.samples import submission
 
 pytestmark = pytest.mark.kafka
@@ -125,10 +125,70 @@ async def test_an_open_circuit_stops_calls_and_closes_after_the_break(
     async with running_hub(hub_settings, config) as (_hub, http):
         await wait_ready(http)
         ids = await _produce(hub_settings, "0363", "zaken", [f"z{i}" for i in range(6)])
+        await until(lambda: len(backoffice.received("zaken")) >= 3, 30)
+        seen_open = False
+        for _ in range(20):  # the breaker's state is visible while it is open
+            [state] = (await http.get("/destinations")).json()
+            if state["circuit"] == "open":
+                exposition = (await http.get("/metrics")).text
+                seen_open = True
+                break
+            await asyncio.sleep(0.1)
         await until(lambda: len(backoffice.accepted("zaken")) >= len(ids), 60)
         await asyncio.sleep(0.5)
+        [after] = (await http.get("/destinations")).json()
+    assert seen_open, "/destinations never showed the open circuit"
+    assert (state["tenant"], state["destination"]) == ("0363", "zaken")
+    labels = {"tenant": "0363", "destination": "zaken"}
+    assert metric_value(exposition, "knooppunt_destination_circuit_state", **labels) == 2.0
+    assert after["circuit"] == "closed"
     received = sorted(backoffice.received("zaken"), key=lambda r: r.arrived)
     assert [r.status for r in received[:3]] == [503, 503, 503]
     gap = received[3].arrived - received[2].at
     assert gap >= 2.5, f"called again {gap:.1f} s after the circuit opened (break 3 s)"
     assert sorted(r.body["id"] for r in backoffice.accepted("zaken") if r.body) == sorted(ids)
+
+
+async def test_after_an_outage_the_backlog_flows_at_once_and_nobody_else_slowed(
+    hub_settings: Settings, backoffice: FakeBackOffice
+) -> None:
+    """Issue 12: a back office answers 503 for a while under a steady stream to three tenants
+    (here 8 s, with a 1 s break; at full length 5 minutes): its backlog is delivered within
+    seconds of its recovery, not after the longest retry tier it reached (60 s here), nothing is
+    lost, and the other destinations were never slowed."""
+    names = {"0363": "zaken", "0599": "zaken-0599", "0518": "zaken-0518"}
+    config = _config(
+        [tenant_entry(tenant, {"zaken": backoffice.url(name)}) for tenant, name in names.items()],
+        retry_delays=["2s", "60s"],
+        circuit_failures=3,
+        circuit_break="1s",
+    )
+    outage_s = 8.0
+    async with running_hub(hub_settings, config) as (_hub, http):
+        await wait_ready(http)
+        backoffice.outage("zaken", outage_s)
+        recovered_at = time.monotonic() + outage_s
+        sent: dict[str, list[str]] = {"zaken": [], "zaken-0599": [], "zaken-0518": []}
+        produced_at: dict[str, float] = {}
+        for second in range(10):
+            for tenant, name in (("0363", "zaken"), ("0599", "zaken-0599"), ("0518", "zaken-0518")):
+                ids = await _produce(
+                    hub_settings, tenant, "zaken", [f"{name}-{second}-{i}" for i in range(5)]
+                )
+                sent[name] += ids
+                produced_at.update(dict.fromkeys(ids, time.monotonic()))
+            await asyncio.sleep(1.0)
+        await until(lambda: len(backoffice.accepted("zaken")) >= len(sent["zaken"]), 40)
+        done_at = max(r.at for r in backoffice.accepted("zaken"))
+    for name, ids in sent.items():
+        delivered = {r.body["id"] for r in backoffice.accepted(name) if r.body}
+        assert delivered == set(ids), f"{name}: not every event arrived"
+    backlog_s = done_at - recovered_at
+    print(
+        f"\noutage of {outage_s:g} s: backlog of the failing back office delivered "
+        f"{backlog_s:.1f} s after its recovery"
+    )
+    assert backlog_s < 5.0, f"the backlog took {backlog_s:.1f} s after the recovery"
+    for name in ("zaken-0599", "zaken-0518"):
+        waits = [r.at - produced_at[r.body["id"]] for r in backoffice.accepted(name) if r.body]
+        assert max(waits) < 2.0, f"{name} waited {max(waits):.1f} s during the other's outage"

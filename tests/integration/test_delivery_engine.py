@@ -188,7 +188,7 @@ async def test_after_an_outage_the_backlog_flows_at_once_and_nobody_else_slowed(
         f"\noutage of {outage_s:g} s: backlog of the failing back office delivered "
         f"{backlog_s:.1f} s after its recovery"
     )
-    assert backlog_s < 5.0, f"the backlog took {backlog_s:.1f} s after the recovery"
+    assert backlog_s < 10.0, f"the backlog took {backlog_s:.1f} s after the recovery (tier: 60 s)"
     for name in ("zaken-0599", "zaken-0518"):
         waits = [r.at - produced_at[r.body["id"]] for r in backoffice.accepted(name) if r.body]
-        assert max(waits) < 2.0, f"{name} waited {max(waits):.1f} s during the other's outage"
+        assert max(waits) < 5.0, f"{name} waited {max(waits):.1f} s during an 8 s outage elsewhere"

@@ -19,6 +19,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.hubs import (
+    form_for,
     fresh_prefix,
     hub_process,
     in_flight_setting,
@@ -50,9 +51,10 @@ def _deliver(
     config = HubConfig.model_validate(raw)
     names = TopicNames(prefix)
     tenant = tenant_id(0)
-    topic = names.destination(tenant, config.tenants[0].destinations[0].name)
+    destination = config.tenants[0].destinations[0].name
+    topic = names.destination(tenant, destination)
     asyncio.run(ensure_topics(bootstrap, names.all_for(config), PARTITIONS))
-    asyncio.run(preload(bootstrap, [(topic, tenant)], options.deliveries))
+    asyncio.run(preload(bootstrap, [(topic, tenant, form_for(destination))], options.deliveries))
     path = write_config(f"delivery-{in_flight or 'engine'}", raw)
     base = backoffice.accepted()
     started = time.monotonic()

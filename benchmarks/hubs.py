@@ -29,9 +29,11 @@ __all__ = [
     "DEMO_CONFIG",
     "DEMO_SECRET_FILE",
     "RunningHub",
+    "form_for",
     "fresh_prefix",
     "hub_process",
     "in_flight_setting",
+    "tenant_id",
     "webhook_config",
 ]
 
@@ -57,6 +59,11 @@ def in_flight_setting() -> str | None:
     return None
 
 
+def form_for(destination: str) -> str:
+    """The form id the generated routes send to ``destination`` (and to it alone)."""
+    return f"bench-{destination}"
+
+
 def tenant_id(index: int) -> str:
     return f"{index + 1:04d}"
 
@@ -68,8 +75,9 @@ def webhook_config(
     max_in_flight: int | None = None,
 ) -> dict[str, Any]:
     """``tenants`` tenants with ``destinations`` webhook destinations each, all pointing at
-    ``backoffice`` (``/<tenant>-<destination>``), one route per tenant sending every e-forms
-    submission to all of them, and the demo client (its secret file) bound to every tenant."""
+    ``backoffice`` (``/<tenant>-<destination>``), a route per destination sending it the e-forms
+    submissions of form ``form_for(destination)``, and the demo client (its secret file) bound to
+    every tenant."""
     where = in_flight_setting() if max_in_flight is not None else None
     ids = [tenant_id(i) for i in range(tenants)]
 
@@ -96,8 +104,14 @@ def webhook_config(
         ],
         "clients": [{"id": CLIENT_ID, "secret_file": str(DEMO_SECRET_FILE), "tenants": ids}],
         "routes": [
-            {"tenant": tenant, "contract": "nl.gemeente.formulier.ingediend", "to": list(names)}
+            {
+                "tenant": tenant,
+                "contract": "nl.gemeente.formulier.ingediend",
+                "when": {"form.id": form_for(name)},
+                "to": [name],
+            }
             for tenant in ids
+            for name in names
         ],
     }
 

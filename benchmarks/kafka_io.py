@@ -46,9 +46,9 @@ def submission_event(tenant: str, form_id: str = "parkeervergunning") -> tuple[b
     return event_key(tenant, body["submission_id"]), event
 
 
-async def preload(bootstrap: str, targets: Sequence[tuple[str, str]], count: int) -> float:
-    """Write ``count`` submission events, the i-th to ``targets[i % len(targets)]`` (a pair of
-    topic and tenant); seconds taken. Returns once Kafka acknowledged every one."""
+async def preload(bootstrap: str, targets: Sequence[tuple[str, str, str]], count: int) -> float:
+    """Write ``count`` submission events, the i-th as ``targets[i % len(targets)]`` says (topic,
+    tenant, form id); seconds taken. Returns once Kafka acknowledged every one."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
@@ -59,12 +59,12 @@ async def preload(bootstrap: str, targets: Sequence[tuple[str, str]], count: int
     await producer.start()
     try:
         # One metadata request for every topic, instead of one per new topic as sends find them.
-        await producer.client.set_topics(sorted({topic for topic, _ in targets}))
+        await producer.client.set_topics(sorted({target[0] for target in targets}))
         started = time.perf_counter()
         pending = []
         for i in range(count):
-            topic, tenant = targets[i % len(targets)]
-            key, event = submission_event(tenant)
+            topic, tenant, form_id = targets[i % len(targets)]
+            key, event = submission_event(tenant, form_id)
             pending.append(
                 await producer.send(topic, event.data, key=key, headers=event.kafka_headers())
             )

@@ -95,20 +95,23 @@ def _intake(i: dict[str, Any]) -> list[str]:
 def _tenants(t: dict[str, Any]) -> list[str]:
     rows = t["rows"]
     lines = [
-        f"5. Tenants x {t['destinations_per_tenant']} webhook destinations "
-        f"({rows[0]['deliveries']:,} events {t['events_loaded']})",
+        f"5. Tenants x {t['destinations_per_tenant']} webhook destinations; time to deliver "
+        f"{rows[0]['deliveries']:,} events",
+        f"   {'':<59}{'-- deliver --':>20}",
         f"   {'tenants':>7}{'groups':>8}{'broker conns':>14}{'ready':>9}{'RSS MB':>9}"
-        f"{'idle CPU':>10}{'deliver':>10}{'ERROR lines':>13}",
+        f"{'idle CPU':>10}{'direct':>10}{'routed':>10}{'ERROR lines':>13}",
     ]
     lines += [
         f"   {r['tenants']:>7}{r['consumer_groups']:>8}{r['broker_connections']:>14}"
         f"{r['ready_after_s']:>8.1f}s{r['rss_mb']:>9.0f}{_n(r['idle_cpu_percent'], 1):>9}%"
-        f"{r['deliver_s']:>9.1f}s{r['error_lines_at_start']:>13}"
+        f"{r['deliver_direct_s']:>9.1f}s{r['deliver_routed_s']:>9.1f}s"
+        f"{r['error_lines_at_start']:>13}"
         for r in rows
     ]
     lines.append(
-        f"   (idle CPU over {rows[0]['idle_seconds']:g} s, % of one core; RSS after it; "
-        "ERROR lines logged before the deliveries)"
+        f"   (idle CPU over {rows[0]['idle_seconds']:g} s, % of one core; RSS after it; ERROR "
+        "lines logged before the deliveries; direct: events written onto the destination topics, "
+        "routed: onto the contract topic, through the router)"
     )
     return lines
 

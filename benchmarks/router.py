@@ -65,7 +65,7 @@ async def _one_round(bootstrap: str, count: int, round_no: int) -> tuple[float, 
     source = names.contract(SUBMITTED)
     raw_outputs = [f"{prefix}raw.copy-a", f"{prefix}raw.copy-b"]
     await ensure_topics(bootstrap, [*names.all_for(config), *raw_outputs], PARTITIONS)
-    took = await preload(bootstrap, [(source, "0363")], count)
+    took = await preload(bootstrap, [(source, "0363", "parkeervergunning")], count)
     print(f"  router round {round_no}: pre-loaded {count} events in {took:.1f} s", file=sys.stderr)
     raw_argv = [
         sys.executable,

@@ -40,8 +40,10 @@ unit: install
 test: install lint
 	$(BIN)/pytest
 
+# Figures side by side, never part of `make test` (docs/benchmarks.md). BENCH_* variables tune it.
 bench: install
-	$(BIN)/python -m tests.bench
+	@sh benchmarks/install-loadgen.sh
+	$(BIN)/python -m benchmarks
 
 kafka-up: install
 	$(BIN)/knooppunt kafka up

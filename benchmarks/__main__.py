@@ -1,0 +1,5 @@
+"""``python -m benchmarks``: the whole bench (what ``make bench`` runs)."""
+
+from benchmarks.runner import main
+
+main()

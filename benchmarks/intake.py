@@ -1,0 +1,106 @@
+"""Scenario ``intake``: acked submissions/s and latency of the hub next to the stack's ceiling.
+
+Both are served as ``knooppunt run`` serves the hub (one uvicorn process) and loaded by the same
+load generator in a process of its own (benchmarks.loadgen: vegeta where it installs):
+
+- hub: ``knooppunt run --config deploy/demo/config.yaml``, the real intake (JWT of the demo
+  client, validation, CloudEvent, publish with acks=all), its router in the same process routing
+  every accepted submission, as in production;
+- minimal: benchmarks.minimal_intake, a FastAPI endpoint that awaits one aiokafka send of the
+  body (acks=all, idempotence) onto the same contract topic.
+
+The same 1,000 distinct e-forms submissions (form ``parkeervergunning`` of tenant 0363) are sent
+to both, in this order: a 2 s warm-up at 100/s (not reported), then each of
+``BENCH_INTAKE_RATES`` (default 200 and 500 requests/s) for ``BENCH_INTAKE_SECONDS`` (p50 and
+p99 of the time to the answer), then saturation: ``BENCH_INTAKE_WORKERS`` connections each
+sending one request after another for ``BENCH_INTAKE_SECONDS`` (2xx answers per second).
+Saturation comes last so that the router's backlog after it does not slow the fixed-rate steps.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from benchmarks.hubs import CLIENT_ID, DEMO_CONFIG, DEMO_SECRET_FILE, fresh_prefix, hub_process
+from benchmarks.kafka_io import SUBMITTED
+from benchmarks.processes import BENCH_DIR, running, wait_until_ok
+from hub.http.auth import make_token
+from hub.kafka.topics import TopicNames
+from tests.kafka_under_test import free_port
+from tests.samples import submission
+
+if TYPE_CHECKING:
+    from benchmarks.loadgen import LoadGenerator, LoadResult
+    from benchmarks.measure import BenchOptions
+
+__all__ = ["run_intake"]
+
+PATH = "/api/v1/tenants/0363/submissions"
+BODIES = 1000
+SETTLE_S = 2.0  # between steps, so that one step's stragglers are not the next one's load
+
+
+def _steps(
+    name: str, generator: LoadGenerator, url: str, headers: dict[str, str], options: BenchOptions
+) -> dict[str, LoadResult]:
+    from benchmarks.loadgen import write_targets
+
+    work = BENCH_DIR / "intake"
+    work.mkdir(parents=True, exist_ok=True)
+    targets = work / f"{name}.targets.jsonl"
+    bodies = [orjson.dumps(submission("parkeervergunning")) for _ in range(BODIES)]
+    write_targets(targets, url, headers, bodies)
+    generator.attack(targets, 100, 2, 8, work / f"{name}-warmup.bin")
+    steps: dict[str, LoadResult] = {}
+    for rate in options.intake_rates:
+        time.sleep(SETTLE_S)
+        steps[str(rate)] = generator.attack(
+            targets,
+            rate,
+            options.intake_seconds,
+            options.intake_workers,
+            work / f"{name}-{rate}.bin",
+        )
+    time.sleep(SETTLE_S)
+    steps["saturation"] = generator.attack(
+        targets, 0, options.intake_seconds, options.intake_workers, work / f"{name}-max.bin"
+    )
+    for step, result in steps.items():
+        print(
+            f"  intake {name} {step}: {result.ok_per_s:,.0f} acked/s, p50 {result.p50_ms:.1f} ms,"
+            f" p99 {result.p99_ms:.1f} ms, codes {result.status_codes}",
+            file=sys.stderr,
+        )
+    return steps
+
+
+def run_intake(bootstrap: str, generator: LoadGenerator, options: BenchOptions) -> dict[str, Any]:
+    prefix = fresh_prefix("intake")
+    token = make_token(CLIENT_ID, DEMO_SECRET_FILE.read_text().strip())
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    with hub_process("intake-hub", DEMO_CONFIG, bootstrap, prefix) as hub:
+        hub_steps = _steps("hub", generator, hub.base + PATH, headers, options)
+    port = free_port()
+    topic = TopicNames(prefix).contract(SUBMITTED)  # the hub created it
+    argv = [sys.executable, "-m", "benchmarks.minimal_intake", "--port", str(port)]
+    argv += ["--bootstrap", bootstrap, "--topic", topic]
+    with running(argv, "intake-minimal") as child:
+        wait_until_ok(child, f"http://127.0.0.1:{port}/healthz", timeout_s=60)
+        minimal_steps = _steps(
+            "minimal", generator, f"http://127.0.0.1:{port}{PATH}", headers, options
+        )
+    hub_max, minimal_max = hub_steps["saturation"].ok_per_s, minimal_steps["saturation"].ok_per_s
+    return {
+        "load_generator": generator.name,
+        "path": PATH,
+        "seconds_per_step": options.intake_seconds,
+        "saturation_connections": options.intake_workers,
+        "hub": {step: asdict(result) for step, result in hub_steps.items()},
+        "minimal": {step: asdict(result) for step, result in minimal_steps.items()},
+        "ratio_hub_minimal": hub_max / minimal_max if minimal_max else None,
+    }

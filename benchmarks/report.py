@@ -1,0 +1,150 @@
+"""The printed table and the JSON file, both from one ``results`` dict (docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["render"]
+
+MISSING = "-"
+
+
+def _n(value: float | None, digits: int = 0) -> str:
+    return MISSING if value is None else f"{value:,.{digits}f}"
+
+
+def _ratio(value: float | None) -> str:
+    return MISSING if value is None else f"{value:.2f}x"
+
+
+def _failed(name: str, section: dict[str, Any]) -> list[str]:
+    return [f"  {name}: FAILED - {section['error']}"]
+
+
+def _router(r: dict[str, Any]) -> list[str]:
+    def runs(key: str) -> str:
+        return " / ".join(_n(v) for v in r[key])
+
+    return [
+        f"1. Router vs raw aiokafka pass-through ({r['events']:,} events pre-loaded, fan-out "
+        f"x{r['fan_out']}, median of {r['runs']})",
+        f"   {'':<46}{'events/s':>10}   runs",
+        f"   {'raw aiokafka: consume, produce x2, batch commit':<46}"
+        f"{_n(r['raw_median']):>10}   {runs('raw_events_per_s')}",
+        f"   {'hub router (knooppunt run, demo routes)':<46}"
+        f"{_n(r['router_median']):>10}   {runs('router_events_per_s')}",
+        f"   {'ratio router/raw':<46}{_ratio(r['ratio_router_raw']):>10}",
+    ]
+
+
+def _delivery(d: dict[str, Any]) -> list[str]:
+    lines = [
+        f"2. Deliveries to one webhook back office (own process, answers in "
+        f"{d['backoffice_delay_ms']:g} ms), {d['rows'][0]['deliveries']:,} events pre-loaded",
+        f"   {'in flight per destination':<46}{'deliv./s':>10}   from hub start to last",
+    ]
+    lines += [
+        f"   {row['in_flight']:<46}{_n(row['deliveries_per_s']):>10}   "
+        f"{row['seconds_from_hub_start']:.1f} s"
+        for row in d["rows"]
+    ]
+    return [*lines, f"   note: {d['note']}"]
+
+
+def _http(h: dict[str, Any]) -> list[str]:
+    clients = h["clients"]
+    lines = [
+        f"3. HTTP client, {clients['httpx']['requests']:,} POSTs ({h['body_bytes']} B), "
+        f"{h['in_flight']} in flight, same back office",
+        f"   {'client':<46}{'req/s':>10}{'CPU ms/req':>12}",
+    ]
+    for name, label in (("httpx", "httpx.AsyncClient"), ("aiohttp", "aiohttp.ClientSession")):
+        c = clients[name]
+        lines.append(
+            f"   {label + ' ' + h['versions'][name]:<46}{_n(c['requests_per_s']):>10}"
+            f"{c['cpu_ms_per_request']:>12.2f}"
+        )
+    ratio = clients["aiohttp"]["requests_per_s"] / clients["httpx"]["requests_per_s"]
+    cpu = clients["httpx"]["cpu_ms_per_request"] / clients["aiohttp"]["cpu_ms_per_request"]
+    return [*lines, f"   {'aiohttp/httpx':<46}{_ratio(ratio):>10}{'1/' + _ratio(cpu):>12}"]
+
+
+def _intake(i: dict[str, Any]) -> list[str]:
+    rates = [step for step in i["hub"] if step != "saturation"]
+    head = f"   {'':<30}{'acked/s max':>12}"
+    head += "".join(f"{'p50@' + r:>10}{'p99@' + r:>10}" for r in rates)
+    lines = [
+        f"4. Intake: POST {i['path']}, load by {i['load_generator']}",
+        f"   ({i['saturation_connections']} connections at saturation, "
+        f"{i['seconds_per_step']:g} s per step; latencies in ms)",
+        head,
+    ]
+    for key, label in (("hub", "hub (knooppunt run)"), ("minimal", "minimal FastAPI + aiokafka")):
+        steps = i[key]
+        row = f"   {label:<30}{_n(steps['saturation']['ok_per_s']):>12}"
+        row += "".join(f"{steps[r]['p50_ms']:>10.1f}{steps[r]['p99_ms']:>10.1f}" for r in rates)
+        lines.append(row)
+    lines.append(f"   {'ratio hub/minimal':<30}{_ratio(i['ratio_hub_minimal']):>12}")
+    refused = {key: dict(i[key]["saturation"]["status_codes"]) for key in ("hub", "minimal")}
+    if any(not code.startswith("2") for codes in refused.values() for code in codes):
+        lines.append(f"   status codes at saturation: {refused}")
+    return lines
+
+
+def _tenants(t: dict[str, Any]) -> list[str]:
+    rows = t["rows"]
+    lines = [
+        f"5. Tenants x {t['destinations_per_tenant']} webhook destinations; time to deliver "
+        f"{rows[0]['deliveries']:,} events",
+        f"   {'':<59}{'-- deliver --':>20}",
+        f"   {'tenants':>7}{'groups':>8}{'broker conns':>14}{'ready':>9}{'RSS MB':>9}"
+        f"{'idle CPU':>10}{'direct':>10}{'routed':>10}{'ERROR lines':>13}",
+    ]
+    lines += [
+        f"   {r['tenants']:>7}{r['consumer_groups']:>8}{r['broker_connections']:>14}"
+        f"{r['ready_after_s']:>8.1f}s{r['rss_mb']:>9.0f}{_n(r['idle_cpu_percent'], 1):>9}%"
+        f"{r['deliver_direct_s']:>9.1f}s{r['deliver_routed_s']:>9.1f}s"
+        f"{r['error_lines_at_start']:>13}"
+        for r in rows
+    ]
+    lines.append(
+        f"   (idle CPU over {rows[0]['idle_seconds']:g} s, % of one core; RSS after it; ERROR "
+        "lines logged before the deliveries; direct: events written onto the destination topics, "
+        "routed: onto the contract topic, through the router)"
+    )
+    return lines
+
+
+_SECTIONS = {
+    "router": _router,
+    "delivery": _delivery,
+    "http": _http,
+    "intake": _intake,
+    "tenants": _tenants,
+}
+
+
+def render(results: dict[str, Any]) -> str:
+    """The side-by-side table of ``results`` (the dict written as JSON)."""
+    meta = results["meta"]
+    lines = [
+        f"Knooppunt bench, {meta['started_at']}, commit {meta['commit']}"
+        f"{' (with uncommitted changes)' if meta['dirty'] else ''}",
+        f"machine: {meta['cpus']} CPUs, Python {meta['python']}, load average at start "
+        f"{meta['load_average_start']}",
+        f"broker: {meta['broker']}",
+        f"load generator: {meta['load_generator']}",
+        "",
+    ]
+    for name, format_section in _SECTIONS.items():
+        section = results["scenarios"].get(name)
+        if section is None:
+            continue
+        lines += _failed(name, section) if "error" in section else format_section(section)
+        lines.append("")
+    return "\n".join(lines)
+
+
+def dumps(results: dict[str, Any]) -> str:
+    return json.dumps(results, indent=2, sort_keys=False)

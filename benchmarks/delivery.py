@@ -81,7 +81,7 @@ def run_delivery(bootstrap: str, backoffice: BackOffice, options: BenchOptions) 
         )
         rows = [{**measured, "in_flight": n, "configured": False} for n in IN_FLIGHT]
     else:
-        note = f"max_in_flight set in the destination's {setting}"
+        note = f"max_in_flight set in the {setting} config"
         for n in IN_FLIGHT:
             rows.append({**_deliver(bootstrap, backoffice, options, n), "configured": True})
     for row in rows:

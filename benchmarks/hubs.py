@@ -17,7 +17,7 @@ import yaml
 
 from benchmarks.processes import BENCH_DIR, REPO, VENV_BIN, Child, running, wait_until_ok
 from connectors.registry import sink_connector
-from hub.config import Destination
+from hub.config import DeliveryPolicy, Destination
 from tests.kafka_under_test import free_port
 
 if TYPE_CHECKING:
@@ -49,8 +49,11 @@ def fresh_prefix(what: str) -> str:
 
 
 def in_flight_setting() -> str | None:
-    """Where the hub's config takes ``max_in_flight``: ``"destination"`` (a destination's own
-    field), ``"settings"`` (the webhook connector's settings), or None when it takes none."""
+    """Where the hub's config takes ``max_in_flight``: ``"delivery"`` (the delivery policy, for
+    every destination), ``"destination"`` (a destination's own field), ``"settings"`` (the
+    webhook connector's settings), or None when it takes none."""
+    if "max_in_flight" in DeliveryPolicy.model_fields:
+        return "delivery"
     if "max_in_flight" in Destination.model_fields:
         return "destination"
     spec = sink_connector("webhook")
@@ -91,7 +94,9 @@ def webhook_config(
         return entry
 
     names = DESTINATIONS[:destinations]
+    delivery = {"delivery": {"max_in_flight": max_in_flight}} if where == "delivery" else {}
     return {
+        **delivery,
         "tenants": [
             {
                 "id": tenant,

@@ -43,7 +43,9 @@ __all__ = ["AttemptResult", "DeliveryEngine", "DestinationStatus", "EngineTarget
 
 log = get_logger(__name__)
 COMMIT_EVERY_S = 0.2  # commits are batched: one round trip per partition set, not per event
-BACKLOG_FACTOR = 4  # a destination's partitions pause once it holds this many x max_in_flight
+# A destination's partitions pause once it holds this many x max_in_flight events (and resume as
+# soon as it holds fewer): enough fetched ahead that the destination never waits for a poll.
+BACKLOG_FACTOR = 16
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,7 @@ class DeliveryEngine:
             self._start_ready()
             self._pause_or_resume(consumer)
             try:
-                batches = await consumer.getmany(timeout_ms=100, max_records=self.max_records)
+                batches = await consumer.getmany(timeout_ms=50, max_records=self.max_records)
             except KafkaError as exc:
                 log.error("consumer_fetch_failed", consumer=self.name, error=redact_text(str(exc)))
                 await asyncio.sleep(1.0)
@@ -215,25 +217,46 @@ class DeliveryEngine:
 
     def _start_ready(self) -> None:
         now = time.monotonic()
-        for topic, queue in self.queues.items():
-            breaker = self.breakers[topic]
-            while queue.waiting and breaker.allows(now):
-                probe = breaker.state is BreakerState.HALF_OPEN
-                queued = queue.next_ready()
-                if queued is None:
-                    if probe:
-                        breaker.probing = False  # the probe did not start: let the next try
-                    break
-                job = queued.item
-                task = asyncio.create_task(self._deliver(topic, queued.key, job, probe))
-                self._tasks.add(task)
-                self._task_partition[task] = job.tp
-                task.add_done_callback(self._forget)
+        for topic in self.queues:
+            self._start_topic(topic, now)
+
+    def _start_topic(self, topic: str, now: float) -> None:
+        """Start what may start now for one destination (its limit, its keys, its circuit)."""
+        queue, breaker = self.queues[topic], self.breakers[topic]
+        while queue.waiting and breaker.allows(now):
+            probe = breaker.state is BreakerState.HALF_OPEN
+            queued = queue.next_ready()
+            if queued is None:
+                if probe:
+                    breaker.probing = False  # the probe did not start: let the next try
+                break
+            job = queued.item
+            task = asyncio.create_task(self._deliver(topic, queued.key, job, probe))
+            self._tasks.add(task)
+            self._task_partition[task] = job.tp
+            task.add_done_callback(self._forget)
 
     def _forget(self, task: asyncio.Task[None]) -> None:
+        """A delivery finished: its destination's next one starts now, not at the next poll."""
         self._tasks.discard(task)
-        self._task_partition.pop(task, None)
+        tp = self._task_partition.pop(task, None)
+        if tp is not None and tp.topic in self.queues and not self._stopping.is_set():
+            self._start_topic(tp.topic, time.monotonic())
+            self._resume_if_room(tp.topic)
         self._wake.set()
+
+    def _resume_if_room(self, topic: str) -> None:
+        """Resume a destination's paused partitions as soon as it has room again."""
+        paused = [tp for tp in self._paused if tp.topic == topic]
+        if not paused or self.consumer is None:
+            return
+        queue = self.queues[topic]
+        if queue.backlog < BACKLOG_FACTOR * queue.max_in_flight and not self.breakers[
+            topic
+        ].reopens_in(time.monotonic()):
+            for tp in paused:
+                self.consumer.resume(tp)
+                self._paused.discard(tp)
 
     async def _deliver(self, topic: str, key: bytes | None, job: _Job, probe: bool) -> None:
         target, breaker = self.targets[topic], self.breakers[topic]

@@ -247,7 +247,7 @@ class CloudEvent:
         except ContractError as exc:
             where = exc.field or ""
             where = "content-type" if prefix and where == "datacontenttype" else prefix + where
-            raise ContractError(str(exc).split(": ", 1)[-1], where) from exc
+            raise ContractError(exc.reason, where) from exc
         except ValueError as exc:  # a date that matches the pattern but does not exist
             raise ContractError(f"not a valid timestamp: {exc}", prefix + "time") from exc
 

@@ -16,9 +16,10 @@ class KnooppuntError(Exception):
 class ContractError(KnooppuntError):
     """An event does not match its contract (unknown type, bad envelope or invalid payload).
 
-    ``field`` names the offending field (dotted path, or a Kafka header name) where one is known.
+    ``field`` names the offending field (dotted path, or a Kafka header name) where one is known;
+    ``reason`` is the message without it (for a problem document's ``invalidParams``).
     """
 
     def __init__(self, message: str, field: str | None = None) -> None:
-        self.field = field
+        self.field, self.reason = field, message
         super().__init__(f"{field}: {message}" if field else message)

@@ -96,7 +96,7 @@ class IJsonRoute(APIRoute):
                     parse_ijson(await _read_body(request, limit), root="body")
                 except ContractError as exc:
                     field = exc.field or "body"
-                    reason = str(exc).removeprefix(f"{field}: ")
+                    reason = exc.reason
                     raise SourceRefused(
                         400,
                         "Invalid JSON",

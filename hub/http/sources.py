@@ -107,7 +107,7 @@ def install_source_problems(app: FastAPI) -> None:
     @app.exception_handler(ContractError)
     async def _contract(request: Request, exc: ContractError) -> JSONResponse:
         field = exc.field or "body"
-        reason = str(exc).removeprefix(f"{field}: ")
+        reason = exc.reason
         return problem_response(
             400,
             "Invalid submission",

@@ -130,6 +130,17 @@ def document_topics(broker: KafkaBroker, config: HubConfig, names: TopicNames) -
     )
 
 
+async def _warm_when_ready(built: Hub, producer: RecordProducer, limit_s: float = 60.0) -> None:
+    """Once every consumer has its partitions (the hub is ready), warm the producer's metadata
+    of every topic the hub writes; doing it earlier, with 1,020 topics, slows the joins."""
+    deadline = asyncio.get_running_loop().time() + limit_s
+    while not all(c.assigned() for c in built.consumers):
+        if asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    producer.warm(built.settings.topics.hub_written(built.config))
+
+
 def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> Hub:
     """Check the settings and config and build the hub; nothing connects until the app starts.
 
@@ -190,9 +201,11 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
         )
         if announce:
             print(built.banner(), file=sys.stderr, flush=True)
+        warming = asyncio.create_task(_warm_when_ready(built, producer))
         try:
             yield
         finally:
+            warming.cancel()
             # Each consumer lets its batch in hand finish and commits it, then leaves its group.
             await asyncio.gather(*(c.stop(settings.shutdown_grace_s) for c in consumers))
             await producer.stop()

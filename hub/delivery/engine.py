@@ -245,15 +245,17 @@ class DeliveryEngine:
             self._resume_if_room(tp.topic)
         self._wake.set()
 
+    def _held_back(self, topic: str, now: float) -> bool:
+        """Whether a destination's partitions must not be fetched now: its backlog is full or
+        its circuit is open."""
+        queue = self.queues[topic]
+        full = queue.backlog >= BACKLOG_FACTOR * queue.max_in_flight
+        return full or self.breakers[topic].reopens_in(now) > 0
+
     def _resume_if_room(self, topic: str) -> None:
         """Resume a destination's paused partitions as soon as it has room again."""
         paused = [tp for tp in self._paused if tp.topic == topic]
-        if not paused or self.consumer is None:
-            return
-        queue = self.queues[topic]
-        if queue.backlog < BACKLOG_FACTOR * queue.max_in_flight and not self.breakers[
-            topic
-        ].reopens_in(time.monotonic()):
+        if paused and self.consumer is not None and not self._held_back(topic, time.monotonic()):
             for tp in paused:
                 self.consumer.resume(tp)
                 self._paused.discard(tp)
@@ -313,15 +315,13 @@ class DeliveryEngine:
     def _pause_or_resume(self, consumer: AIOKafkaConsumer) -> None:
         now = time.monotonic()
         for tp in consumer.assignment():
-            queue = self.queues.get(tp.topic)
-            if queue is None:
-                continue
-            full = queue.backlog >= BACKLOG_FACTOR * queue.max_in_flight
-            broken = self.breakers[tp.topic].reopens_in(now) > 0
-            if (full or broken) and tp not in self._paused:
+            if tp.topic not in self.queues:
+                continue  # not pushed: paused once, at assignment
+            held_back = self._held_back(tp.topic, now)
+            if held_back and tp not in self._paused:
                 consumer.pause(tp)
                 self._paused.add(tp)
-            elif not (full or broken) and tp in self._paused:
+            elif not held_back and tp in self._paused:
                 consumer.resume(tp)
                 self._paused.discard(tp)
 

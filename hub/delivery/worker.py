@@ -1,12 +1,13 @@
-"""Delivery workers: push each destination topic's events to its back office through its sink.
+"""Delivery: the sinks of every push destination, the engine that drives them, the retry tiers.
 
-- One consumer group per push destination (``<prefix>knooppunt-deliver-<tenant>-<destination>``):
-  a slow or broken back office delays only its own topic.
+- One delivery engine (hub.delivery.engine) reads every push destination's topic and calls its
+  sink; a slow or broken back office delays only its own deliveries.
 - A failed delivery never blocks the partition: it goes to the next retry tier
   (``knooppunt.retry.<delay>``, shared, the target in headers) or, when permanent or exhausted,
   to the tenant's dead letters, with its history in ``knooppunt_*`` headers (hub.delivery.history).
+  A tier only keeps time: a due record goes back onto its destination topic.
 - Offsets are committed only after the event was delivered or is safely on its next topic.
-- A worker refuses an event whose tenant is not its topic's, and quarantines it.
+- The engine refuses an event whose tenant is not its topic's, and quarantines it.
 """
 
 from __future__ import annotations
@@ -59,9 +60,8 @@ if TYPE_CHECKING:
 __all__ = ["DeliveryWorkers", "TenantMismatchError"]
 
 log = get_logger(__name__)
-# Offsets are committed once per batch: a commit costs a round trip (with Kafka 4's group
-# coordinator about 10 ms), so committing per event would cap a destination at ~100 events/s.
-# After a crash, at most one batch per partition is delivered again (same idempotency keys).
+# A retry tier commits once per batch of up to this many records: a commit costs a round trip
+# (about 10 ms with Kafka 4's group coordinator).
 DELIVERY_BATCH = 100
 MAX_WAIT_S = 2.0  # a retry tier partition is paused at most this long before it is read again
 

@@ -78,7 +78,7 @@ class _Target:
 
 
 class DeliveryWorkers:
-    """The sinks of every push destination, their consumers, and the retry tier consumers."""
+    """The sinks of every push destination, the delivery engine, and the retry tiers' consumer."""
 
     def __init__(
         self,
@@ -105,6 +105,10 @@ class DeliveryWorkers:
                 sink = spec.build(spec.config.model_validate(destination.settings), context)
                 topic = names.destination(tenant.id, destination.name)
                 self.targets[topic] = _Target(tenant.id, destination.name, sink)
+
+    def push_topics(self) -> list[str]:
+        """The destination topics the hub delivers (the others' back offices read them)."""
+        return list(self.targets)
 
     def engine(self, bootstrap: str) -> DeliveryEngine:
         """The one consumer of every push destination (hub.delivery.engine), not started."""
@@ -134,23 +138,21 @@ class DeliveryWorkers:
         return [] if self.running_engine is None else self.running_engine.status()
 
     def consumers(self, bootstrap: str) -> list[Consumer]:
-        """The delivery engine and one consumer per retry tier (not started); none without a
-        push destination."""
+        """The delivery engine and the retry tiers' consumer (not started); none without a push
+        destination. One consumer reads every tier: a partition whose first record is not due
+        yet is paused until it is, so tiers never wait on each other (one group, not one per
+        tier: 7 tiers were 7 fetch loops, heartbeats and connections)."""
         if not self.targets:
             return []
-        consumers: list[Consumer] = [self.engine(bootstrap)]
-        consumers.extend(
-            RecordConsumer(
-                bootstrap=bootstrap,
-                topics=[self.names.retry(delay)],
-                group_id=self.names.group(f"retry-{delay}"),
-                handler=self._retry_tier,
-                name=f"retry:{delay}",
-                max_records=DELIVERY_BATCH,
-            )
-            for delay in self.config.delivery.retry_delays
+        tiers = RecordConsumer(
+            bootstrap=bootstrap,
+            topics=[self.names.retry(delay) for delay in self.config.delivery.retry_delays],
+            group_id=self.names.group("retry"),
+            handler=self._retry_tier,
+            name="retry",
+            max_records=DELIVERY_BATCH,
         )
-        return consumers
+        return [self.engine(bootstrap), tiers]
 
     async def open(self) -> None:
         """Open every sink (connections, tokens) before the consumers start."""

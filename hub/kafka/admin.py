@@ -13,7 +13,7 @@ from hub.errors import KnooppuntError
 from hub.kafka.producing import HUB_RECORD_BYTES
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Sequence
+    from collections.abc import Collection, Mapping, Sequence
 
 __all__ = [
     "TopicCreationError",
@@ -65,9 +65,12 @@ async def ensure_topics(
     replication: int | None = None,
     min_insync: int | None = None,
     hub_written: Collection[str] = (),
+    partitions_of: Mapping[str, int] | None = None,
 ) -> list[str]:
     """Create whichever of ``topics`` do not exist yet; return the names it created.
 
+    Each gets ``partitions`` partitions, or what ``partitions_of`` names for it (push
+    destinations: KNOOPPUNT_PUSH_PARTITIONS).
     Replication and ``min.insync.replicas`` follow ``replication_for`` with the number of brokers
     the cluster's metadata names now. The ``hub_written`` ones (destinations, retry tiers, dead
     letters) take records up to HUB_RECORD_BYTES, so a contract record plus the hub's headers
@@ -87,7 +90,7 @@ async def ensure_topics(
             [
                 NewTopic(
                     t,
-                    num_partitions=partitions,
+                    num_partitions=(partitions_of or {}).get(t, partitions),
                     replication_factor=factor,
                     topic_configs={
                         "min.insync.replicas": str(insync),

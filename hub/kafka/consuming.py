@@ -56,23 +56,25 @@ class Consumer(Protocol):
 
     group_id: str
 
-    def assigned(self) -> bool: ...
+    def joined(self) -> bool: ...
 
     async def start(self) -> None: ...
 
     async def stop(self, grace_s: float = 15.0) -> None: ...
 
 
-class _ForgetPauses(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, paused: dict[TopicPartition, float]) -> None:
-        self.paused = paused
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Forgets pauses of revoked partitions; notes the first assignment (readiness)."""
+
+    def __init__(self, paused: dict[TopicPartition, float], joined: asyncio.Event) -> None:
+        self.paused, self.joined = paused, joined
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         for tp in revoked:
             self.paused.pop(tp, None)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        return None
+        self.joined.set()
 
 
 class RecordConsumer:
@@ -101,11 +103,13 @@ class RecordConsumer:
         self.consumer: AIOKafkaConsumer | None = None
         self._paused: dict[TopicPartition, float] = {}  # partition -> monotonic resume time
         self._stopping = asyncio.Event()
+        self._joined = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def assigned(self) -> bool:
-        """Whether this member has partitions (readiness)."""
-        return self.consumer is not None and bool(self.consumer.assignment())
+    def joined(self) -> bool:
+        """Whether this member has joined its group and received its assignment (readiness).
+        The assignment may be empty: a member beyond the number of partitions stands by."""
+        return self._joined.is_set()
 
     async def start(self) -> None:
         self.consumer = AIOKafkaConsumer(
@@ -117,7 +121,7 @@ class RecordConsumer:
             max_poll_records=self.max_records,
         )
         await self.consumer.start()
-        self.consumer.subscribe(self.topics, listener=_ForgetPauses(self._paused))
+        self.consumer.subscribe(self.topics, listener=_Rebalance(self._paused, self._joined))
         self._task = asyncio.create_task(self._run(), name=f"consumer:{self.name}")
 
     async def stop(self, grace_s: float = 15.0) -> None:

@@ -60,15 +60,16 @@ class Hub:
     created_topics: list[str] = field(default_factory=list)
 
     async def ready(self) -> tuple[bool, dict[str, str]]:
-        """Kafka answers a metadata request and every consumer has partitions assigned."""
+        """Kafka answers a metadata request and every consumer has joined its group (its
+        assignment may be empty: a process beyond the number of partitions stands by)."""
         checks: dict[str, str] = {}
         problem = await metadata_problem(self.settings.kafka_bootstrap_servers, timeout_s=2.0)
         checks["kafka"] = "ok" if problem is None else f"unreachable: {problem}"
         for consumer in self.consumers:
             checks[f"consumer:{consumer.group_id}"] = (
-                "assigned" if consumer.assigned() else "waiting for partitions"
+                "joined" if consumer.joined() else "joining its group"
             )
-        return all(v in ("ok", "assigned") for v in checks.values()), checks
+        return all(v in ("ok", "joined") for v in checks.values()), checks
 
     def banner(self) -> str:
         base = f"http://{self.settings.http_host}:{self.settings.http_port}"
@@ -131,10 +132,10 @@ def document_topics(broker: KafkaBroker, config: HubConfig, names: TopicNames) -
 
 
 async def _warm_when_ready(built: Hub, producer: RecordProducer, limit_s: float = 60.0) -> None:
-    """Once every consumer has its partitions (the hub is ready), warm the producer's metadata
+    """Once every consumer has joined its group (the hub is ready), warm the producer's metadata
     of every topic the hub writes; doing it earlier, with 1,020 topics, slows the joins."""
     deadline = asyncio.get_running_loop().time() + limit_s
-    while not all(c.assigned() for c in built.consumers):
+    while not all(c.joined() for c in built.consumers):
         if asyncio.get_running_loop().time() > deadline:
             break
         await asyncio.sleep(0.5)
@@ -187,6 +188,7 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
             settings.topic_replication,
             settings.topic_min_insync_replicas,
             hub_written=settings.topics.hub_written(config),
+            partitions_of=dict.fromkeys(delivery.push_topics(), settings.push_partitions),
         )
         await delivery.open()
         await broker.start()

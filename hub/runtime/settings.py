@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(
         3, ge=1, description="Partitions of the topics the hub creates (more = more consumers)."
     )
+    push_partitions: int = Field(
+        1,
+        ge=1,
+        description="Partitions of a push destination's topic when the hub creates it. The "
+        "delivery engine runs max_in_flight deliveries per destination in one process, so one "
+        "partition carries a destination; more let several delivery processes share one "
+        "destination, and each costs fetch work in every delivery process.",
+    )
     topic_replication: int | None = Field(
         None,
         ge=1,

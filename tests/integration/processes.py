@@ -27,6 +27,7 @@ def hub_env(settings: Settings) -> dict[str, str]:
         "KNOOPPUNT_HTTP_PORT": str(settings.http_port),
         "KNOOPPUNT_PUBLISH_TIMEOUT_S": str(settings.publish_timeout_s),
         "KNOOPPUNT_ROLES": settings.roles,
+        "KNOOPPUNT_PUSH_PARTITIONS": str(settings.push_partitions),
     }
 
 

@@ -186,7 +186,7 @@ async def test_operations_endpoints(hub_settings: Settings, demo_config: HubConf
     assert health.json() == {"status": "ok"}
     assert ready["checks"] == {
         "kafka": "ok",
-        f"consumer:{hub_settings.topic_prefix}knooppunt-router": "assigned",
+        f"consumer:{hub_settings.topic_prefix}knooppunt-router": "joined",
     }
     assert "knooppunt_events_routed_total" in metrics.text
     addresses = {channel["address"]: channel for channel in asyncapi["channels"].values()}

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 import yaml
@@ -226,8 +227,11 @@ def test_two_delivery_processes_share_the_work_and_survive_a_sigkill(
         )
     )
     events = [("0363", submission()) for _ in range(TWO_PROCESS_EVENTS)]
-    first = hub_settings.model_copy(update={"roles": "router,delivery"})
-    second = hub_settings.model_copy(update={"roles": "delivery", "http_port": free_port()})
+    shared = {"push_partitions": 3}  # one destination, shared by two processes
+    first = hub_settings.model_copy(update={"roles": "router,delivery", **shared})
+    second = hub_settings.model_copy(
+        update={"roles": "delivery", "http_port": free_port(), **shared}
+    )
     (tmp_path / "first").mkdir()
     (tmp_path / "second").mkdir()
     with hub_process(first, config_file, tmp_path / "first") as one:
@@ -257,3 +261,30 @@ def test_two_delivery_processes_share_the_work_and_survive_a_sigkill(
     )
     assert len(per_key) == len(events)
     assert len({r.body["id"] for r in accepted if r.body}) == len(events)
+
+
+def test_a_delivery_process_beyond_the_partitions_stands_by_ready(
+    hub_settings: Settings, backoffice: FakeBackOffice, tmp_path: Path
+) -> None:
+    """One push destination, one partition (the default), two delivery processes: the second
+    gets no partition, yet it has joined the group and is ready (it takes over on a rebalance);
+    it never waits for partitions that do not exist."""
+    config_file = tmp_path / "hub.yaml"
+    config_file.write_text(
+        yaml.safe_dump({"tenants": [tenant_entry("0363", {"zaken": backoffice.url("zaken")})]})
+    )
+    first = hub_settings.model_copy(update={"roles": "delivery"})
+    second = hub_settings.model_copy(update={"roles": "delivery", "http_port": free_port()})
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    with hub_process(first, config_file, tmp_path / "first") as one:
+        wait_ready_process(first, one)
+        with hub_process(second, config_file, tmp_path / "second") as two:
+            wait_ready_process(second, two)
+            assert _members(hub_settings, hub_settings.topics.group("deliver")) == 2
+            time.sleep(2.0)  # the rebalance has settled: one of the two holds no partition
+            for settings in (first, second):
+                answer = httpx.get(f"http://127.0.0.1:{settings.http_port}/readyz", timeout=5)
+                assert answer.status_code == 200, answer.text
+            two.send_signal(signal.SIGTERM)
+            assert two.wait(60) == 0

@@ -37,6 +37,7 @@ from hub.delivery.scheduling import (
     OffsetTracker,
     Queued,
 )
+from hub.kafka.consuming import knows_every_topic
 from hub.observability.logs import get_logger
 from hub.observability.redaction import redact_text
 
@@ -141,8 +142,9 @@ class DeliveryEngine:
         self._joined = False
 
     def joined(self) -> bool:
-        """Whether this member has joined its group and received its assignment (readiness).
-        The assignment may be empty: a member beyond the number of partitions stands by."""
+        """Whether this member has joined its group with an assignment made knowing every push
+        destination's topic (readiness). The assignment may be empty: a member beyond the
+        number of partitions stands by."""
         return self._joined
 
     def status(self) -> list[DestinationStatus]:
@@ -394,7 +396,7 @@ class DeliveryEngine:
         """Pause the partitions of topics the hub does not push for (never fetched), and those
         of destinations held back now (circuit open, backlog full)."""
         assert self.consumer is not None
-        self._joined = True
+        self._joined = knows_every_topic(self.consumer, self.queues)
         for tp in assigned:
             if tp.topic not in self.queues:
                 self.consumer.pause(tp)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -35,9 +35,10 @@ from hub.observability.redaction import redact_text
 if TYPE_CHECKING:
     from aiokafka import ConsumerRecord
 
-__all__ = ["Consumer", "Defer", "PartitionHandler", "RecordConsumer"]
+__all__ = ["Consumer", "Defer", "PartitionHandler", "RecordConsumer", "knows_every_topic"]
 
 log = get_logger(__name__)
+METADATA_MAX_AGE_MS = 5_000  # few topics per RecordConsumer: a cheap request
 
 
 @dataclass(frozen=True)
@@ -63,18 +64,28 @@ class Consumer(Protocol):
     async def stop(self, grace_s: float = 15.0) -> None: ...
 
 
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Forgets pauses of revoked partitions; notes the first assignment (readiness)."""
+def knows_every_topic(consumer: AIOKafkaConsumer, topics: Iterable[str]) -> bool:
+    """Whether ``consumer``'s metadata has the partitions of every one of ``topics``: an
+    assignment made before that left some out, and a rebalance follows once they are known."""
+    return all(consumer.partitions_for_topic(topic) for topic in topics)
 
-    def __init__(self, paused: dict[TopicPartition, float], joined: asyncio.Event) -> None:
-        self.paused, self.joined = paused, joined
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Forgets pauses of revoked partitions; notes whether the assignment counted every topic
+    (readiness)."""
+
+    def __init__(self, owner: RecordConsumer) -> None:
+        self.owner = owner
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         for tp in revoked:
-            self.paused.pop(tp, None)
+            self.owner._paused.pop(tp, None)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        self.joined.set()
+        consumer = self.owner.consumer
+        self.owner.joined_fully = consumer is not None and knows_every_topic(
+            consumer, self.owner.topics
+        )
 
 
 class RecordConsumer:
@@ -103,13 +114,14 @@ class RecordConsumer:
         self.consumer: AIOKafkaConsumer | None = None
         self._paused: dict[TopicPartition, float] = {}  # partition -> monotonic resume time
         self._stopping = asyncio.Event()
-        self._joined = asyncio.Event()
+        self.joined_fully = False
         self._task: asyncio.Task[None] | None = None
 
     def joined(self) -> bool:
-        """Whether this member has joined its group and received its assignment (readiness).
-        The assignment may be empty: a member beyond the number of partitions stands by."""
-        return self._joined.is_set()
+        """Whether this member has joined its group with an assignment made knowing every one
+        of its topics (readiness). The assignment may be empty: a member beyond the number of
+        partitions stands by."""
+        return self.joined_fully
 
     async def start(self) -> None:
         self.consumer = AIOKafkaConsumer(
@@ -119,9 +131,12 @@ class RecordConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.max_records,
+            # A topic created just before the join can be missing from the first assignment;
+            # the next metadata refresh brings a rebalance that adds it: within 5 s, not 5 min.
+            metadata_max_age_ms=METADATA_MAX_AGE_MS,
         )
         await self.consumer.start()
-        self.consumer.subscribe(self.topics, listener=_Rebalance(self._paused, self._joined))
+        self.consumer.subscribe(self.topics, listener=_Rebalance(self))
         self._task = asyncio.create_task(self._run(), name=f"consumer:{self.name}")
 
     async def stop(self, grace_s: float = 15.0) -> None:

@@ -15,6 +15,7 @@ in the body cannot hold a delivery for ever.
 
 from __future__ import annotations
 
+import io
 import ssl
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 __all__ = ["AiohttpTransport", "http_error_of"]
 
 WHOLE_REQUEST_FACTOR = 3  # the whole request may take this many times timeout_s
+# Bodies larger than aiohttp's TOO_LARGE_BYTES_BODY (1 MiB) go as a stream, written in chunks.
+_STREAMED_FROM = 2**20
 
 
 def http_error_of(exc: aiohttp.ClientError | TimeoutError, timeout_s: float) -> HttpError:
@@ -86,11 +89,13 @@ class AiohttpTransport:
 
     async def send(self, request: HttpRequest, timeout_s: float) -> HttpResponse:
         session = self._session_now()
+        body = request.body
+        data = io.BytesIO(body) if body is not None and len(body) > _STREAMED_FROM else body
         try:
             async with session.request(
                 request.method,
                 request.url,
-                data=request.body,
+                data=data,
                 headers=request.headers,
                 allow_redirects=False,
                 timeout=self._timeout(timeout_s),

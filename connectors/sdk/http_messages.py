@@ -22,9 +22,10 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import orjson
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -58,6 +59,13 @@ class HttpRequest:
     url: str
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None
+
+
+@functools.lru_cache(maxsize=1024)
+def _origin(url: str) -> str:
+    """``scheme://host:port`` of ``url`` (a sink asks this of one URL again and again)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _headers(given: Mapping[str, str] | None) -> CIMultiDictProxy[str]:
@@ -98,7 +106,15 @@ class HttpResponse:
     def location(self) -> str | None:
         """The Location header made absolute against the request URL; None without one."""
         value = self.headers.get("location")
-        return urljoin(self.url, value) if value else None
+        if not value:
+            return None
+        if "/." in value or "\\" in value:  # dot segments to remove: the general rule
+            return urljoin(self.url, value)
+        if value.startswith(("https://", "http://")):
+            return value
+        if value.startswith("/") and not value.startswith("//"):  # the usual answer: a path
+            return _origin(self.url) + value
+        return urljoin(self.url, value)
 
 
 class HttpError(Exception):

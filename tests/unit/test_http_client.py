@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import orjson
 import pytest
@@ -290,3 +291,14 @@ async def test_mutual_tls_presents_the_client_certificate(tmp_path: Path) -> Non
     assert response.status == 204
     assert subjects == [((("commonName", "knooppunt-0363"),),)]
     assert failure_for_exception(caught.value).reason.startswith("TLS handshake failed")
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["/zaken/1", "zaken/1", "https://o.example/z", "//cdn.example/x", "/a/../b", "?q=2",
+     "/z?x=1#f", "../up", "/a/./b"],
+)  # fmt: skip
+def test_the_location_is_made_absolute_as_rfc_3986_says(location: str) -> None:
+    url = "http://127.0.0.1:8080/api/zaken?x=1"
+    answer = HttpResponse.of(201, headers={"Location": location}, url=url)
+    assert answer.location() == urljoin(url, location)

@@ -38,14 +38,20 @@ def _router(r: dict[str, Any]) -> list[str]:
     ]
 
 
+def _cpu(ms: float | None) -> str:
+    return "-" if ms is None else f"{ms:.2f}"
+
+
 def _delivery(d: dict[str, Any]) -> list[str]:
     lines = [
         f"2. Deliveries to one webhook back office (own process, answers in "
         f"{d['backoffice_delay_ms']:g} ms), {d['rows'][0]['deliveries']:,} events pre-loaded",
-        f"   {'in flight per destination':<46}{'deliv./s':>10}   from hub start to last",
+        f"   {'in flight per destination':<46}{'deliv./s':>10}{'CPU ms/del.':>12}"
+        "   from hub start to last",
     ]
     lines += [
-        f"   {row['in_flight']:<46}{_n(row['deliveries_per_s']):>10}   "
+        f"   {row['in_flight']:<46}{_n(row['deliveries_per_s']):>10}"
+        f"{_cpu(row.get('hub_cpu_ms_per_delivery')):>12}   "
         f"{row['seconds_from_hub_start']:.1f} s"
         for row in d["rows"]
     ]

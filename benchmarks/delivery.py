@@ -4,7 +4,9 @@ One tenant with one webhook destination pointing at the bench back office (its o
 answering 201 after ``BENCH_BACKOFFICE_DELAY_MS``). ``BENCH_DELIVERIES`` events are pre-loaded
 onto the destination topic (so the router is not part of the figure), then ``knooppunt run``
 starts. Deliveries/s is what the back office counted between the first look that saw a request
-and the look that saw the last (looks every 100 ms), over the time between them.
+and the look that saw the last (looks every 100 ms), over the time between them. Hub CPU per
+delivery is the hub process's user + system CPU from ready to the last delivery, over the
+deliveries: unlike the rate, it hardly moves with what else the machine runs.
 
 Run with 1 and with 8 deliveries in flight per destination, where the hub's config takes a
 ``max_in_flight`` (on the destination, or in the webhook's settings). Where it takes none, the
@@ -29,6 +31,7 @@ from benchmarks.hubs import (
 )
 from benchmarks.kafka_io import preload
 from benchmarks.measure import steady_rate
+from benchmarks.processes import cpu_seconds
 from hub.config import HubConfig
 from hub.kafka.admin import ensure_topics
 from hub.kafka.topics import TopicNames
@@ -58,14 +61,18 @@ def _deliver(
     path = write_config(f"delivery-{in_flight or 'engine'}", raw)
     base = backoffice.accepted()
     started = time.monotonic()
-    with hub_process(f"delivery-{in_flight or 'engine'}", path, bootstrap, prefix):
+    with hub_process(f"delivery-{in_flight or 'engine'}", path, bootstrap, prefix) as hub:
+        pid = hub.child.process.pid
+        cpu = cpu_seconds(pid)
         samples = backoffice.wait_for(base + options.deliveries, options.deliver_timeout_s)
+        cpu = cpu_seconds(pid) - cpu
     samples = [(t, n - base) for t, n in samples]
     return {
         "in_flight": in_flight,
         "deliveries": options.deliveries,
         "deliveries_per_s": steady_rate(samples),
         "seconds_from_hub_start": samples[-1][0] - started,
+        "hub_cpu_ms_per_delivery": cpu * 1000 / options.deliveries,
     }
 
 

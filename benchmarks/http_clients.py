@@ -1,17 +1,24 @@
-"""Scenario ``http``: httpx.AsyncClient next to aiohttp.ClientSession, same requests.
+"""Scenario ``http``: httpx.AsyncClient, the SDK's client and a bare aiohttp.ClientSession.
 
 Each client POSTs ``BENCH_HTTP_REQUESTS`` webhook-sized CloudEvents (the webhook sink's body and
 headers) to the bench back office (its own process, answering after
 ``BENCH_BACKOFFICE_DELAY_MS``), ``BENCH_HTTP_IN_FLIGHT`` at a time (that many workers, each
-sending one after another), after a warm-up of 200 requests. httpx is the client every HTTP sink
-gets today (``connectors.sdk.HttpClients``: TCP_NODELAY, no redirects); aiohttp is a plain
-``ClientSession``. Figures: requests/s, and CPU seconds per request of this process
-(``time.process_time()``, the client's own work: the back office runs elsewhere).
+sending one after another), after a warm-up of 200 requests.
+
+- ``httpx``: an httpx.AsyncClient set up as the SDK's client was until it moved to aiohttp
+  (TCP_NODELAY, no redirects, certifi's CAs);
+- ``sdk``: what every HTTP sink gets (``connectors.sdk.HttpClients().client()``, on aiohttp);
+- ``aiohttp``: a bare ``ClientSession``, the floor the SDK's own work sits on.
+
+Figures: requests/s, and CPU seconds per request of this process (``time.process_time()``, the
+client's own work: the back office runs elsewhere).
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
+import ssl
 import sys
 import time
 import uuid
@@ -19,6 +26,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
+import certifi
+import httpx
 import orjson
 
 from benchmarks.kafka_io import submission_event
@@ -71,10 +80,22 @@ async def _drive(post: Post, requests: int, in_flight: int) -> dict[str, float]:
 
 
 async def _httpx(url: str, body: bytes, requests: int, in_flight: int) -> dict[str, float]:
-    async with HttpClients().client(timeout_s=10) as client:
+    nodelay = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+    verify = ssl.create_default_context(cafile=certifi.where())
+    transport = httpx.AsyncHTTPTransport(socket_options=nodelay, verify=verify)
+    async with httpx.AsyncClient(timeout=10, transport=transport, follow_redirects=False) as client:
 
         async def post() -> int:
             return (await client.post(url, content=body, headers=_headers())).status_code
+
+        return await _drive(post, requests, in_flight)
+
+
+async def _sdk(url: str, body: bytes, requests: int, in_flight: int) -> dict[str, float]:
+    async with HttpClients().client(timeout_s=10) as client:
+
+        async def post() -> int:
+            return (await client.post(url, body=body, headers=_headers())).status
 
         return await _drive(post, requests, in_flight)
 
@@ -96,6 +117,7 @@ def run_http_clients(backoffice: BackOffice, options: BenchOptions) -> dict[str,
     n, in_flight = options.http_requests, options.http_in_flight
     results = {
         "httpx": asyncio.run(_httpx(url, body, n, in_flight)),
+        "sdk": asyncio.run(_sdk(url, body, n, in_flight)),
         "aiohttp": asyncio.run(_aiohttp(url, body, n, in_flight)),
     }
     for name, figures in results.items():
@@ -109,7 +131,11 @@ def run_http_clients(backoffice: BackOffice, options: BenchOptions) -> dict[str,
         "in_flight": in_flight,
         "body_bytes": len(body),
         "clients": results,
-        "versions": {"httpx": _version("httpx"), "aiohttp": aiohttp.__version__},
+        "versions": {
+            "httpx": _version("httpx"),
+            "sdk": f"(aiohttp {aiohttp.__version__})",
+            "aiohttp": aiohttp.__version__,
+        },
     }
 
 

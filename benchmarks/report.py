@@ -38,14 +38,20 @@ def _router(r: dict[str, Any]) -> list[str]:
     ]
 
 
+def _cpu(ms: float | None) -> str:
+    return "-" if ms is None else f"{ms:.2f}"
+
+
 def _delivery(d: dict[str, Any]) -> list[str]:
     lines = [
         f"2. Deliveries to one webhook back office (own process, answers in "
         f"{d['backoffice_delay_ms']:g} ms), {d['rows'][0]['deliveries']:,} events pre-loaded",
-        f"   {'in flight per destination':<46}{'deliv./s':>10}   from hub start to last",
+        f"   {'in flight per destination':<46}{'deliv./s':>10}{'CPU ms/del.':>12}"
+        "   from hub start to last",
     ]
     lines += [
-        f"   {row['in_flight']:<46}{_n(row['deliveries_per_s']):>10}   "
+        f"   {row['in_flight']:<46}{_n(row['deliveries_per_s']):>10}"
+        f"{_cpu(row.get('hub_cpu_ms_per_delivery')):>12}   "
         f"{row['seconds_from_hub_start']:.1f} s"
         for row in d["rows"]
     ]
@@ -59,15 +65,23 @@ def _http(h: dict[str, Any]) -> list[str]:
         f"{h['in_flight']} in flight, same back office",
         f"   {'client':<46}{'req/s':>10}{'CPU ms/req':>12}",
     ]
-    for name, label in (("httpx", "httpx.AsyncClient"), ("aiohttp", "aiohttp.ClientSession")):
-        c = clients[name]
+    labels = {
+        "httpx": "httpx.AsyncClient",
+        "sdk": "connectors.sdk.HttpClient",
+        "aiohttp": "aiohttp.ClientSession",
+    }
+    for name, label in labels.items():
+        c = clients.get(name)
+        if c is None:  # a JSON from before the SDK's client was measured
+            continue
         lines.append(
             f"   {label + ' ' + h['versions'][name]:<46}{_n(c['requests_per_s']):>10}"
             f"{c['cpu_ms_per_request']:>12.2f}"
         )
-    ratio = clients["aiohttp"]["requests_per_s"] / clients["httpx"]["requests_per_s"]
-    cpu = clients["httpx"]["cpu_ms_per_request"] / clients["aiohttp"]["cpu_ms_per_request"]
-    return [*lines, f"   {'aiohttp/httpx':<46}{_ratio(ratio):>10}{'1/' + _ratio(cpu):>12}"]
+    chosen = "sdk" if "sdk" in clients else "aiohttp"
+    ratio = clients[chosen]["requests_per_s"] / clients["httpx"]["requests_per_s"]
+    cpu = clients["httpx"]["cpu_ms_per_request"] / clients[chosen]["cpu_ms_per_request"]
+    return [*lines, f"   {chosen + '/httpx':<46}{_ratio(ratio):>10}{'1/' + _ratio(cpu):>12}"]
 
 
 def _intake(i: dict[str, Any]) -> list[str]:

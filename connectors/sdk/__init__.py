@@ -7,9 +7,10 @@ A connector folder imports only ``contracts``, ``connectors.sdk`` and itself. Th
   ``Throttled``, ``Permanent`` (connectors.sdk.sink, connectors.sdk.outcomes)
 - sources: ``PushSource``, ``PollingSource``, ``PollResult``, ``NewEvent``, ``SourceContext``,
   ``SourceRefused`` (connectors.sdk.source)
-- context: ``ConnectorContext``, ``TenantInfo``, ``Secrets``, ``SecretName``, HTTP clients and
-  their auth (connectors.sdk.context, .secrets, .http_client, .http_auth); classification of HTTP
-  answers (connectors.sdk.http)
+- context: ``ConnectorContext``, ``TenantInfo``, ``Secrets``, ``SecretName``, HTTP clients
+  (``HttpClients``, ``HttpClient``, ``HttpResponse``, the ``HttpError`` tree, ``MockTransport``)
+  and their auth (connectors.sdk.context, .secrets, .http_client, .http_messages, .http_auth);
+  classification of HTTP answers (connectors.sdk.http)
 - tests: the conformance suite (connectors.sdk.conformance, imported by tests only)
 """
 
@@ -24,7 +25,19 @@ from connectors.sdk.http_auth import (
     OAuth2ClientCredentials,
     ZgwJwtAuth,
 )
-from connectors.sdk.http_client import HttpClients
+from connectors.sdk.http_client import HttpClient, HttpClients
+from connectors.sdk.http_messages import (
+    HttpConnectError,
+    HttpError,
+    HttpNetworkError,
+    HttpProtocolError,
+    HttpRequest,
+    HttpResponse,
+    HttpTimeoutError,
+    HttpTlsError,
+    HttpTransport,
+    MockTransport,
+)
 from connectors.sdk.outcomes import Delivered, Failure, Outcome, Permanent, Retryable, Throttled
 from connectors.sdk.secrets import SecretMissingError, SecretName, Secrets
 from connectors.sdk.sink import DEFAULT_MAX_IN_FLIGHT, Delivery, Health, Sink
@@ -51,8 +64,19 @@ __all__ = [
     "HeaderAuth",
     "Health",
     "HttpAuth",
+    "HttpClient",
     "HttpClients",
+    "HttpConnectError",
+    "HttpError",
+    "HttpNetworkError",
+    "HttpProtocolError",
+    "HttpRequest",
+    "HttpResponse",
+    "HttpTimeoutError",
+    "HttpTlsError",
+    "HttpTransport",
     "MetricsHook",
+    "MockTransport",
     "MutualTls",
     "NewEvent",
     "NoAuth",

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import httpx
 import structlog
 
 from connectors.sdk.http_client import HttpClients
+from connectors.sdk.http_messages import HttpTransport
 from connectors.sdk.secrets import Secrets
 
 __all__ = [
@@ -62,7 +62,7 @@ class ConnectorContext:
     connector: str
     secrets: Secrets = field(default_factory=Secrets)
     metrics: MetricsHook = field(default_factory=NoMetrics)
-    transport: httpx.AsyncBaseTransport | None = None  # tests: every HTTP client uses it
+    transport: HttpTransport | None = None  # tests: every HTTP client sends through it
 
     @property
     def http(self) -> HttpClients:

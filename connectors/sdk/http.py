@@ -6,7 +6,7 @@
 | 429 Too Many Requests (RFC 6585 §4) | ``Throttled`` with the Retry-After |
 | 408, 425, 5xx | ``Retryable`` with the Retry-After (RFC 9110 §10.2.3) |
 | 3xx, any other 4xx | ``Permanent``: the back office refuses the content, or the URL is wrong |
-| timeout, refused connection, network or protocol error | ``Retryable``, ``code`` None |
+| no answer: an ``HttpError`` (timeout, refused, TLS, broken, token refused) | ``Retryable`` |
 
 ``code`` is the status as a string. Reasons name the status or the kind of failure, never the
 request body.
@@ -19,25 +19,24 @@ from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-import httpx
-
+from connectors.sdk.http_auth import TokenRefusedError
+from connectors.sdk.http_messages import (
+    HttpConnectError,
+    HttpProtocolError,
+    HttpTimeoutError,
+    HttpTlsError,
+)
 from connectors.sdk.outcomes import Permanent, Retryable, Throttled
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from connectors.sdk.http_messages import HttpError
     from connectors.sdk.outcomes import Failure
 
 __all__ = ["failure_for_exception", "failure_for_status", "retry_after_seconds", "status_line"]
 
 _RETRYABLE = frozenset({408, 425})
-# Which of httpx's timeout settings a timeout exception ran out of.
-_TIMEOUT_PHASES: tuple[tuple[type[httpx.TimeoutException], str], ...] = (
-    (httpx.ConnectTimeout, "connect"),
-    (httpx.ReadTimeout, "read"),
-    (httpx.WriteTimeout, "write"),
-    (httpx.PoolTimeout, "pool"),
-)
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
@@ -88,32 +87,31 @@ def failure_for_status(status: int, headers: Mapping[str, str], now: datetime) -
     return Permanent(f"{status_line(status)}: {reason}", code=str(status))
 
 
-def _timeout_s(exc: httpx.TimeoutException, phase: str) -> float | None:
-    try:
-        timeouts = exc.request.extensions.get("timeout", {})
-    except RuntimeError:  # raised without a request
-        return None
-    value = timeouts.get(phase)
-    return float(value) if isinstance(value, int | float) else None
-
-
-def _kind(exc: httpx.HTTPError) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        phase = next((name for cls, name in _TIMEOUT_PHASES if isinstance(exc, cls)), "request")
-        seconds = _timeout_s(exc, phase)
-        limit = f"after {seconds:g} s" if seconds is not None else "exceeded"
-        return f"timeout {limit} ({phase})"
-    if isinstance(exc, httpx.ConnectError):
+def _kind(exc: HttpError) -> str:
+    if isinstance(exc, HttpTimeoutError):
+        return f"timeout after {exc.seconds:g} s ({exc.phase})"
+    if isinstance(exc, TokenRefusedError):
+        return f"token refused ({status_line(exc.status)})"
+    if isinstance(exc, HttpTlsError):
+        return "TLS handshake failed"
+    if isinstance(exc, HttpConnectError):
         return "connection refused or host unreachable"
-    if isinstance(exc, httpx.ProtocolError):
+    if isinstance(exc, HttpProtocolError):
         return "protocol error"
     return "network error"
 
 
-def failure_for_exception(exc: httpx.HTTPError) -> Retryable:
-    """A failure without an answer (timeout, refused, network, protocol): always retryable.
+def _cause(exc: HttpError) -> str:
+    """The class of what the transport raised (aiohttp's), else the SDK error's own."""
+    return type(exc.__cause__ or exc).__name__
+
+
+def failure_for_exception(exc: HttpError) -> Retryable:
+    """A failure without an answer (timeout, refused, TLS, network, protocol, token refused):
+    always retryable.
 
     The reason starts with the kind ("timeout after 10 s (read)", "connection refused or host
-    unreachable", ...) followed by httpx's exception class; transport errors never carry the body.
+    unreachable", ...) followed by the class of the transport's exception; it never carries the
+    body.
     """
-    return Retryable(f"{_kind(exc)}: {type(exc).__name__}")
+    return Retryable(f"{_kind(exc)}: {_cause(exc)}")

@@ -1,5 +1,6 @@
 """How a connector's HTTP client authenticates: config models (a ``type``-tagged union a
-connector embeds in its own config) and the httpx auth flows behind them.
+connector embeds in its own config) and the auth flows behind them, which the SDK's HTTP client
+(connectors.sdk.http_client) runs on every request.
 
 - ``none``: nothing.
 - ``header``: ``<header>: <value of value_env>``, verbatim (``Bearer …``, an API key).
@@ -15,26 +16,35 @@ the connection, not of a request, and combines with any of these.
 
 Secrets are read when a request is made: a missing variable raises SecretMissingError from the
 request (a sink turns that into Permanent, naming the variable). A token endpoint that refuses
-raises TokenRefusedError (an httpx.HTTPError) with its status.
+raises TokenRefusedError (an HttpError, so retryable) with its status. Concurrent requests share
+one token fetch.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import time
-from collections.abc import Generator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol
+from urllib.parse import urlencode
 
-import httpx
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from connectors.sdk.http_messages import HttpError, HttpRequest
 from connectors.sdk.secrets import SecretName
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from connectors.sdk.http_messages import HttpResponse
     from connectors.sdk.secrets import Secrets
 
+    Send = Callable[[HttpRequest], Awaitable[HttpResponse]]
+
 __all__ = [
+    "AuthFlow",
     "HeaderAuth",
     "HttpAuth",
     "MutualTls",
@@ -100,7 +110,7 @@ class MutualTls(_Model):
     ca_file: Path | None = Field(None, description="CA bundle to verify the server (PEM).")
 
 
-class TokenRefusedError(httpx.HTTPError):
+class TokenRefusedError(HttpError):
     """The token endpoint did not hand out a token. ``status`` is its HTTP status."""
 
     def __init__(self, message: str, status: int) -> None:
@@ -108,13 +118,31 @@ class TokenRefusedError(httpx.HTTPError):
         self.status = status
 
 
-class _HeaderFlow(httpx.Auth):
+class AuthFlow(Protocol):
+    """How one client authenticates its requests. ``send`` carries a request of the flow's own
+    (a token request) with the client's transport and timeout."""
+
+    async def authorize(self, request: HttpRequest, send: Send) -> None:
+        """Add the credentials to ``request``, just before it goes out."""
+
+    async def refresh(self, request: HttpRequest, send: Send) -> bool:
+        """``request`` was answered 401: True when fresh credentials are worth one more try."""
+
+
+class _NoFlow:
+    async def authorize(self, request: HttpRequest, send: Send) -> None:
+        return None
+
+    async def refresh(self, request: HttpRequest, send: Send) -> bool:
+        return False
+
+
+class _HeaderFlow(_NoFlow):
     def __init__(self, config: HeaderAuth, secrets: Secrets) -> None:
         self._config, self._secrets = config, secrets
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    async def authorize(self, request: HttpRequest, send: Send) -> None:
         request.headers[self._config.header] = self._secrets.get(self._config.value_env)
-        yield request
 
 
 def zgw_jwt(config: ZgwJwtAuth, secret: str, now: float) -> str:
@@ -129,66 +157,80 @@ def zgw_jwt(config: ZgwJwtAuth, secret: str, now: float) -> str:
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-class _ZgwJwtFlow(httpx.Auth):
+class _ZgwJwtFlow(_NoFlow):
     def __init__(self, config: ZgwJwtAuth, secrets: Secrets) -> None:
         self._config, self._secrets = config, secrets
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    async def authorize(self, request: HttpRequest, send: Send) -> None:
         token = zgw_jwt(self._config, self._secrets.get(self._config.secret_env), time.time())
         request.headers["Authorization"] = f"Bearer {token}"
-        yield request
 
 
-class _OAuth2Flow(httpx.Auth):
-    requires_response_body = True  # the token response is read inside the flow
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
+
+class _OAuth2Flow:
     def __init__(self, config: OAuth2ClientCredentials, secrets: Secrets) -> None:
         self._config, self._secrets = config, secrets
         self._token: str | None = None
         self._valid_until = 0.0
+        self._fetching = asyncio.Lock()  # one token request at a time; the others wait for it
 
-    def _token_request(self) -> httpx.Request:
+    def _token_request(self) -> HttpRequest:
         form = {"grant_type": "client_credentials"}
         if self._config.scope:
             form["scope"] = self._config.scope
         secret = self._secrets.get(self._config.client_secret_env)
-        basic = httpx.BasicAuth(self._config.client_id, secret)
-        request = httpx.Request("POST", str(self._config.token_url), data=form)
-        return next(basic.auth_flow(request))
+        headers = {
+            "Authorization": _basic(self._config.client_id, secret),
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json",
+        }
+        return HttpRequest("POST", str(self._config.token_url), headers, urlencode(form).encode())
 
-    def _take(self, response: httpx.Response) -> None:
-        if response.status_code != 200:
+    async def _fetch(self, send: Send) -> None:
+        response = await send(self._token_request())
+        if response.status != 200:
             raise TokenRefusedError(
-                f"token endpoint answered HTTP {response.status_code}", response.status_code
+                f"token endpoint answered HTTP {response.status}", response.status
             )
         try:
             body = response.json()
             token = str(body["access_token"])
             expires_in = float(body.get("expires_in", 300))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise TokenRefusedError("token endpoint sent no access_token", 200) from exc
         self._token = token
         self._valid_until = time.monotonic() + max(0.0, expires_in - TOKEN_EARLY_REFRESH_S)
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if self._token is None or time.monotonic() >= self._valid_until:
-            self._take((yield self._token_request()))
+    def _usable(self) -> bool:
+        return self._token is not None and time.monotonic() < self._valid_until
+
+    async def authorize(self, request: HttpRequest, send: Send) -> None:
+        if not self._usable():
+            async with self._fetching:
+                if not self._usable():
+                    await self._fetch(send)
         request.headers["Authorization"] = f"Bearer {self._token}"
-        response = yield request
-        if response.status_code == 401:  # revoked early: one fresh token, one more try
-            self._take((yield self._token_request()))
-            request.headers["Authorization"] = f"Bearer {self._token}"
-            yield request
+
+    async def refresh(self, request: HttpRequest, send: Send) -> bool:
+        """Revoked early: one fresh token, unless another request already fetched one."""
+        used = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        async with self._fetching:
+            if self._token == used:
+                await self._fetch(send)
+        return True
 
 
 def auth_flow_for(
     auth: NoAuth | HeaderAuth | ZgwJwtAuth | OAuth2ClientCredentials, secrets: Secrets
-) -> httpx.Auth | None:
-    """The httpx auth of ``auth``; None for NoAuth."""
+) -> AuthFlow:
+    """The flow of ``auth``, reading secrets from ``secrets`` per request."""
     if isinstance(auth, HeaderAuth):
         return _HeaderFlow(auth, secrets)
     if isinstance(auth, ZgwJwtAuth):
         return _ZgwJwtFlow(auth, secrets)
     if isinstance(auth, OAuth2ClientCredentials):
         return _OAuth2Flow(auth, secrets)
-    return None
+    return _NoFlow()

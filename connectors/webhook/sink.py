@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
 
 from connectors.sdk import (
@@ -13,6 +12,7 @@ from connectors.sdk import (
     Delivered,
     HeaderAuth,
     Health,
+    HttpError,
     NoAuth,
     Permanent,
     SecretMissingError,
@@ -21,7 +21,7 @@ from connectors.sdk.http import failure_for_exception, failure_for_status
 from contracts.errors import ContractError
 
 if TYPE_CHECKING:
-    from connectors.sdk import ConnectorContext, Delivery, Outcome
+    from connectors.sdk import ConnectorContext, Delivery, HttpResponse, Outcome
     from connectors.webhook.config import WebhookConfig
     from contracts.cloudevents import CloudEvent
 
@@ -49,12 +49,14 @@ def structured_event(event: CloudEvent) -> dict[str, Any]:
     return document
 
 
-def reference_of(response: httpx.Response) -> str | None:
+def reference_of(response: HttpResponse) -> str | None:
     """What the back office called the thing it made: the Location header (made absolute against
     the request URL), else a JSON object body's string ``url``, else None."""
-    location = response.headers.get("location")
+    location = response.location()
     if location:
-        return str(response.request.url.join(location))
+        return location
+    if not response.body:
+        return None
     try:
         body = response.json()
     except ValueError:
@@ -83,6 +85,7 @@ class WebhookSink:
 
     def __init__(self, config: WebhookConfig, context: ConnectorContext) -> None:
         self.config = config
+        self._url = str(config.url)
         auth = (
             HeaderAuth(header="Authorization", value_env=config.auth_header_env)
             if config.auth_header_env
@@ -102,13 +105,13 @@ class WebhookSink:
             return Permanent(f"cannot send the event: {exc}")
         try:
             response = await self._client.post(
-                str(self.config.url), content=body, headers=request_headers(delivery)
+                self._url, body=body, headers=request_headers(delivery)
             )
         except SecretMissingError as exc:
             return Permanent(f"{exc} (auth_header_env)")
-        except httpx.HTTPError as exc:
+        except HttpError as exc:
             return failure_for_exception(exc)
-        failure = failure_for_status(response.status_code, response.headers, datetime.now(UTC))
+        failure = failure_for_status(response.status, response.headers, datetime.now(UTC))
         if failure is not None:
             return failure
         reference = reference_of(response)
@@ -117,10 +120,10 @@ class WebhookSink:
     async def check(self) -> Health:
         """OPTIONS on the url: any HTTP answer means the back office is reachable."""
         try:
-            response = await self._client.options(str(self.config.url))
-        except (httpx.HTTPError, SecretMissingError) as exc:
+            response = await self._client.options(self._url)
+        except (HttpError, SecretMissingError) as exc:
             return Health(ok=False, detail=f"{self.config.url.host}: {type(exc).__name__}")
-        return Health(ok=True, detail=f"{self.config.url.host} answered {response.status_code}")
+        return Health(ok=True, detail=f"{self.config.url.host} answered {response.status}")
 
     async def close(self) -> None:
         """Close the HTTP client and its connections; the sink is not used afterwards."""

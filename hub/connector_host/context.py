@@ -13,8 +13,7 @@ from connectors.sdk import ConnectorContext, Secrets, TenantInfo
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    import httpx
-
+    from connectors.sdk import HttpTransport
     from hub.config import Tenant
     from hub.observability.metrics import Metrics
 
@@ -50,7 +49,7 @@ def connector_context(
     connector: str,
     metrics: Metrics,
     environ: Mapping[str, str] | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: HttpTransport | None = None,
 ) -> ConnectorContext:
     """The context of ``connector`` serving ``destination`` (or a source's name) of ``tenant``.
     Secrets are read from ``environ`` (default: the process environment, read when needed)."""

@@ -47,10 +47,9 @@ from hub.observability.redaction import redact_text
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    import httpx
     from aiokafka import ConsumerRecord
 
-    from connectors.sdk import Failure, Sink
+    from connectors.sdk import Failure, HttpTransport, Sink
     from hub.config import HubConfig
     from hub.delivery.history import DeliveryHistory
     from hub.kafka.producing import RecordProducer
@@ -87,7 +86,7 @@ class DeliveryWorkers:
         metrics: Metrics,
         names: TopicNames,
         environ: Mapping[str, str] | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: HttpTransport | None = None,
     ) -> None:
         """Build every push destination's sink (no I/O yet). ``environ``: where secrets named in
         settings are read (default os.environ); ``transport``: for tests, every sink's HTTP."""

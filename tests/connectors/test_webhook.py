@@ -18,6 +18,9 @@ from connectors.sdk import (
     Delivered,
     Delivery,
     Failure,
+    HttpResponse,
+    HttpTransport,
+    MockTransport,
     Outcome,
     Permanent,
     Retryable,
@@ -88,7 +91,7 @@ def _delivery(attempt: int = 1) -> Delivery:
 def _sink(
     url: str,
     environ: dict[str, str] | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: HttpTransport | None = None,
     **settings: object,
 ) -> WebhookSink:
     config = WebhookConfig.model_validate({"url": url, **settings})
@@ -239,21 +242,21 @@ async def test_a_payload_that_is_not_json_is_permanent(backoffice: FakeBackOffic
 @pytest.mark.parametrize(
     ("answer", "reference"),
     [
-        (httpx.Response(201, headers={"Location": "/zaken/1"}), "https://zaken.example/zaken/1"),
+        (HttpResponse.of(201, headers={"Location": "/zaken/1"}), "https://zaken.example/zaken/1"),
         (
-            httpx.Response(200, json={"url": "https://zaken.example/z/2"}),
+            HttpResponse.of(200, json={"url": "https://zaken.example/z/2"}),
             "https://zaken.example/z/2",
         ),
-        (httpx.Response(200, json={"url": 3}), None),
-        (httpx.Response(200, json=["https://zaken.example/z/2"]), None),
-        (httpx.Response(202, text="accepted"), None),
-        (httpx.Response(204), None),
+        (HttpResponse.of(200, json={"url": 3}), None),
+        (HttpResponse.of(200, json=["https://zaken.example/z/2"]), None),
+        (HttpResponse.of(202, body=b"accepted"), None),
+        (HttpResponse.of(204), None),
     ],
 )
 async def test_the_reference_is_the_location_or_the_bodys_url(
-    answer: httpx.Response, reference: str | None
+    answer: HttpResponse, reference: str | None
 ) -> None:
-    sink = _sink("https://zaken.example/events", transport=httpx.MockTransport(lambda _: answer))
+    sink = _sink("https://zaken.example/events", transport=MockTransport(lambda _: answer))
     delivered = _delivered(await sink.deliver(_delivery()))
     await sink.close()
     assert delivered.reference == reference

@@ -11,12 +11,12 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from connectors.sdk import HttpRequest, HttpResponse, MockTransport
 from contracts.cloudevents import CloudEvent, source_urn, valid_traceparent
 from contracts.events import build_event
 from contracts.registry import contract_for
@@ -244,19 +244,17 @@ async def test_an_unexpected_sink_error_fails_one_attempt_not_the_batch(
     poison_id = str(uuid.uuid4())
     delivered: list[str] = []
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        document = orjson.loads(request.content)
+    def answer(request: HttpRequest) -> HttpResponse:
+        document = orjson.loads(request.body or b"")
         if document["id"] == poison_id:
             raise RuntimeError("a bug in the sink")
         delivered.append(document["id"])
-        return httpx.Response(201)
+        return HttpResponse(201)
 
     await ensure_topics(bootstrap, names.all_for(config), 1)
     producer = RecordProducer(bootstrap)
     await producer.start()
-    workers = DeliveryWorkers(
-        producer, config, Metrics(), names, transport=httpx.MockTransport(answer)
-    )
+    workers = DeliveryWorkers(producer, config, Metrics(), names, transport=MockTransport(answer))
     consumers = workers.consumers(bootstrap)
     for consumer in consumers:
         await consumer.start()

@@ -9,7 +9,6 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jwt
 import pytest
 from pydantic import BaseModel, ConfigDict
@@ -20,6 +19,10 @@ from connectors.registry import CONNECTORS, sink_connector
 from connectors.sdk import (
     HeaderAuth,
     HttpClients,
+    HttpError,
+    HttpRequest,
+    HttpResponse,
+    MockTransport,
     OAuth2ClientCredentials,
     SecretMissingError,
     Secrets,
@@ -137,14 +140,14 @@ def test_the_reference_names_every_connector_and_setting(demo_config: HubConfig)
     assert text == (REPO / "docs" / "connectors.md").read_text()
 
 
-async def _sent(auth: object, environ: dict[str, str], answer: int = 200) -> list[httpx.Request]:
-    seen: list[httpx.Request] = []
+async def _sent(auth: object, environ: dict[str, str], answer: int = 200) -> list[HttpRequest]:
+    seen: list[HttpRequest] = []
 
-    def handle(request: httpx.Request) -> httpx.Response:
+    def handle(request: HttpRequest) -> HttpResponse:
         seen.append(request)
-        return httpx.Response(answer)
+        return HttpResponse(answer)
 
-    clients = HttpClients(Secrets(environ), httpx.MockTransport(handle))
+    clients = HttpClients(Secrets(environ), MockTransport(handle))
     async with clients.client(auth=auth, timeout_s=5) as client:  # type: ignore[arg-type]
         await client.get("https://api.example/zaken")
     return seen
@@ -152,7 +155,7 @@ async def _sent(auth: object, environ: dict[str, str], answer: int = 200) -> lis
 
 async def test_header_auth_reads_its_secret_per_request() -> None:
     (request,) = await _sent(HeaderAuth(header="X-Api-Key", value_env="KEY"), {"KEY": "k1"})
-    assert request.headers["x-api-key"] == "k1"
+    assert request.headers["X-Api-Key"] == "k1"
     with pytest.raises(SecretMissingError, match="KEY is not set"):
         await _sent(HeaderAuth(header="X-Api-Key", value_env="KEY"), {})
 
@@ -160,7 +163,7 @@ async def test_header_auth_reads_its_secret_per_request() -> None:
 async def test_zgw_jwt_carries_the_claims_zgw_apis_check() -> None:
     auth = ZgwJwtAuth(client_id="knooppunt-0363", secret_env="ZGW_SECRET", user_id="svc")
     (request,) = await _sent(auth, {"ZGW_SECRET": SECRET})
-    scheme, _, token = request.headers["authorization"].partition(" ")
+    scheme, _, token = request.headers["Authorization"].partition(" ")
     claims = jwt.decode(token, SECRET, algorithms=["HS256"])
     assert scheme == "Bearer"
     assert claims["iss"] == claims["client_id"] == "knooppunt-0363"
@@ -169,7 +172,7 @@ async def test_zgw_jwt_carries_the_claims_zgw_apis_check() -> None:
 
 
 class _AuthServer:
-    """A token endpoint plus an API, as an httpx MockTransport."""
+    """A token endpoint plus an API, as a MockTransport handler."""
 
     def __init__(self, expires_in: int = 3600, token_status: int = 200) -> None:
         self.tokens_issued = 0
@@ -177,18 +180,19 @@ class _AuthServer:
         self.expires_in, self.token_status = expires_in, token_status
         self.api_calls: list[str] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/token":
-            assert request.headers["authorization"].startswith("Basic ")
-            assert b"grant_type=client_credentials" in request.content
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.url.endswith("/token"):
+            assert request.headers["Authorization"].startswith("Basic ")
+            assert b"grant_type=client_credentials" in (request.body or b"")
             if self.token_status != 200:
-                return httpx.Response(self.token_status)
+                return HttpResponse(self.token_status)
             self.tokens_issued += 1
             token = f"t{self.tokens_issued}"
-            return httpx.Response(200, json={"access_token": token, "expires_in": self.expires_in})
-        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+            answer = {"access_token": token, "expires_in": self.expires_in}
+            return HttpResponse.of(200, json=answer)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         self.api_calls.append(token)
-        return httpx.Response(401 if token in self.revoked else 200)
+        return HttpResponse(401 if token in self.revoked else 200)
 
 
 OAUTH = OAuth2ClientCredentials(
@@ -198,11 +202,11 @@ OAUTH = OAuth2ClientCredentials(
 
 async def test_oauth2_client_credentials_fetches_once_and_caches_until_expiry() -> None:
     server = _AuthServer()
-    clients = HttpClients(Secrets({"OAUTH": SECRET}), httpx.MockTransport(server))
+    clients = HttpClients(Secrets({"OAUTH": SECRET}), MockTransport(server))
     async with clients.client(auth=OAUTH) as client:
-        statuses = [(await client.get("https://api.example/x")).status_code for _ in range(3)]
+        statuses = [(await client.get("https://api.example/x")).status for _ in range(3)]
         server.revoked.add("t1")  # revoked early: one new token, the request is sent again
-        statuses.append((await client.get("https://api.example/x")).status_code)
+        statuses.append((await client.get("https://api.example/x")).status)
     assert statuses == [200, 200, 200, 200]
     assert server.api_calls == ["t1", "t1", "t1", "t1", "t2"]
     assert server.tokens_issued == 2
@@ -210,7 +214,7 @@ async def test_oauth2_client_credentials_fetches_once_and_caches_until_expiry() 
 
 async def test_an_expired_token_is_replaced_before_use() -> None:
     server = _AuthServer(expires_in=10)  # within the early-refresh margin: never reused
-    clients = HttpClients(Secrets({"OAUTH": SECRET}), httpx.MockTransport(server))
+    clients = HttpClients(Secrets({"OAUTH": SECRET}), MockTransport(server))
     async with clients.client(auth=OAUTH) as client:
         await client.get("https://api.example/x")
         await client.get("https://api.example/x")
@@ -218,13 +222,11 @@ async def test_an_expired_token_is_replaced_before_use() -> None:
 
 
 async def test_a_refused_token_request_is_an_http_error_with_its_status() -> None:
-    clients = HttpClients(
-        Secrets({"OAUTH": SECRET}), httpx.MockTransport(_AuthServer(token_status=401))
-    )
+    clients = HttpClients(Secrets({"OAUTH": SECRET}), MockTransport(_AuthServer(token_status=401)))
     async with clients.client(auth=OAUTH) as client:
         with pytest.raises(TokenRefusedError) as caught:
             await client.get("https://api.example/x")
-    assert isinstance(caught.value, httpx.HTTPError)
+    assert isinstance(caught.value, HttpError)  # retryable, like any request without an answer
     assert caught.value.status == 401
 
 

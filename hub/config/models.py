@@ -154,6 +154,12 @@ class DeliveryPolicy(_Strict):
     circuit_break: Duration = Field(
         "15s", description="How long an open circuit waits before one probe delivery decides."
     )
+    block_after: Duration = Field(
+        "7d",
+        description="A destination that delivered nothing for this long while failing is "
+        "blocked: no more probes until an operator releases it (knooppunt destinations "
+        "release); its events wait in Kafka.",
+    )
 
     @field_validator("retry_delays")
     @classmethod

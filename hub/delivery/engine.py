@@ -120,10 +120,13 @@ class DeliveryEngine:
         attempt: Attempt,
         breaker: Callable[[], CircuitBreaker] = CircuitBreaker,
         max_records: int = 500,
+        block_after_s: float | None = None,
+        on_block: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.bootstrap, self.group_id, self.targets = bootstrap, group_id, targets
         self.pattern = f"^{re.escape(topic_prefix)}knooppunt\\.deliver\\..+$"
         self.attempt, self.max_records = attempt, max_records
+        self.block_after_s, self.on_block = block_after_s, on_block
         self.queues = {t.topic: DestinationQueue[_Job](t.max_in_flight) for t in targets.values()}
         self.breakers = {topic: breaker() for topic in targets}
         self.trackers: dict[TopicPartition, OffsetTracker] = {}
@@ -270,9 +273,9 @@ class DeliveryEngine:
     def _held_back(self, topic: str, now: float) -> bool:
         """Whether a destination's partitions must not be fetched now: its backlog is full or
         its circuit is open."""
-        queue = self.queues[topic]
+        queue, breaker = self.queues[topic], self.breakers[topic]
         full = queue.backlog >= BACKLOG_FACTOR * queue.max_in_flight
-        return full or self.breakers[topic].reopens_in(now) > 0
+        return full or breaker.state is BreakerState.BLOCKED or breaker.reopens_in(now) > 0
 
     def _pause_if_held_back(self, topic: str) -> None:
         """Pause a destination's partitions once its backlog is full or its circuit opened."""
@@ -304,7 +307,7 @@ class DeliveryEngine:
 
     def _break_over(self, topic: str) -> None:
         self._reopening.pop(topic, None)
-        if self._stopping.is_set():
+        if self._stopping.is_set() or self.breakers[topic].state is BreakerState.BLOCKED:
             return
         if self.breakers[topic].reopens_in(time.monotonic()) > 0:  # the break was restarted
             self._circuit_opened(topic)
@@ -312,6 +315,53 @@ class DeliveryEngine:
         self._ready.add(topic)
         self._resume_if_room(topic)
         self._wake.set()
+
+    # --- blocks (hub.delivery.blocks) ----------------------------------------------------------
+
+    def _block(self, topic: str, by: str) -> None:
+        """Block a destination that failed for ``block_after_s``; write the block to Kafka."""
+        target, breaker = self.targets[topic], self.breakers[topic]
+        failing_s = time.monotonic() - (breaker.failing_since or time.monotonic())
+        breaker.block()
+        timer = self._reopening.pop(topic, None)
+        if timer is not None:
+            timer.cancel()
+        self._pause_if_held_back(topic)
+        log.error(
+            "destination_blocked",
+            tenant=target.tenant,
+            destination=target.destination,
+            failing_s=round(failing_s),
+            by=by,
+        )
+        if self.on_block is not None:
+            task = asyncio.create_task(self._write_block(topic))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _write_block(self, topic: str) -> None:
+        assert self.on_block is not None
+        try:
+            await self.on_block(topic)
+        except Exception as exc:  # the block holds in this process; a restart probes again
+            log.error("destination_block_not_kept", topic=topic, error=redact_text(str(exc)))
+
+    def apply_block(self, topic: str, blocked: bool, by: str) -> None:
+        """A block or release read from Kafka (hub.delivery.blocks), ours or an operator's."""
+        if topic not in self.targets:
+            return
+        target, breaker = self.targets[topic], self.breakers[topic]
+        if blocked and breaker.state is not BreakerState.BLOCKED:
+            breaker.block()
+            self._pause_if_held_back(topic)
+        elif not blocked and breaker.state is BreakerState.BLOCKED:
+            breaker.release()
+            log.warning(
+                "destination_released", tenant=target.tenant, destination=target.destination, by=by
+            )
+            self._ready.add(topic)
+            self._resume_if_room(topic)
+            self._wake.set()
 
     async def _deliver(self, topic: str, key: bytes | None, job: _Job, probe: bool) -> None:
         target, breaker = self.targets[topic], self.breakers[topic]
@@ -336,7 +386,7 @@ class DeliveryEngine:
             breaker.failed(now)
             self.queues[topic].finished(key)
             self.queues[topic].waiting.appendleft(Queued(key, job))
-            self._circuit_opened(topic)
+            self._open_or_block(topic, now)
             return
         if result == "delivered":
             breaker.succeeded()
@@ -348,12 +398,20 @@ class DeliveryEngine:
                 failures=breaker.failures,
                 break_s=breaker.break_s,
             )
-        if breaker.state is BreakerState.OPEN:  # opened now, or its break restarted
-            self._circuit_opened(topic)
+        self._open_or_block(topic, now)
         self.queues[topic].finished(key)
         tracker = self.trackers.get(job.tp)
         if tracker is not None:
             tracker.finished(job.record.offset)
+
+    def _open_or_block(self, topic: str, now: float) -> None:
+        """After an attempt: block a destination failing for ``block_after_s``; pause one whose
+        circuit is open (opened now, or its break restarted) until its break is over."""
+        breaker = self.breakers[topic]
+        if self.block_after_s is not None and breaker.due_for_block(now, self.block_after_s):
+            self._block(topic, by="delivery engine")
+        elif breaker.state is BreakerState.OPEN:
+            self._circuit_opened(topic)
 
     def _retry_later(self, job: _Job) -> None:
         """Hand the record back to its queue after a pause (Kafka briefly unavailable)."""

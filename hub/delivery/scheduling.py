@@ -6,8 +6,10 @@
   two of the same key (one zaak, one submission) at once, in offset order per key.
 - ``CircuitBreaker``: per destination, after ``failure_threshold`` failed attempts in a row the
   destination is not called for ``break_s`` seconds; then one probe decides (closed again, or
-  another break). Anchor: OneGround's notification service (failure threshold, break duration,
-  half-open probe).
+  another break). A destination that has delivered nothing for ``block_after`` (a week by
+  default) while failing is blocked: no more probes until an operator releases it. Anchor:
+  OneGround's notification service (failure threshold, break duration, half-open probe, a
+  subscription blocked after a week of failures and released by hand).
 """
 
 from __future__ import annotations
@@ -111,6 +113,7 @@ class BreakerState(StrEnum):
     CLOSED = "closed"  # calls go through
     OPEN = "open"  # no calls until the break is over
     HALF_OPEN = "half_open"  # one probe call decides
+    BLOCKED = "blocked"  # failing for too long: no calls until an operator releases it
 
 
 @dataclass
@@ -123,6 +126,7 @@ class CircuitBreaker:
     failures: int = 0
     opened_at: float = 0.0
     probing: bool = False
+    failing_since: float | None = None  # the first failure since the last success
 
     def allows(self, now: float) -> bool:
         """Whether one more call may start now (a half-open breaker lets exactly one probe)."""
@@ -136,16 +140,38 @@ class CircuitBreaker:
         return False
 
     def succeeded(self) -> None:
-        self.state, self.failures, self.probing = BreakerState.CLOSED, 0, False
+        if self.state is not BreakerState.BLOCKED:  # a call started before the block
+            self.state, self.failures, self.probing = BreakerState.CLOSED, 0, False
+            self.failing_since = None
 
     def failed(self, now: float) -> bool:
         """Count a failed call; True when the breaker opened (again) because of it."""
+        if self.failing_since is None:
+            self.failing_since = now
+        if self.state is BreakerState.BLOCKED:
+            return False
         self.failures += 1
         if self.state is BreakerState.HALF_OPEN or self.failures >= self.failure_threshold:
             opened = self.state is not BreakerState.OPEN
             self.state, self.opened_at, self.probing = BreakerState.OPEN, now, False
             return opened
         return False
+
+    def due_for_block(self, now: float, block_after_s: float) -> bool:
+        """Whether the destination has failed, delivering nothing, for ``block_after_s``."""
+        return (
+            self.state is BreakerState.OPEN
+            and self.failing_since is not None
+            and now - self.failing_since >= block_after_s
+        )
+
+    def block(self) -> None:
+        self.state, self.probing = BreakerState.BLOCKED, False
+
+    def release(self) -> None:
+        """An operator's release: calls go through again, the failure count starts afresh."""
+        self.state, self.failures, self.probing = BreakerState.CLOSED, 0, False
+        self.failing_since = None
 
     def reopens_in(self, now: float) -> float:
         """Seconds until an open breaker lets a probe through (0 when not open)."""

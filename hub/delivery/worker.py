@@ -23,6 +23,7 @@ from connectors.sdk import Delivered, Delivery, Permanent, Retryable, Throttled
 from contracts.cloudevents import CloudEvent
 from hub.config import duration_seconds
 from hub.connector_host.context import connector_context
+from hub.delivery.blocks import BLOCKED, BlockReader, write_block
 from hub.delivery.engine import DeliveryEngine, DestinationStatus, EngineTarget
 from hub.delivery.history import (
     PREFIX,
@@ -129,6 +130,8 @@ class DeliveryWorkers:
             targets=targets,
             attempt=self._attempt_from_topic,
             breaker=lambda: CircuitBreaker(policy.circuit_failures, break_s),
+            block_after_s=float(duration_seconds(policy.block_after)),
+            on_block=self._keep_block,
         )
         return self.running_engine
 
@@ -151,7 +154,24 @@ class DeliveryWorkers:
             name="retry",
             max_records=DELIVERY_BATCH,
         )
-        return [self.engine(bootstrap), tiers]
+        engine = self.engine(bootstrap)
+        blocks = BlockReader(
+            bootstrap,
+            self.names.destination_blocks(),
+            lambda change: engine.apply_block(
+                change.destination_topic, change.state == BLOCKED, change.by
+            ),
+        )
+        return [blocks, engine, tiers]  # blocks first: known before the engine delivers
+
+    async def _keep_block(self, destination_topic: str) -> None:
+        await write_block(
+            self.producer,
+            self.names.destination_blocks(),
+            destination_topic,
+            BLOCKED,
+            "delivery engine",
+        )
 
     async def open(self) -> None:
         """Open every sink (connections, tokens) before the consumers start."""

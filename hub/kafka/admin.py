@@ -66,11 +66,13 @@ async def ensure_topics(
     min_insync: int | None = None,
     hub_written: Collection[str] = (),
     partitions_of: Mapping[str, int] | None = None,
+    compacted: Collection[str] = (),
 ) -> list[str]:
     """Create whichever of ``topics`` do not exist yet; return the names it created.
 
     Each gets ``partitions`` partitions, or what ``partitions_of`` names for it (push
-    destinations: KNOOPPUNT_PUSH_PARTITIONS).
+    destinations: KNOOPPUNT_PUSH_PARTITIONS). The ``compacted`` ones keep the last record per
+    key for ever (``cleanup.policy=compact``) and have one partition.
     Replication and ``min.insync.replicas`` follow ``replication_for`` with the number of brokers
     the cluster's metadata names now. The ``hub_written`` ones (destinations, retry tiers, dead
     letters) take records up to HUB_RECORD_BYTES, so a contract record plus the hub's headers
@@ -90,11 +92,14 @@ async def ensure_topics(
             [
                 NewTopic(
                     t,
-                    num_partitions=(partitions_of or {}).get(t, partitions),
+                    num_partitions=1
+                    if t in compacted
+                    else (partitions_of or {}).get(t, partitions),
                     replication_factor=factor,
                     topic_configs={
                         "min.insync.replicas": str(insync),
                         **(large if t in hub_written else {}),
+                        **({"cleanup.policy": "compact"} if t in compacted else {}),
                     },
                 )
                 for t in missing

@@ -47,6 +47,10 @@ class TopicNames:
         """A retry tier, shared by all destinations (the target travels in headers)."""
         return f"{self.prefix}knooppunt.retry.{delay}"
 
+    def destination_blocks(self) -> str:
+        """Blocked and released push destinations (hub.delivery.blocks), compacted."""
+        return f"{self.prefix}knooppunt.destination-blocks"
+
     def group(self, role: str) -> str:
         return f"{self.prefix}knooppunt-{role}"
 
@@ -64,4 +68,5 @@ class TopicNames:
         topics.append(self.dead_letter(UNKNOWN_TENANT))
         topics.append(self.dead_letter(QUARANTINE))
         topics.extend(self.retry(delay) for delay in config.delivery.retry_delays)
+        topics.append(self.destination_blocks())
         return topics

@@ -14,12 +14,12 @@ from prometheus_client.registry import Collector
 
 __all__ = ["CIRCUIT_STATES", "DestinationCollector", "Metrics"]
 
-CIRCUIT_STATES = {"closed": 0, "half_open": 1, "open": 2}
+CIRCUIT_STATES = {"closed": 0, "half_open": 1, "open": 2, "blocked": 3}
 
 
 class DestinationCollector(Collector):
     """Each push destination's engine state, read at scrape time (nothing in the hot path):
-    ``knooppunt_destination_circuit_state`` (0 closed, 1 half-open, 2 open),
+    ``knooppunt_destination_circuit_state`` (0 closed, 1 half-open, 2 open, 3 blocked),
     ``knooppunt_destination_in_flight`` and ``knooppunt_destination_waiting``."""
 
     def __init__(self, status: Callable[[], Sequence[Any]]) -> None:
@@ -29,7 +29,8 @@ class DestinationCollector(Collector):
         labels = ["tenant", "destination"]
         circuit = GaugeMetricFamily(
             "knooppunt_destination_circuit_state",
-            "Circuit breaker of a push destination: 0 closed, 1 half-open (probing), 2 open.",
+            "Circuit breaker of a push destination: 0 closed, 1 half-open (probing), 2 open, "
+            "3 blocked (failing for delivery.block_after; an operator releases it).",
             labels=labels,
         )
         in_flight = GaugeMetricFamily(

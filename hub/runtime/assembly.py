@@ -189,6 +189,7 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
             settings.topic_min_insync_replicas,
             hub_written=settings.topics.hub_written(config),
             partitions_of=dict.fromkeys(delivery.push_topics(), settings.push_partitions),
+            compacted=[settings.topics.destination_blocks()],
         )
         await delivery.open()
         await broker.start()

@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from aiokafka import AIOKafkaProducer
 
 from contracts.cloudevents import source_urn
@@ -20,6 +22,7 @@ from hub.runtime.settings import Settings
 from tests.conftest import running_hub
 from tests.fakes.backoffice import FakeBackOffice, running_backoffice
 from tests.integration.helpers import metric_value, tenant_entry, until, wait_ready
+from tests.integration.processes import hub_env, knooppunt
 from tests.samples import submission
 
 pytestmark = pytest.mark.kafka
@@ -192,3 +195,79 @@ async def test_after_an_outage_the_backlog_flows_at_once_and_nobody_else_slowed(
     for name in ("zaken-0599", "zaken-0518"):
         waits = [r.at - produced_at[r.body["id"]] for r in backoffice.accepted(name) if r.body]
         assert max(waits) < 5.0, f"{name} waited {max(waits):.1f} s during an 8 s outage elsewhere"
+
+
+async def test_a_destination_failing_too_long_is_blocked_across_restarts_until_released(
+    hub_settings: Settings, backoffice: FakeBackOffice, tmp_path: Path
+) -> None:
+    """OneGround's rule, with a week shortened to 3 s: a destination that delivered nothing for
+    ``block_after`` is blocked (no more probes, its events wait in Kafka), stays blocked after a
+    restart, and flows again once an operator runs ``knooppunt destinations release``."""
+    backoffice.outage("zaken", 3600)
+    raw = {
+        "tenants": [tenant_entry("0363", {"zaken": backoffice.url("zaken")})],
+        "delivery": {
+            "retry_delays": ["1s", "2s"],
+            "circuit_failures": 1,
+            "circuit_break": "1s",
+            "block_after": "3s",
+        },
+    }
+    config_file = tmp_path / "hub.yaml"
+    config_file.write_text(yaml.safe_dump(raw))
+    config = HubConfig.model_validate(raw)
+
+    async def state(http: Any) -> str:
+        [destination] = (await http.get("/destinations")).json()
+        return str(destination["circuit"])
+
+    async with running_hub(hub_settings, config) as (_hub, http):
+        await wait_ready(http)
+        ids = await _produce(hub_settings, "0363", "zaken", ["a", "b", "c"])
+        for _ in range(200):
+            if await state(http) == "blocked":
+                break
+            await asyncio.sleep(0.1)
+        assert await state(http) == "blocked"
+        calls = len(backoffice.received("zaken"))
+        await asyncio.sleep(3)  # three breaks long: no probe
+        assert len(backoffice.received("zaken")) == calls
+    async with running_hub(hub_settings, config) as (_hub, http):
+        await wait_ready(http)
+        assert await state(http) == "blocked"  # read back from Kafka at start
+        await asyncio.sleep(2)
+        assert len(backoffice.received("zaken")) == calls
+        backoffice.outage("zaken", 0)
+        released = await asyncio.to_thread(
+            knooppunt,
+            hub_env(hub_settings),
+            "destinations",
+            "release",
+            "--config",
+            str(config_file),
+            "--tenant",
+            "0363",
+            "--destination",
+            "zaken",
+        )
+        assert released.returncode == 0, released.stderr
+        await until(lambda: len(backoffice.accepted("zaken")) >= len(ids), 60)
+        assert await state(http) == "closed"
+    assert sorted(r.body["id"] for r in backoffice.accepted("zaken") if r.body) == sorted(ids)
+
+
+def test_releasing_an_unknown_destination_is_one_clear_line(
+    hub_settings: Settings, tmp_path: Path
+) -> None:
+    config_file = tmp_path / "hub.yaml"
+    config_file.write_text(yaml.safe_dump({"tenants": [tenant_entry("0363", {"zaken": None})]}))
+    env = hub_env(hub_settings)
+    args = ["destinations", "release", "--config", str(config_file), "--tenant", "0363"]
+    for more, expected in [
+        (["--destination", "archief"], "tenant 0363 has no destination 'archief'"),
+        (["--destination", "zaken", "--tenant", "9999"], "no tenant '9999'"),
+    ]:
+        done = knooppunt(env, *args, *more)
+        assert done.returncode != 0
+        assert expected in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1

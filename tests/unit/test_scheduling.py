@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 
+from hub.delivery.blocks import BLOCKED, BlockRecord
 from hub.delivery.scheduling import BreakerState, CircuitBreaker, DestinationQueue, OffsetTracker
 
 
@@ -105,3 +107,47 @@ def test_a_failed_probe_opens_the_breaker_again_and_a_success_resets_the_count()
     assert breaker.failed(7.5)  # the probe failed
     assert breaker.state is BreakerState.OPEN
     assert breaker.reopens_in(8.0) == 4.5
+
+
+def test_a_destination_failing_for_block_after_is_blocked_until_released() -> None:
+    week = 7 * 24 * 3600.0
+    breaker = CircuitBreaker(failure_threshold=2, break_s=15.0)
+    breaker.failed(0.0)
+    breaker.failed(1.0)  # open
+    assert not breaker.due_for_block(week - 1, week)
+    assert breaker.due_for_block(week, week)  # failing since the first failure, a week ago
+    breaker.block()
+    assert breaker.state is BreakerState.BLOCKED
+    assert not breaker.allows(week + 10_000)  # no probe, however long the wait
+    breaker.succeeded()  # a call that started before the block does not lift it
+    assert breaker.state is BreakerState.BLOCKED
+    breaker.release()
+    assert breaker.state.value == "closed"  # (mypy narrowed the state above)
+    assert breaker.allows(week + 10_001)
+    assert breaker.failing_since is None
+    assert breaker.failures == 0
+
+
+def test_a_success_restarts_the_week() -> None:
+    week = 7 * 24 * 3600.0
+    breaker = CircuitBreaker(failure_threshold=1, break_s=15.0)
+    breaker.failed(0.0)
+    assert breaker.allows(20.0)  # half-open probe
+    breaker.succeeded()
+    breaker.failed(week - 5)
+    assert not breaker.due_for_block(week + 1, week)  # failing for 6 s, not a week
+
+
+def test_block_records_round_trip_and_anything_else_is_ignored() -> None:
+    record = BlockRecord("p.knooppunt.deliver.0363.zaken", BLOCKED, datetime.now(UTC), "engine")
+    assert BlockRecord.parse(b"p.knooppunt.deliver.0363.zaken", record.value()) == record
+    for key, value in [
+        (None, record.value()),
+        (b"k", None),  # a tombstone
+        (b"k", b"not json"),
+        (b"k", b'{"state": "gone", "at": "2026-01-01T00:00:00+00:00", "by": "x"}'),
+        (b"k", b'{"state": "blocked", "at": "yesterday", "by": "x"}'),
+        (b"\xff", record.value()),
+        (b"k", b"[1, 2]"),
+    ]:
+        assert BlockRecord.parse(key, value) is None

@@ -1,0 +1,133 @@
+"""Blocked destinations, kept in Kafka: ``<prefix>knooppunt.destination-blocks``, compacted.
+
+A push destination that delivered nothing for ``delivery.block_after`` (a week by default)
+while failing is blocked by the delivery engine that owns it: no more probes, its events wait
+in Kafka. An operator releases it (``knooppunt destinations release``). Both are records on
+this topic, so the state survives restarts and every delivery process sees it:
+
+- key: the destination's topic name (no personal data: tenant code and destination name);
+- value: JSON ``{"state": "blocked" | "released", "at": RFC 3339 time, "by": who}``.
+
+``BlockReader`` (one per delivery process, no consumer group) reads the topic from its start and
+hands each record to the engine. Anchor: OneGround's notification service blocks a subscription
+after a week of failed deliveries until it is released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from hub.observability.logs import get_logger
+from hub.observability.redaction import redact_text
+
+if TYPE_CHECKING:
+    from hub.kafka.producing import RecordProducer
+
+__all__ = ["BLOCKED", "RELEASED", "BlockReader", "BlockRecord", "write_block"]
+
+BLOCKED, RELEASED = "blocked", "released"
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class BlockRecord:
+    """One change of a destination's block (``destination_topic`` is the record key)."""
+
+    destination_topic: str
+    state: str  # BLOCKED or RELEASED
+    at: datetime
+    by: str
+
+    def value(self) -> bytes:
+        return orjson.dumps({"state": self.state, "at": self.at.isoformat(), "by": self.by})
+
+    @classmethod
+    def parse(cls, key: bytes | None, value: bytes | None) -> BlockRecord | None:
+        """The record, or None for anything else (a tombstone, a foreign record): ignored."""
+        try:
+            data = orjson.loads(value or b"")
+            state = data["state"]
+            if key is None or state not in (BLOCKED, RELEASED):
+                return None
+            return cls(key.decode(), state, datetime.fromisoformat(data["at"]), str(data["by"]))
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError):
+            return None
+
+
+async def write_block(
+    producer: RecordProducer, topic: str, destination_topic: str, state: str, by: str
+) -> BlockRecord:
+    """Write one block or release, acknowledged by Kafka (raises KafkaError otherwise)."""
+    record = BlockRecord(destination_topic, state, datetime.now(UTC), by)
+    await producer.send_and_wait(topic, record.value(), destination_topic.encode(), ())
+    return record
+
+
+class BlockReader:
+    """Reads every block record from the topic's start (its one partition), then follows it;
+    ``apply`` gets each. A Consumer (hub.kafka.consuming) for the hub's lifecycle: ``start``
+    returns once it has read what the topic held, so the engine, started after it, never
+    probes a destination that is blocked and not released."""
+
+    def __init__(self, bootstrap: str, topic: str, apply: Callable[[BlockRecord], None]) -> None:
+        self.bootstrap, self.topic, self.apply = bootstrap, topic, apply
+        self.group_id = "destination-blocks"  # for readiness only: it reads without a group
+        self.partition = TopicPartition(topic, 0)
+        self.consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def joined(self) -> bool:
+        return self._task is not None
+
+    async def start(self, catch_up_s: float = 30.0) -> None:
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            client_id="knooppunt-destination-blocks",
+            enable_auto_commit=False,
+            fetch_max_wait_ms=1000,
+        )
+        await self.consumer.start()
+        self.consumer.assign([self.partition])
+        await self.consumer.seek_to_beginning(self.partition)
+        end = (await self.consumer.end_offsets([self.partition]))[self.partition]
+        deadline = asyncio.get_running_loop().time() + catch_up_s
+        while await self.consumer.position(self.partition) < end:
+            if asyncio.get_running_loop().time() > deadline:
+                log.warning("destination_blocks_incomplete", topic=self.topic, end_offset=end)
+                break
+            await self._read(timeout_ms=500)
+        self._task = asyncio.create_task(self._follow(), name="destination-blocks")
+
+    async def stop(self, grace_s: float = 15.0) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.consumer is not None:
+            await self.consumer.stop()
+
+    async def _read(self, timeout_ms: int) -> None:
+        assert self.consumer is not None
+        batches = await self.consumer.getmany(timeout_ms=timeout_ms)
+        for records in batches.values():
+            for record in records:
+                parsed = BlockRecord.parse(record.key, record.value)
+                if parsed is not None:
+                    self.apply(parsed)
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                await self._read(timeout_ms=1000)
+            except KafkaError as exc:
+                log.error("consumer_fetch_failed", consumer="blocks", error=redact_text(str(exc)))
+                await asyncio.sleep(1.0)

@@ -75,6 +75,7 @@ class Hub:
         base = f"http://{self.settings.http_host}:{self.settings.http_port}"
         topics = self.settings.topics.all_for(self.config)
         created = set(self.created_topics)
+        more = len(topics) - BANNER_TOPICS
         lines = [
             f"Knooppunt {hub.__version__} is running with {self.config.source}",
             f"  Kafka:     {self.settings.kafka_bootstrap_servers}",
@@ -83,10 +84,14 @@ class Hub:
             f"  Metrics:   {base}/metrics",
             f"  Health:    {base}/healthz  {base}/readyz",
             f"  Topics ({len(created)} created now, {len(topics) - len(created)} existed):",
-            *(f"    {t}{'  (created)' if t in created else ''}" for t in topics),
+            *(f"    {t}{'  (created)' if t in created else ''}" for t in topics[:BANNER_TOPICS]),
+            *([f"    ... and {more} more (/asyncapi lists all)"] if more > 0 else []),
             "  Try it:    .venv/bin/knooppunt demo   (in a second shell); Ctrl-C stops the hub",
         ]
         return "\n".join(lines)
+
+
+BANNER_TOPICS = 30  # the demo's topics all fit; 340 tenants' 1,400 would bury the rest
 
 
 def document_topics(broker: KafkaBroker, config: HubConfig, names: TopicNames) -> None:

@@ -24,6 +24,7 @@ Attributes never carry personal data: the subject is an id of the case or submis
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -64,6 +65,7 @@ _CORE = frozenset(
     {*_REQUIRED, "datacontenttype", "dataschema", "subject", "time", "data", "data_base64"}
 )
 _OWN_EXTENSIONS = frozenset({"tenant", "traceparent"})
+_WELL_KNOWN = (_CORE | _OWN_EXTENSIONS) - {"data_base64"}  # valid names: no pattern needed
 
 
 def source_urn(oin: str, system: str) -> str:
@@ -76,6 +78,18 @@ def valid_traceparent(value: str | None) -> str | None:
     return value if value is not None and _TRACEPARENT.fullmatch(value) else None
 
 
+# A handful of types and sources recur in every record: each is checked once (bounded cache).
+@functools.lru_cache(maxsize=1024)
+def _valid_type(value: str) -> bool:
+    return _TYPE_PATTERN.fullmatch(value) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _valid_source(value: str) -> bool:
+    return _SOURCE_PATTERN.fullmatch(value) is not None
+
+
+@functools.lru_cache(maxsize=64)
 def _is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
     return media == "application/json" or media.endswith("+json") or media == "text/json"
@@ -102,9 +116,9 @@ class CloudEvent:
     extensions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
-        if not _TYPE_PATTERN.fullmatch(self.type):
+        if not _valid_type(self.type):
             raise ContractError("must be reverse-DNS, e.g. nl.gemeente.formulier.ingediend", "type")
-        if not _SOURCE_PATTERN.fullmatch(self.source):
+        if not _valid_source(self.source):
             raise ContractError("must be urn:nld:oin:<20-digit OIN>:systeem:<name>", "source")
         if self.subject is not None and passes_elfproef(self.subject):
             raise ContractError(
@@ -160,7 +174,7 @@ class CloudEvent:
                 plain_traceparent = _lenient_text(raw)
             elif lowered.startswith("ce_"):
                 attribute = name[3:]
-                if not _ATTRIBUTE_NAME.fullmatch(attribute):
+                if attribute not in _WELL_KNOWN and not _ATTRIBUTE_NAME.fullmatch(attribute):
                     raise ContractError(
                         "not a CloudEvents attribute name (lowercase a-z and 0-9 only, "
                         "CloudEvents §3.1.1)",
@@ -211,13 +225,14 @@ class CloudEvent:
             if not attributes.get(name):
                 what = "extension attribute" if name == "tenant" else "CloudEvents attribute"
                 raise ContractError(f"missing or empty {what}", prefix + name)
-        for name, text in attributes.items():
-            bad = _NOT_ALLOWED.search(text)
-            if bad:
-                raise ContractError(
-                    f"contains U+{ord(bad.group()):04X}, not allowed in a CloudEvents string",
-                    prefix + name,
-                )
+        if _NOT_ALLOWED.search("".join(attributes.values())):  # one search; then which one
+            for name, text in attributes.items():
+                bad = _NOT_ALLOWED.search(text)
+                if bad:
+                    raise ContractError(
+                        f"contains U+{ord(bad.group()):04X}, not allowed in a CloudEvents string",
+                        prefix + name,
+                    )
         if attributes["specversion"] != SPEC_VERSION:
             raise ContractError(
                 f"unsupported specversion, expected {SPEC_VERSION}", prefix + "specversion"

@@ -1,0 +1,248 @@
+"""A consumer-group member on librdkafka (confluent-kafka) that runs its loop in a thread.
+
+The router's hot path: consume -> route -> produce -> await every delivery report -> commit.
+Written with aiokafka, every record costs a pure-Python murmur2, a send future and several event
+loop hops; here fetching, partitioning, batching and acknowledging happen in librdkafka's C
+threads, and the Python side only decides (docs/design.md, "The router's fast path").
+
+The contract is ``hub.kafka.consuming``'s, per fetched batch of one partition:
+
+- ``handler.send(records)`` hands every copy (and dead letter) of the batch to the writer, in
+  record order, and returns a ``Pending``;
+- once the writer has every delivery report of everything sent from this fetch,
+  ``pending.settle()`` counts what was written (and deals with refusals that are the record's
+  own fault, e.g. too large); it raises when the batch must be read again (Kafka did not
+  acknowledge a copy): nothing of it is committed, the partition is sought back to the batch's
+  first record and paused for ``retry_pause_s``; other partitions go on;
+- only then are the settled batches committed, once per fetch, up to their last record.
+
+``stop`` lets the fetch in hand finish (at most ``grace_s``), commits what was handled, leaves
+the group and flushes the writer. A fetch not finished by then is not committed: whoever takes
+the partition reads it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, cast
+
+from confluent_kafka import Consumer as KafkaConsumer
+from confluent_kafka import KafkaException, TopicPartition
+
+from hub.kafka.writing import WaitAbandonedError
+from hub.observability.logs import get_logger
+from hub.observability.redaction import redact_text
+
+if TYPE_CHECKING:
+    from confluent_kafka import Message
+
+    from hub.kafka.writing import BatchWriter
+
+__all__ = ["BatchHandler", "Pending", "Record", "ThreadedConsumer"]
+
+log = get_logger(__name__)
+
+
+@dataclass(slots=True)
+class Record:
+    """One consumed record, with the attribute names of aiokafka's ``ConsumerRecord`` (so the
+    hub's header and history helpers read both)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes | None], ...]
+
+    @classmethod
+    def of(cls, message: Message) -> Record:
+        # Without deserializers librdkafka hands over bytes: header values too, as a list.
+        headers = cast("list[tuple[str, bytes | None]] | None", message.headers())
+        return cls(
+            message.topic() or "",
+            message.partition() or 0,
+            message.offset() or 0,
+            message.key(),
+            message.value(),
+            tuple(headers) if headers else (),
+        )
+
+
+class Pending(Protocol):
+    """What ``BatchHandler.send`` leaves to finish once every delivery report is in."""
+
+    def settle(self) -> None: ...
+
+
+class BatchHandler(Protocol):
+    def send(self, records: Sequence[Record]) -> Pending: ...
+
+
+class ThreadedConsumer:
+    """One member of consumer group ``group_id`` reading ``topics`` into ``handler``, which
+    writes with ``writer`` (this consumer flushes and closes it when it stops).
+
+    Implements the hub's ``Consumer`` protocol (hub.kafka.consuming): start, stop, assigned.
+    """
+
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        topics: Sequence[str],
+        group_id: str,
+        handler: BatchHandler,
+        writer: BatchWriter,
+        name: str,
+        max_records: int = 500,
+        retry_pause_s: float = 1.0,
+        poll_timeout_s: float = 0.5,
+    ) -> None:
+        self.bootstrap, self.topics, self.group_id = bootstrap, list(topics), group_id
+        self.handler, self.writer, self.name = handler, writer, name
+        self.max_records, self.retry_pause_s, self.poll_timeout_s = (
+            max_records,
+            retry_pause_s,
+            poll_timeout_s,
+        )
+        self._assignment: set[tuple[str, int]] = set()
+        self._paused: dict[tuple[str, int], float] = {}  # partition -> monotonic resume time
+        self._stopping = threading.Event()
+        self._abandon = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._consumer: KafkaConsumer | None = None
+
+    def assigned(self) -> bool:
+        """Whether this member has partitions (readiness)."""
+        return bool(self._assignment)
+
+    async def start(self) -> None:
+        self._consumer = KafkaConsumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": self.group_id,
+                "client.id": f"knooppunt-{self.name}",
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "auto.offset.reset": "earliest",
+                "logger": _LIBRDKAFKA_LOG,
+            }
+        )
+        self._consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
+        self._thread = threading.Thread(target=self._run, name=f"consumer:{self.name}")
+        self._thread.start()
+
+    async def stop(self, grace_s: float = 15.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join, grace_s)
+            if self._thread.is_alive():
+                self._abandon.set()  # the batch in hand stays uncommitted
+                await asyncio.to_thread(self._thread.join)
+
+    # -- the loop, in its own thread --------------------------------------------------------
+
+    def _on_assign(self, _consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:
+        self._assignment.update((tp.topic, tp.partition) for tp in partitions)
+
+    def _on_revoke(self, _consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            self._assignment.discard((tp.topic, tp.partition))
+            self._paused.pop((tp.topic, tp.partition), None)
+
+    def _run(self) -> None:
+        assert self._consumer is not None
+        consumer = self._consumer
+        try:
+            while not self._stopping.is_set():
+                self._resume_due(consumer)
+                try:
+                    messages = consumer.consume(self.max_records, self.poll_timeout_s)
+                except KafkaException as exc:
+                    log.error("consumer_fetch_failed", consumer=self.name, error=_text(exc))
+                    time.sleep(self.retry_pause_s)
+                    continue
+                if messages:
+                    self._handle(consumer, messages)
+        except WaitAbandonedError:
+            pass
+        finally:
+            consumer.close()  # leaves the group
+            self.writer.close()
+
+    def _handle(self, consumer: KafkaConsumer, messages: list[Message]) -> None:
+        batches: dict[tuple[str, int], list[Record]] = {}
+        for message in messages:
+            if message.error() is not None:  # a partition's end or a broker-side error
+                continue
+            record = Record.of(message)
+            batches.setdefault((record.topic, record.partition), []).append(record)
+        sent: list[tuple[list[Record], Pending]] = []
+        for records in batches.values():
+            try:
+                sent.append((records, self.handler.send(records)))
+            except Exception as exc:
+                self._failed(consumer, records, exc)
+        self.writer.wait(self._abandon)
+        handled: list[TopicPartition] = []
+        for records, pending in sent:
+            try:
+                pending.settle()
+            except WaitAbandonedError:
+                raise
+            except Exception as exc:
+                self._failed(consumer, records, exc)
+            else:
+                last = records[-1]
+                handled.append(TopicPartition(last.topic, last.partition, last.offset + 1))
+        if handled:
+            try:
+                consumer.commit(offsets=handled, asynchronous=False)
+            except KafkaException as exc:
+                # A rebalance took the partitions: their new owner reads from the last commit,
+                # so some records are handled twice (same idempotency keys), none lost.
+                log.warning("consumer_commit_failed", consumer=self.name, error=_text(exc))
+
+    def _failed(self, consumer: KafkaConsumer, records: list[Record], exc: Exception) -> None:
+        first = records[0]
+        log.error(
+            "consumer_batch_failed",
+            consumer=self.name,
+            topic=first.topic,
+            partition=first.partition,
+            offset=first.offset,
+            batch=len(records),
+            error_class=type(exc).__name__,
+            error=_text(exc),
+        )
+        tp = TopicPartition(first.topic, first.partition, first.offset)
+        try:
+            consumer.pause([tp])
+            consumer.seek(tp)
+        except KafkaException as error:  # the partition was revoked meanwhile: not ours
+            log.warning("consumer_commit_failed", consumer=self.name, error=_text(error))
+            return
+        self._paused[(first.topic, first.partition)] = time.monotonic() + self.retry_pause_s
+
+    def _resume_due(self, consumer: KafkaConsumer) -> None:
+        if not self._paused:
+            return
+        now = time.monotonic()
+        due = [key for key, until in self._paused.items() if until <= now]
+        for key in due:
+            del self._paused[key]
+            if key in self._assignment:
+                consumer.resume([TopicPartition(*key)])
+
+
+def _text(exc: BaseException) -> str:
+    return redact_text(str(exc))
+
+
+_LIBRDKAFKA_LOG = logging.getLogger("hub.librdkafka")  # librdkafka's own lines, as JSON

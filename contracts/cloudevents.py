@@ -65,7 +65,8 @@ _CORE = frozenset(
     {*_REQUIRED, "datacontenttype", "dataschema", "subject", "time", "data", "data_base64"}
 )
 _OWN_EXTENSIONS = frozenset({"tenant", "traceparent"})
-_WELL_KNOWN = (_CORE | _OWN_EXTENSIONS) - {"data_base64"}  # valid names: no pattern needed
+_NOT_EXTENSIONS = _CORE | _OWN_EXTENSIONS
+_WELL_KNOWN = _NOT_EXTENSIONS - {"data_base64"}  # valid names: no pattern needed
 
 
 def source_urn(oin: str, system: str) -> str:
@@ -167,22 +168,28 @@ class CloudEvent:
         content_type: str | None = None
         plain_traceparent: str | None = None
         for name, raw in headers:
-            lowered = name.lower()
-            if lowered == "content-type":
-                content_type = _header_text(name, raw)
-            elif lowered == "traceparent":
-                plain_traceparent = _lenient_text(raw)
-            elif lowered.startswith("ce_"):
+            if name.startswith("ce_"):  # the usual case first: an attribute, as the hub writes it
                 attribute = name[3:]
-                if attribute not in _WELL_KNOWN and not _ATTRIBUTE_NAME.fullmatch(attribute):
-                    raise ContractError(
-                        "not a CloudEvents attribute name (lowercase a-z and 0-9 only, "
-                        "CloudEvents §3.1.1)",
-                        _printable(name),
-                    )
-                if attribute in attributes:
-                    raise ContractError("header given twice", name)
-                attributes[attribute] = _header_text(name, raw)
+            else:
+                lowered = name.lower()
+                if lowered == "content-type":
+                    content_type = _header_text(name, raw)
+                    continue
+                if lowered == "traceparent":
+                    plain_traceparent = _lenient_text(raw)
+                    continue
+                if not lowered.startswith("ce_"):
+                    continue
+                attribute = name[3:]
+            if attribute not in _WELL_KNOWN and not _ATTRIBUTE_NAME.fullmatch(attribute):
+                raise ContractError(
+                    "not a CloudEvents attribute name (lowercase a-z and 0-9 only, "
+                    "CloudEvents §3.1.1)",
+                    _printable(name),
+                )
+            if attribute in attributes:
+                raise ContractError("header given twice", name)
+            attributes[attribute] = _header_text(name, raw)
         if content_type is not None and content_type.lower().startswith(STRUCTURED_CONTENT_TYPE):
             return cls._from_structured(content_type, value)
         if "traceparent" not in attributes and plain_traceparent is not None:
@@ -243,7 +250,7 @@ class CloudEvent:
         if "subject" in attributes and not attributes["subject"]:
             raise ContractError("must not be empty when present", prefix + "subject")
         extensions = {
-            name: text for name, text in attributes.items() if name not in _CORE | _OWN_EXTENSIONS
+            name: text for name, text in attributes.items() if name not in _NOT_EXTENSIONS
         }
         try:
             return cls(

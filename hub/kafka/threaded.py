@@ -14,7 +14,9 @@ The contract is ``hub.kafka.consuming``'s, per fetched batch of one partition:
   own fault, e.g. too large); it raises when the batch must be read again (Kafka did not
   acknowledge a copy): nothing of it is committed, the partition is sought back to the batch's
   first record and paused for ``retry_pause_s``; other partitions go on;
-- only then are the settled batches committed, once per fetch, up to their last record.
+- only then are the settled batches committed, once per fetch, up to their last record. The
+  commit is sent without waiting for its answer (the next fetch is routed meanwhile); before a
+  partition is given up (revoked, stop) its offset is committed again, waiting.
 
 ``stop`` lets the fetch in hand finish (at most ``grace_s``), commits what was handled, leaves
 the group and flushes the writer. A fetch not finished by then is not committed: whoever takes
@@ -27,12 +29,12 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast
 
 from confluent_kafka import Consumer as KafkaConsumer
-from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from hub.kafka.writing import WaitAbandonedError
 from hub.observability.logs import get_logger
@@ -113,6 +115,7 @@ class ThreadedConsumer:
         )
         self._assignment: set[tuple[str, int]] = set()
         self._paused: dict[tuple[str, int], float] = {}  # partition -> monotonic resume time
+        self._uncertain: dict[tuple[str, int], int] = {}  # committed without waiting
         self._stopping = threading.Event()
         self._abandon = threading.Event()
         self._thread: threading.Thread | None = None
@@ -132,6 +135,7 @@ class ThreadedConsumer:
                 "enable.auto.offset.store": False,
                 "auto.offset.reset": "earliest",
                 "logger": _LIBRDKAFKA_LOG,
+                "on_commit": self._on_commit,
             }
         )
         self._consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
@@ -151,7 +155,8 @@ class ThreadedConsumer:
     def _on_assign(self, _consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:
         self._assignment.update((tp.topic, tp.partition) for tp in partitions)
 
-    def _on_revoke(self, _consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:
+    def _on_revoke(self, consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:
+        self._commit_now(consumer, [(tp.topic, tp.partition) for tp in partitions])
         for tp in partitions:
             self._assignment.discard((tp.topic, tp.partition))
             self._paused.pop((tp.topic, tp.partition), None)
@@ -163,7 +168,7 @@ class ThreadedConsumer:
             while not self._stopping.is_set():
                 self._resume_due(consumer)
                 try:
-                    messages = consumer.consume(self.max_records, self.poll_timeout_s)
+                    messages = self._fetch(consumer)
                 except KafkaException as exc:
                     log.error("consumer_fetch_failed", consumer=self.name, error=_text(exc))
                     time.sleep(self.retry_pause_s)
@@ -173,8 +178,21 @@ class ThreadedConsumer:
         except WaitAbandonedError:
             pass
         finally:
+            self._commit_now(consumer, self._assignment)
             consumer.close()  # leaves the group
             self.writer.close()
+
+    def _fetch(self, consumer: KafkaConsumer) -> list[Message]:
+        """What librdkafka has fetched already, up to ``max_records``; when nothing, wait up to
+        ``poll_timeout_s`` for the first record (``consume`` alone would wait for a full
+        batch: half a second for an event arriving alone)."""
+        messages = consumer.consume(self.max_records, 0)
+        if messages:
+            return messages
+        messages = consumer.consume(1, self.poll_timeout_s)
+        if messages and self.max_records > 1:
+            messages.extend(consumer.consume(self.max_records - 1, 0))
+        return messages
 
     def _handle(self, consumer: KafkaConsumer, messages: list[Message]) -> None:
         batches: dict[tuple[str, int], list[Record]] = {}
@@ -202,12 +220,38 @@ class ThreadedConsumer:
                 last = records[-1]
                 handled.append(TopicPartition(last.topic, last.partition, last.offset + 1))
         if handled:
+            # Sent without waiting for the answer: the next fetch is routed meanwhile. What was
+            # handled is committed once more, waiting, before a partition is given up (revoked,
+            # stop), so a new owner never starts before it.
+            for tp in handled:
+                self._uncertain[(tp.topic, tp.partition)] = tp.offset
             try:
-                consumer.commit(offsets=handled, asynchronous=False)
+                consumer.commit(offsets=handled, asynchronous=True)
             except KafkaException as exc:
-                # A rebalance took the partitions: their new owner reads from the last commit,
-                # so some records are handled twice (same idempotency keys), none lost.
-                log.warning("consumer_commit_failed", consumer=self.name, error=_text(exc))
+                self._commit_failed(exc)
+
+    def _commit_now(self, consumer: KafkaConsumer, partitions: Iterable[tuple[str, int]]) -> None:
+        """Commit, waiting, what was handled on ``partitions`` since the last such commit."""
+        offsets = [
+            TopicPartition(topic, partition, self._uncertain.pop((topic, partition)))
+            for topic, partition in list(partitions)
+            if (topic, partition) in self._uncertain
+        ]
+        if not offsets:
+            return
+        try:
+            consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            self._commit_failed(exc)
+
+    def _commit_failed(self, error: object) -> None:
+        # A rebalance took the partitions: their new owner reads from the last commit, so some
+        # records are handled twice (same idempotency keys), none lost.
+        log.warning("consumer_commit_failed", consumer=self.name, error=_text(error))
+
+    def _on_commit(self, error: KafkaError | None, _partitions: list[TopicPartition]) -> None:
+        if error is not None:
+            self._commit_failed(error)
 
     def _failed(self, consumer: KafkaConsumer, records: list[Record], exc: Exception) -> None:
         first = records[0]
@@ -241,8 +285,8 @@ class ThreadedConsumer:
                 consumer.resume([TopicPartition(*key)])
 
 
-def _text(exc: BaseException) -> str:
-    return redact_text(str(exc))
+def _text(error: object) -> str:
+    return redact_text(str(error))
 
 
 _LIBRDKAFKA_LOG = logging.getLogger("hub.librdkafka")  # librdkafka's own lines, as JSON

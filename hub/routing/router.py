@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from contracts.cloudevents import CloudEvent
 from contracts.registry import CONTRACTS
@@ -129,6 +129,8 @@ class Router:
     ) -> None:
         self.writer, self.config, self.metrics, self.names = writer, config, metrics, names
         self.table = RoutingTable(config)
+        # As many as the metrics' own label sets: tenants x event types x destination sets.
+        self._counted: dict[tuple[str, str, tuple[str, ...]], tuple[list[Any], Any]] = {}
 
     def send(self, records: Sequence[Record]) -> _Batch:
         """Route every record of one partition's batch (hub.kafka.threaded's ``BatchHandler``)."""
@@ -181,10 +183,17 @@ class Router:
         log.info("event_unrouted", tenant=event.tenant, contract=event.type, event_id=event.id)
 
     def _account_routed(self, event: CloudEvent, destinations: tuple[str, ...]) -> None:
-        for name in destinations:
-            self.metrics.events_routed.labels(event.tenant, event.type, name).inc()
-        latency = max(0.0, time.time() - event.time.timestamp())
-        self.metrics.routing_latency.labels(event.type).observe(latency)
+        counted = self._counted.get((event.tenant, event.type, destinations))
+        if counted is None:  # labels() takes a lock and builds a key: once per combination
+            routed = self.metrics.events_routed
+            counted = (
+                [routed.labels(event.tenant, event.type, name) for name in destinations],
+                self.metrics.routing_latency.labels(event.type),
+            )
+            self._counted[(event.tenant, event.type, destinations)] = counted
+        for counter in counted[0]:
+            counter.inc()
+        counted[1].observe(max(0.0, time.time() - event.time.timestamp()))
         log.debug(
             "event_routed",
             tenant=event.tenant,

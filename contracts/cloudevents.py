@@ -60,6 +60,9 @@ _NOT_ALLOWED = re.compile(
     + "".join(f"\\U{plane:04x}fffe\\U{plane:04x}ffff" for plane in range(1, 17))
     + "]"
 )
+# The same, for ASCII text: searching the class above costs 15 us for 200 characters (its
+# astral ranges), this one a fraction of a microsecond; attributes are nearly always ASCII.
+_ASCII_NOT_ALLOWED = re.compile("[\x00-\x1f\x7f]")
 _REQUIRED = ("id", "source", "specversion", "type")
 _CORE = frozenset(
     {*_REQUIRED, "datacontenttype", "dataschema", "subject", "time", "data", "data_base64"}
@@ -77,6 +80,11 @@ def source_urn(oin: str, system: str) -> str:
 def valid_traceparent(value: str | None) -> str | None:
     """``value`` when it is a W3C Trace Context ``traceparent`` of version 00, else None."""
     return value if value is not None and _TRACEPARENT.fullmatch(value) else None
+
+
+def _has_not_allowed(text: str) -> bool:
+    pattern = _ASCII_NOT_ALLOWED if text.isascii() else _NOT_ALLOWED
+    return pattern.search(text) is not None
 
 
 # A handful of types and sources recur in every record: each is checked once (bounded cache).
@@ -232,7 +240,7 @@ class CloudEvent:
             if not attributes.get(name):
                 what = "extension attribute" if name == "tenant" else "CloudEvents attribute"
                 raise ContractError(f"missing or empty {what}", prefix + name)
-        if _NOT_ALLOWED.search("".join(attributes.values())):  # one search; then which one
+        if _has_not_allowed("".join(attributes.values())):  # one search; then which one
             for name, text in attributes.items():
                 bad = _NOT_ALLOWED.search(text)
                 if bad:

@@ -146,13 +146,7 @@ def _parse_clean(raw: str) -> Any:
     if "\\u" in raw or raw.count("{") + raw.count("[") > MAX_DEPTH:
         return _NOT_CLEAN
     try:
-        return json.loads(
-            raw,
-            object_pairs_hook=_members,
-            parse_int=_quick_number,
-            parse_float=_quick_number,
-            parse_constant=_refuse_constant,
-        )
+        return _QUICK.decode(raw)
     except (_UncleanError, ContractError, ValueError, RecursionError):
         return _NOT_CLEAN
 
@@ -163,6 +157,15 @@ def _quick_number(text: str) -> int | float:
 
 def _refuse_constant(_name: str) -> Any:
     raise _UncleanError
+
+
+# One decoder for every quick reading (json.loads with hooks would build one per document).
+_QUICK = json.JSONDecoder(
+    object_pairs_hook=_members,
+    parse_int=_quick_number,
+    parse_float=_quick_number,
+    parse_constant=_refuse_constant,
+)
 
 
 class _Constant:

@@ -29,6 +29,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = ["BatchHandler", "Pending", "Record", "ThreadedConsumer"]
 
 log = get_logger(__name__)
+_REPORTS_WAIT_S = 0.005  # nothing new fetched: how long to wait for delivery reports
 
 
 @dataclass(slots=True)
@@ -79,7 +81,21 @@ class Record:
 class Pending(Protocol):
     """What ``BatchHandler.send`` leaves to finish once every delivery report is in."""
 
+    def done(self) -> bool:
+        """Whether every record handed to the writer has its delivery report."""
+        ...
+
     def settle(self) -> None: ...
+
+
+@dataclass
+class _Fetch:
+    """The batches of one fetch, handed to the handler."""
+
+    sent: list[tuple[list[Record], Pending]]
+
+    def done(self) -> bool:
+        return all(pending.done() for _, pending in self.sent)
 
 
 class BatchHandler(Protocol):
@@ -105,6 +121,7 @@ class ThreadedConsumer:
         max_records: int = 500,
         retry_pause_s: float = 1.0,
         poll_timeout_s: float = 0.5,
+        fetches_ahead: int = 1,
     ) -> None:
         self.bootstrap, self.topics, self.group_id = bootstrap, list(topics), group_id
         self.handler, self.writer, self.name = handler, writer, name
@@ -113,9 +130,12 @@ class ThreadedConsumer:
             retry_pause_s,
             poll_timeout_s,
         )
+        self.fetches_ahead = fetches_ahead
         self._assignment: set[tuple[str, int]] = set()
         self._paused: dict[tuple[str, int], float] = {}  # partition -> monotonic resume time
         self._uncertain: dict[tuple[str, int], int] = {}  # committed without waiting
+        self._rewound: dict[tuple[str, int], int] = {}  # sought back to, not read again yet
+        self._in_flight: deque[_Fetch] = deque()  # sent, delivery reports not all in
         self._stopping = threading.Event()
         self._abandon = threading.Event()
         self._thread: threading.Thread | None = None
@@ -156,10 +176,12 @@ class ThreadedConsumer:
         self._assignment.update((tp.topic, tp.partition) for tp in partitions)
 
     def _on_revoke(self, consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:
+        self._drain(consumer)  # (called from within consume, on this thread)
         self._commit_now(consumer, [(tp.topic, tp.partition) for tp in partitions])
         for tp in partitions:
             self._assignment.discard((tp.topic, tp.partition))
             self._paused.pop((tp.topic, tp.partition), None)
+            self._rewound.pop((tp.topic, tp.partition), None)
 
     def _run(self) -> None:
         assert self._consumer is not None
@@ -168,13 +190,19 @@ class ThreadedConsumer:
             while not self._stopping.is_set():
                 self._resume_due(consumer)
                 try:
-                    messages = self._fetch(consumer)
+                    messages = self._fetch(consumer, wait=not self._in_flight)
                 except KafkaException as exc:
                     log.error("consumer_fetch_failed", consumer=self.name, error=_text(exc))
                     time.sleep(self.retry_pause_s)
                     continue
                 if messages:
-                    self._handle(consumer, messages)
+                    self._in_flight.append(self._send(consumer, messages))
+                self.writer.poll(0 if messages else _REPORTS_WAIT_S)
+                while self._in_flight and (
+                    self._in_flight[0].done() or len(self._in_flight) > self.fetches_ahead
+                ):
+                    self._finish(consumer, self._in_flight.popleft())
+            self._drain(consumer)
         except WaitAbandonedError:
             pass
         finally:
@@ -182,34 +210,48 @@ class ThreadedConsumer:
             consumer.close()  # leaves the group
             self.writer.close()
 
-    def _fetch(self, consumer: KafkaConsumer) -> list[Message]:
-        """What librdkafka has fetched already, up to ``max_records``; when nothing, wait up to
-        ``poll_timeout_s`` for the first record (``consume`` alone would wait for a full
-        batch: half a second for an event arriving alone)."""
+    def _fetch(self, consumer: KafkaConsumer, wait: bool) -> list[Message]:
+        """What librdkafka has fetched already, up to ``max_records``; when nothing and
+        ``wait``, wait up to ``poll_timeout_s`` for the first record (``consume`` alone would
+        wait for a full batch: half a second for an event arriving alone)."""
         messages = consumer.consume(self.max_records, 0)
-        if messages:
+        if messages or not wait:
             return messages
         messages = consumer.consume(1, self.poll_timeout_s)
         if messages and self.max_records > 1:
             messages.extend(consumer.consume(self.max_records - 1, 0))
         return messages
 
-    def _handle(self, consumer: KafkaConsumer, messages: list[Message]) -> None:
+    def _send(self, consumer: KafkaConsumer, messages: list[Message]) -> _Fetch:
+        """Hand every partition's batch of one fetch to the handler (nothing awaited)."""
         batches: dict[tuple[str, int], list[Record]] = {}
         for message in messages:
             if message.error() is not None:  # a partition's end or a broker-side error
                 continue
             record = Record.of(message)
             batches.setdefault((record.topic, record.partition), []).append(record)
-        sent: list[tuple[list[Record], Pending]] = []
-        for records in batches.values():
+        fetch = _Fetch([])
+        for key, records in batches.items():
+            rewound = self._rewound.get(key)
+            if rewound is not None:
+                if records[0].offset != rewound:
+                    continue  # fetched before the partition was sought back: read again later
+                del self._rewound[key]  # the batch read again
             try:
-                sent.append((records, self.handler.send(records)))
+                fetch.sent.append((records, self.handler.send(records)))
             except Exception as exc:
                 self._failed(consumer, records, exc)
-        self.writer.wait(self._abandon)
+        return fetch
+
+    def _finish(self, consumer: KafkaConsumer, fetch: _Fetch) -> None:
+        """Once every delivery report of ``fetch`` is in: settle each batch, commit the good."""
+        self.writer.wait_until(fetch.done, self._abandon)
         handled: list[TopicPartition] = []
-        for records, pending in sent:
+        for records, pending in fetch.sent:
+            first = records[0]
+            rewound = self._rewound.get((first.topic, first.partition))
+            if rewound is not None and first.offset > rewound:
+                continue  # an earlier batch of its partition failed: this one is read again too
             try:
                 pending.settle()
             except WaitAbandonedError:
@@ -229,6 +271,10 @@ class ThreadedConsumer:
                 consumer.commit(offsets=handled, asynchronous=True)
             except KafkaException as exc:
                 self._commit_failed(exc)
+
+    def _drain(self, consumer: KafkaConsumer) -> None:
+        while self._in_flight:
+            self._finish(consumer, self._in_flight.popleft())
 
     def _commit_now(self, consumer: KafkaConsumer, partitions: Iterable[tuple[str, int]]) -> None:
         """Commit, waiting, what was handled on ``partitions`` since the last such commit."""
@@ -273,6 +319,7 @@ class ThreadedConsumer:
             log.warning("consumer_commit_failed", consumer=self.name, error=_text(error))
             return
         self._paused[(first.topic, first.partition)] = time.monotonic() + self.retry_pause_s
+        self._rewound[(first.topic, first.partition)] = first.offset
 
     def _resume_due(self, consumer: KafkaConsumer) -> None:
         if not self._paused:
@@ -289,4 +336,4 @@ def _text(error: object) -> str:
     return redact_text(str(error))
 
 
-_LIBRDKAFKA_LOG = logging.getLogger("hub.librdkafka")  # librdkafka's own lines, as JSON
+_LIBRDKAFKA_LOG = logging.getLogger("librdkafka")  # a library: rate limited, warnings and up

@@ -81,7 +81,7 @@ class BatchWriter:
                 "message.max.bytes": HUB_RECORD_BYTES - 4096,  # refused here before the broker
                 "partitioner": "murmur2_random",
                 "delivery.timeout.ms": delivery_timeout_ms,
-                "logger": logging.getLogger("hub.librdkafka"),
+                "logger": logging.getLogger("librdkafka"),
             }
         )
 
@@ -104,6 +104,17 @@ class BatchWriter:
                 self._producer.produce(topic, value, key, headers=raw, on_delivery=on_delivery)
         except KafkaException as exc:
             raise DeliveryFailedError(exc.args[0]) from exc
+
+    def poll(self, timeout_s: float) -> None:
+        """Serve the delivery reports that are in (waiting up to ``timeout_s`` for one)."""
+        self._producer.poll(timeout_s)
+
+    def wait_until(self, done: Callable[[], bool], abandon: threading.Event | None = None) -> None:
+        """Serve delivery reports until ``done()`` (or raise once ``abandon`` is set)."""
+        while not done():
+            self._producer.poll(_WAIT_SLICE_S / 10)
+            if abandon is not None and abandon.is_set():
+                raise WaitAbandonedError
 
     def wait(self, abandon: threading.Event | None = None) -> None:
         """Until every queued record has its delivery report (or raise once ``abandon`` is

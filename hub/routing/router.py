@@ -56,20 +56,26 @@ class _Written:
     """What was handed to the writer for one record, the delivery reports it gets, and what to
     count once every one of them is a success."""
 
-    __slots__ = ("account", "copy", "dead_letter", "errors", "record", "refused")
+    __slots__ = ("account", "copy", "dead_letter", "errors", "record", "refused", "unreported")
 
     def __init__(
         self,
         record: Record,
+        unreported: list[int],
         account: Callable[[], None],
         dead_letter: tuple[str, list[tuple[str, bytes | None]]] | None = None,
     ) -> None:
         self.record, self.account, self.dead_letter = record, account, dead_letter
+        self.unreported = unreported  # the batch's count of records sent without a report yet
         self.errors: list[KafkaError] = []
         self.refused: list[str] = []  # topics of copies refused on delivery, to try again alone
         self.copy: tuple[bytes, Sequence[tuple[str, bytes | None]]] | None = None  # value, headers
 
+    def sent(self) -> None:
+        self.unreported[0] += 1
+
     def delivered(self, error: KafkaError | None, message: Message) -> None:
+        self.unreported[0] -= 1
         if error is not None:
             self.errors.append(error)
             self.refused.append(message.topic() or "")
@@ -78,10 +84,13 @@ class _Written:
 class _Batch:
     """One partition's records as handed to the writer (hub.kafka.threaded's ``Pending``)."""
 
-    __slots__ = ("router", "written")
+    __slots__ = ("router", "unreported", "written")
 
-    def __init__(self, router: Router, written: list[_Written]) -> None:
-        self.router, self.written = router, written
+    def __init__(self, router: Router, written: list[_Written], unreported: list[int]) -> None:
+        self.router, self.written, self.unreported = router, written, unreported
+
+    def done(self) -> bool:
+        return self.unreported[0] == 0
 
     def settle(self) -> None:
         """Count every record whose copies were all acknowledged. A copy refused as too large
@@ -129,12 +138,14 @@ class Router:
     ) -> None:
         self.writer, self.config, self.metrics, self.names = writer, config, metrics, names
         self.table = RoutingTable(config)
+        self._unreported = [0]  # of the batch being sent (see send)
         # As many as the metrics' own label sets: tenants x event types x destination sets.
         self._counted: dict[tuple[str, str, tuple[str, ...]], tuple[list[Any], Any]] = {}
 
     def send(self, records: Sequence[Record]) -> _Batch:
         """Route every record of one partition's batch (hub.kafka.threaded's ``BatchHandler``)."""
-        return _Batch(self, [self._route(record) for record in records])
+        self._unreported = unreported = [0]
+        return _Batch(self, [self._route(record) for record in records], unreported)
 
     def too_large(self, record: Record, reason: str) -> _Written:
         """Dead-letter ``record`` because a copy is too large, and wait for it (a rare path)."""
@@ -157,11 +168,13 @@ class Router:
         if plan.dead_letter is not None:
             return self._dead_letter(record, plan.dead_letter, event.tenant)
         if plan.unrouted:
-            return _Written(record, lambda: self._account_unrouted(event))
+            return _Written(record, self._unreported, lambda: self._account_unrouted(event))
         # The copy is the event in binary mode, whatever mode it came in: its ``data`` as the
         # value (never a structured envelope), its attributes as ce_ headers.
         headers = event.kafka_headers()
-        written = _Written(record, lambda: self._account_routed(event, plan.destinations))
+        written = _Written(
+            record, self._unreported, lambda: self._account_routed(event, plan.destinations)
+        )
         written.copy = (event.data, headers)
         try:
             for name in plan.destinations:
@@ -172,6 +185,7 @@ class Router:
                     headers,
                     written.delivered,
                 )
+                written.sent()
         except DeliveryFailedError as exc:
             if not exc.too_large:
                 raise
@@ -208,6 +222,7 @@ class Router:
         topic, headers = written.dead_letter
         try:
             self.writer.send(topic, record.value, record.key, headers, written.delivered)
+            written.sent()
         except DeliveryFailedError as exc:  # too large to queue: kept without its value later
             written.errors.append(exc.error)
         return written
@@ -230,7 +245,7 @@ class Router:
                 original_offset=record.offset,
             )
 
-        return _Written(record, account, (topic, headers))
+        return _Written(record, self._unreported, account, (topic, headers))
 
 
 def _tenant_of(record: Record) -> str:

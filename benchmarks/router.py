@@ -10,8 +10,8 @@ contract topic. On that topic, one after the other:
 
 The bench watches the output topics' end offsets every 50 ms; events/s is the number of copies
 written between the first look that saw one and the look that saw the last, halved (fan-out x2),
-over the time between those looks: process start and group joins are left out of both. Runs
-alternate raw, router, raw, router... so a drift of the machine hits both alike.
+over the time between those looks: process start and group joins are left out of all. Runs
+alternate raw, raw confluent-kafka, router, raw... so a drift of the machine hits all alike.
 """
 
 from __future__ import annotations

@@ -35,6 +35,14 @@ def _router(r: dict[str, Any]) -> list[str]:
         f"   {'hub router (knooppunt run, demo routes)':<46}"
         f"{_n(r['router_median']):>10}   {runs('router_events_per_s')}",
         f"   {'ratio router/raw':<46}{_ratio(r['ratio_router_raw']):>10}",
+        *(
+            [
+                f"   {'for information: raw confluent-kafka, same loop':<46}"
+                f"{_n(r['raw_confluent_median']):>10}   {runs('raw_confluent_events_per_s')}"
+            ]
+            if r.get("raw_confluent_events_per_s")
+            else []
+        ),
     ]
 
 

@@ -5,12 +5,13 @@ Each run gets its own topic prefix with ``BENCH_EVENTS`` e-forms submissions of 
 contract topic. On that topic, one after the other:
 
 - raw: ``benchmarks.passthrough`` in its own process copies every record to 2 topics;
+- for information, the same loop on confluent-kafka (``benchmarks.passthrough_confluent``);
 - router: ``knooppunt run --config deploy/demo/config.yaml`` routes them (its HTTP side idle).
 
 The bench watches the output topics' end offsets every 50 ms; events/s is the number of copies
 written between the first look that saw one and the look that saw the last, halved (fan-out x2),
-over the time between those looks: process start and group joins are left out of both. Runs
-alternate raw, router, raw, router... so a drift of the machine hits both alike.
+over the time between those looks: process start and group joins are left out of all. Runs
+alternate raw, raw confluent-kafka, router, raw... so a drift of the machine hits all alike.
 """
 
 from __future__ import annotations
@@ -58,13 +59,16 @@ async def _events_per_s(
     return steady_rate(samples) / FAN_OUT
 
 
-async def _one_round(bootstrap: str, count: int, round_no: int) -> tuple[float, float]:
+async def _one_round(bootstrap: str, count: int, round_no: int) -> tuple[float, float, float]:
     prefix = fresh_prefix("router")
     names = TopicNames(prefix)
     config = load_config(DEMO_CONFIG)
     source = names.contract(SUBMITTED)
     raw_outputs = [f"{prefix}raw.copy-a", f"{prefix}raw.copy-b"]
-    await ensure_topics(bootstrap, [*names.all_for(config), *raw_outputs], PARTITIONS)
+    confluent_outputs = [f"{prefix}raw-confluent.copy-a", f"{prefix}raw-confluent.copy-b"]
+    await ensure_topics(
+        bootstrap, [*names.all_for(config), *raw_outputs, *confluent_outputs], PARTITIONS
+    )
     took = await preload(bootstrap, [(source, "0363", "parkeervergunning")], count)
     print(f"  router round {round_no}: pre-loaded {count} events in {took:.1f} s", file=sys.stderr)
     raw_argv = [
@@ -73,21 +77,38 @@ async def _one_round(bootstrap: str, count: int, round_no: int) -> tuple[float, 
         *("--to", ",".join(raw_outputs), "--group", f"{prefix}raw", "--count", str(count)),
     ]
     raw = await _events_per_s(bootstrap, raw_argv, raw_outputs, count, "passthrough", prefix)
+    confluent_argv = [
+        sys.executable,
+        *("-m", "benchmarks.passthrough_confluent", "--bootstrap", bootstrap, "--source", source),
+        *("--to", ",".join(confluent_outputs), "--group", f"{prefix}raw-confluent"),
+        *("--count", str(count)),
+    ]
+    confluent = await _events_per_s(
+        bootstrap, confluent_argv, confluent_outputs, count, "passthrough-confluent", prefix
+    )
     hub_argv = [str(VENV_BIN / "knooppunt"), "run", "--config", str(DEMO_CONFIG), "--port"]
     hub_argv.append(str(free_port()))
     routed = [names.destination("0363", "parkeren"), names.destination("0363", "archief")]
     router = await _events_per_s(bootstrap, hub_argv, routed, count, "router", prefix)
-    print(f"  round {round_no}: raw {raw:,.0f} events/s, router {router:,.0f}", file=sys.stderr)
-    return raw, router
+    print(
+        f"  round {round_no}: raw {raw:,.0f} events/s, router {router:,.0f} "
+        f"(raw confluent-kafka {confluent:,.0f})",
+        file=sys.stderr,
+    )
+    return raw, router, confluent
 
 
 def run_router(bootstrap: str, options: BenchOptions) -> dict[str, Any]:
     raw: list[float] = []
     router: list[float] = []
+    confluent: list[float] = []
     for round_no in range(1, options.repeat + 1):
-        one_raw, one_router = asyncio.run(_one_round(bootstrap, options.events, round_no))
+        one_raw, one_router, one_confluent = asyncio.run(
+            _one_round(bootstrap, options.events, round_no)
+        )
         raw.append(one_raw)
         router.append(one_router)
+        confluent.append(one_confluent)
     raw_median, router_median = median(raw), median(router)
     return {
         "events": options.events,
@@ -98,4 +119,6 @@ def run_router(bootstrap: str, options: BenchOptions) -> dict[str, Any]:
         "raw_median": raw_median,
         "router_median": router_median,
         "ratio_router_raw": router_median / raw_median if raw_median else None,
+        "raw_confluent_events_per_s": confluent,
+        "raw_confluent_median": median(confluent),
     }

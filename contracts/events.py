@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import replace
@@ -68,6 +69,11 @@ def version_of(event: CloudEvent, topic: str | None = None) -> int:
     )
 
 
+@functools.lru_cache(maxsize=1024)  # bounded: event types come from records
+def _chain(event_type: str) -> dict[int, ContractSpec]:
+    return {spec.version: spec for spec in versions_of(event_type)}
+
+
 def read_as(event: CloudEvent, wanted: ContractSpec, topic: str | None = None) -> Contract:
     """The event's payload as version ``wanted.version``, upcast from older versions.
 
@@ -83,7 +89,7 @@ def read_as(event: CloudEvent, wanted: ContractSpec, topic: str | None = None) -
             "events are never downcast",
             "ce_dataschema",
         )
-    chain = {spec.version: spec for spec in versions_of(event.type)}
+    chain = _chain(event.type)
     if produced not in chain:
         raise ContractError(f"unknown contract {event.type} version {produced}", "ce_dataschema")
     model = chain[produced].validate(event.payload(), mode="consume")

@@ -17,8 +17,10 @@ def passes_elfproef(digits: str) -> bool:
     """The BSN 11-proef: 9*d1 + 8*d2 + ... + 2*d8 - 1*d9 is a multiple of 11 (and not 0)."""
     if not _NINE_DIGITS.fullmatch(digits):
         return False
-    weights = (9, 8, 7, 6, 5, 4, 3, 2, -1)
-    total = sum(w * int(d) for w, d in zip(weights, digits, strict=True))
+    # \d also matches other scripts' digits, which int() reads too
+    d = [ord(c) - 48 for c in digits] if digits.isascii() else [int(c) for c in digits]
+    total = 9 * d[0] + 8 * d[1] + 7 * d[2] + 6 * d[3] + 5 * d[4] + 4 * d[5] + 3 * d[6] + 2 * d[7]
+    total -= d[8]
     return total != 0 and total % 11 == 0
 
 

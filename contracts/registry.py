@@ -7,6 +7,7 @@ ZGW notifications of one kanaal: ``nl.overheid.zaken.<resource>.<actie>``).
 from __future__ import annotations
 
 import builtins
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -141,7 +142,12 @@ CONTRACTS: tuple[ContractSpec, ...] = (
 
 def versions_of(event_type: str) -> list[ContractSpec]:
     """Every spec that accepts ``event_type``, oldest version first."""
-    return sorted((s for s in CONTRACTS if s.accepts(event_type)), key=lambda s: s.version)
+    return list(_versions(event_type))
+
+
+@functools.lru_cache(maxsize=1024)  # bounded: event types come from records, hostile ones too
+def _versions(event_type: str) -> tuple[ContractSpec, ...]:
+    return tuple(sorted((s for s in CONTRACTS if s.accepts(event_type)), key=lambda s: s.version))
 
 
 def is_known_type(name: str) -> bool:
@@ -151,9 +157,9 @@ def is_known_type(name: str) -> bool:
 
 def contract_for(event_type: str, version: int | None = None) -> ContractSpec:
     """The spec of ``event_type``: its newest version unless ``version`` is given."""
-    matches = versions_of(event_type)
+    matches = _versions(event_type)
     if version is not None:
-        matches = [spec for spec in matches if spec.version == version]
+        matches = tuple(spec for spec in matches if spec.version == version)
     if not matches:
         known = "" if version is None else f" version {version}"
         raise ContractError(f"unknown contract {event_type!r}{known}", "type")

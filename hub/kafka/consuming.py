@@ -1,9 +1,10 @@
-"""The one way the hub consumes Kafka: raw records, handled per partition, committed after.
+"""How the hub consumes Kafka: raw records, handled per partition, committed after.
 
-Every consumer of the hub (router, delivery workers, retry tiers) is a ``RecordConsumer``. It
-hands the raw ``ConsumerRecord``s of one partition, in offset order, to its handler; no framework
-decodes a value or a header first, so no record can fail before the hub's own code has looked
-at it. The handler's contract:
+Every consumer of the hub but the router (delivery, retry tiers) is a ``RecordConsumer``; the
+router keeps the same contract on librdkafka, in a thread of its own (hub.kafka.threaded), for
+speed. A ``RecordConsumer`` hands the raw ``ConsumerRecord``s of one partition, in offset order,
+to its handler; no framework decodes a value or a header first, so no record can fail before
+the hub's own code has looked at it. The handler's contract:
 
 - it handles every record it is given (a record it cannot read goes to dead letters with its
   cause: that *is* handling it) and returns None;

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from contracts.events import read_as, version_of
 from contracts.registry import contract_for
@@ -13,12 +13,14 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from contracts.cloudevents import CloudEvent
-    from hub.config import HubConfig, Route
+    from hub.config import HubConfig, Route, Tenant
     from hub.kafka.topics import TopicNames
 
 __all__ = [
     "RoutableEvent",
     "RoutingPlan",
+    "RoutingTable",
+    "TenantRoutes",
     "destinations_for",
     "json_equal",
     "plan_routing",
@@ -109,8 +111,34 @@ class RoutingPlan:
         return self.dead_letter is None and not self.destinations
 
 
+class TenantRoutes(Protocol):
+    """What routing reads of a config: ``HubConfig`` itself, or a ``RoutingTable`` of it."""
+
+    def tenant(self, tenant_id: str) -> Tenant | None: ...
+
+    def routes_of(self, tenant_id: str) -> list[Route]: ...
+
+
+class RoutingTable:
+    """A config's tenants and routes indexed by tenant id: what the router asks for every
+    record, in one dict lookup instead of a scan of every tenant and route (340 tenants, 1,020
+    routes). The config is frozen, so the index never goes stale."""
+
+    def __init__(self, config: HubConfig) -> None:
+        self._tenants = {tenant.id: tenant for tenant in config.tenants}
+        self._routes: dict[str, list[Route]] = {}
+        for route in config.routes:
+            self._routes.setdefault(route.tenant, []).append(route)
+
+    def tenant(self, tenant_id: str) -> Tenant | None:
+        return self._tenants.get(tenant_id)
+
+    def routes_of(self, tenant_id: str) -> list[Route]:
+        return self._routes.get(tenant_id, [])
+
+
 def plan_routing(
-    config: HubConfig, event: CloudEvent, topic: str, names: TopicNames
+    config: TenantRoutes, event: CloudEvent, topic: str, names: TopicNames
 ) -> RoutingPlan:
     """Decide where an event read from a contract topic goes. Pure: no I/O.
 
@@ -124,7 +152,8 @@ def plan_routing(
         spec = contract_for(event.type, version)
         if names.contract(spec) != topic:
             raise ContractError(f"an event of type {event.type} does not belong on {topic}", "type")
-        if config.tenant(event.tenant) is None:
+        tenant = config.tenant(event.tenant)
+        if tenant is None:
             raise ContractError(f"unknown tenant {event.tenant!r}", "ce_tenant")
         model = read_as(event, contract_for(event.type), topic)
     except ContractError as error:
@@ -133,7 +162,6 @@ def plan_routing(
         event.tenant, event.type, version, model.model_dump(mode="json", by_alias=True)
     )
     found = destinations_for(config.routes_of(event.tenant), routable)
-    tenant = config.tenant(event.tenant)
-    if not found and tenant is not None and tenant.unrouted == "dead-letter":
+    if not found and tenant.unrouted == "dead-letter":
         return RoutingPlan(dead_letter=UnroutedError(f"no route of tenant {tenant.id} matches"))
     return RoutingPlan(destinations=tuple(found))

@@ -172,7 +172,7 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
     roles = settings.role_set
     consumers: list[Consumer] = []
     if "router" in roles:
-        consumers.append(router_consumer(bootstrap, producer, config, metrics, settings.topics))
+        consumers.append(router_consumer(bootstrap, config, metrics, settings.topics))
     if "delivery" in roles:
         consumers.extend(delivery.consumers(bootstrap))
     document_topics(broker, config, settings.topics)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import orjson
@@ -174,3 +175,36 @@ def test_a_payload_that_is_not_i_json_names_the_field() -> None:
     with pytest.raises(ContractError, match="RFC 7493") as caught:
         event.payload()
     assert caught.value.field == "values.n"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("abc\x00", "U+0000"),
+        ("abc\x1f", "U+001F"),
+        ("abc\x7f", "U+007F"),
+        ("caf\xe9\x85", "U+0085"),
+        ("caf\xe9\ufdd0", "U+FDD0"),
+        ("x\uffff", "U+FFFF"),
+        ("x\U0001fffe", "U+1FFFE"),
+        ("x\U0010ffff", "U+10FFFF"),
+    ],
+)
+def test_an_attribute_with_a_character_not_allowed_is_refused_ascii_or_not(
+    text: str, code: str
+) -> None:
+    headers = [
+        (name, text.encode() if name == "ce_subject" else value)
+        for name, value in _event().kafka_headers()
+    ]
+    with pytest.raises(ContractError, match=re.escape(code)) as caught:
+        CloudEvent.from_kafka(headers, b'{"a": 1}')
+    assert caught.value.field == "ce_subject"
+
+
+def test_non_ascii_attributes_without_such_characters_are_read() -> None:
+    headers = [
+        (name, "zaak-café-ü-\U0001f600".encode() if name == "ce_subject" else value)
+        for name, value in _event().kafka_headers()
+    ]
+    assert CloudEvent.from_kafka(headers, b'{"a": 1}').subject == "zaak-café-ü-\U0001f600"

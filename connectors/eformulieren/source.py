@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ConfigDict
 
-from connectors.sdk import NewEvent, SourceContext
+from connectors.sdk import Caller, NewEvent, SourceContext
 from connectors.sdk.json_body import ijson_route
 from contracts.cloudevents import valid_traceparent
 from contracts.formulier import v1 as formulier_v1
@@ -78,9 +78,12 @@ class EformulierenSource:
 
     def router(self, context: SourceContext) -> APIRouter:
         def authenticated(request: Request) -> None:
-            # Before the body is read: no token, no word about the body's rules.
+            # Before the body is read: no token, no word about the body's rules. The caller is
+            # kept for the endpoint, so that a request is authenticated once.
             tenant = str(request.path_params.get("tenant", ""))
-            context.authenticate(request.headers.get("authorization"), tenant)
+            request.state.caller = context.authenticate(
+                request.headers.get("authorization"), tenant
+            )
 
         router = APIRouter(tags=["intake"], route_class=ijson_route(before=authenticated))
 
@@ -88,10 +91,10 @@ class EformulierenSource:
             spec: ContractSpec,
             tenant: str,
             submission: formulier_v1.FormulierIngediend,
-            authorization: str | None,
+            request: Request,
             traceparent: str | None,
         ) -> Accepted:
-            caller = context.authenticate(authorization, tenant)
+            caller: Caller = request.state.caller
             published = await context.publish(
                 NewEvent(
                     spec=spec,
@@ -114,21 +117,21 @@ class EformulierenSource:
         async def submit_form_v1(
             tenant: str,
             submission: formulier_v1.FormulierIngediend,
-            authorization: Annotated[str | None, Header()] = None,
+            request: Request,
             traceparent: Annotated[str | None, Header()] = None,
         ) -> Accepted:
             """Publish the submission as ``nl.gemeente.formulier.ingediend`` v1 for ``tenant``."""
-            return await accept(SUBMISSION_V1, tenant, submission, authorization, traceparent)
+            return await accept(SUBMISSION_V1, tenant, submission, request, traceparent)
 
         @router.post("/api/v2/tenants/{tenant}/submissions", **_ENDPOINT)
         async def submit_form_v2(
             tenant: str,
             submission: formulier_v2.FormulierIngediend,
-            authorization: Annotated[str | None, Header()] = None,
+            request: Request,
             traceparent: Annotated[str | None, Header()] = None,
         ) -> Accepted:
             """Publish the submission as ``nl.gemeente.formulier.ingediend`` v2 for ``tenant``."""
-            return await accept(SUBMISSION_V2, tenant, submission, authorization, traceparent)
+            return await accept(SUBMISSION_V2, tenant, submission, request, traceparent)
 
         return router
 

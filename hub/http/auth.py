@@ -5,10 +5,13 @@ A client is bound to the tenants its config lists; everything else is refused.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import time
 from typing import TYPE_CHECKING
 
 import jwt
+import orjson
 
 from hub.config import client_secret
 from hub.http.problems import ProblemError
@@ -33,6 +36,20 @@ def _unauthorized(detail: str) -> ProblemError:
     return ProblemError(401, "Not authenticated", detail, "not_authenticated")
 
 
+def _claimed_client(token: str) -> object:
+    """The ``client_id`` (else ``iss``) the token claims, read without checking anything: it
+    only picks the secret the signature is then verified with. One base64 and one JSON decode
+    instead of PyJWT's whole unverified decode (a third of the check's cost)."""
+    try:
+        _header, payload, _signature = token.split(".")
+        claims = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, binascii.Error, orjson.JSONDecodeError) as exc:
+        raise _unauthorized("malformed token: not a JWT (header.payload.signature)") from exc
+    if not isinstance(claims, dict):
+        raise _unauthorized("malformed token: its payload is not a JSON object")
+    return claims.get("client_id") or claims.get("iss")
+
+
 class Authenticator:
     """Checks bearer tokens against the configured clients. Reads every secret at construction,
     so a missing secret stops the hub at start instead of failing the first request."""
@@ -44,12 +61,7 @@ class Authenticator:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise _unauthorized("send 'Authorization: Bearer <JWT>' (HS256, claim client_id)")
-        try:
-            unverified = jwt.decode(token, options={"verify_signature": False})
-        except jwt.PyJWTError as exc:
-            raise _unauthorized(f"malformed token: {exc}") from exc
-        client_id = unverified.get("client_id") or unverified.get("iss")
-        entry = self._clients.get(str(client_id))
+        entry = self._clients.get(str(_claimed_client(token)))
         if entry is None:
             raise _unauthorized("unknown client_id")
         client, secret = entry

@@ -13,7 +13,8 @@ import secrets
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+import orjson
+from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from connectors.sdk import Caller, NewEvent, SourceContext
@@ -93,7 +94,7 @@ class EformulierenSource:
             submission: formulier_v1.FormulierIngediend,
             request: Request,
             traceparent: str | None,
-        ) -> Accepted:
+        ) -> Response:
             caller: Caller = request.state.caller
             published = await context.publish(
                 NewEvent(
@@ -105,13 +106,16 @@ class EformulierenSource:
                     traceparent=_traceparent(traceparent),
                 )
             )
-            return Accepted(
-                id=published.id,
-                type=published.type,
-                topic=published.topic,
-                partition=published.partition,
-                offset=published.offset,
-            )
+            accepted = {
+                "id": published.id,
+                "type": published.type,
+                "topic": published.topic,
+                "partition": published.partition,
+                "offset": published.offset,
+            }
+            # ``Accepted``'s fields, written as they are: FastAPI would validate the model again
+            # against the response model before writing it.
+            return Response(orjson.dumps(accepted), 202, media_type="application/json")
 
         @router.post("/api/v1/tenants/{tenant}/submissions", **_ENDPOINT)
         async def submit_form_v1(
@@ -119,7 +123,7 @@ class EformulierenSource:
             submission: formulier_v1.FormulierIngediend,
             request: Request,
             traceparent: Annotated[str | None, Header()] = None,
-        ) -> Accepted:
+        ) -> Response:
             """Publish the submission as ``nl.gemeente.formulier.ingediend`` v1 for ``tenant``."""
             return await accept(SUBMISSION_V1, tenant, submission, request, traceparent)
 
@@ -129,7 +133,7 @@ class EformulierenSource:
             submission: formulier_v2.FormulierIngediend,
             request: Request,
             traceparent: Annotated[str | None, Header()] = None,
-        ) -> Accepted:
+        ) -> Response:
             """Publish the submission as ``nl.gemeente.formulier.ingediend`` v2 for ``tenant``."""
             return await accept(SUBMISSION_V2, tenant, submission, request, traceparent)
 

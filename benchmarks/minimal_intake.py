@@ -41,7 +41,8 @@ def build_app(bootstrap: str, topic: str) -> FastAPI:
         finally:
             await started.stop()
 
-    app = FastAPI(lifespan=lifespan)
+    # As the hub's app (hub.runtime.assembly): FastAPI's own OpenTelemetry look-ups off.
+    app = FastAPI(lifespan=lifespan, telemetry={"tracing": False, "metrics": False, "logs": False})
 
     @app.post("/api/v1/tenants/{tenant}/submissions", status_code=202)
     async def submit(tenant: str, request: Request) -> JSONResponse:

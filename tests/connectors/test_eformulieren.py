@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from connectors.eformulieren import SPEC
+from connectors.eformulieren.source import _EVENT_ID_NAMESPACE, submission_event_id
 from connectors.sdk.source_conformance import PushSourceConformance, SourceRequest, _Recorded
 from tests.samples import submission
 
@@ -56,3 +57,10 @@ async def test_every_field_that_breaks_the_contract_is_named() -> None:
     names = {param["name"] for param in answer.json()["invalidParams"]}
     assert {"language", "reference"} <= names
     assert recorded.published == []
+
+
+@pytest.mark.parametrize("client", ["demo-eformulieren", "e-formulieren-ä", ""])
+def test_the_event_id_is_the_uuid5_of_tenant_client_and_submission(client: str) -> None:
+    submission_id = uuid.uuid4()
+    expected = uuid.uuid5(_EVENT_ID_NAMESPACE, f"0363:{client}:{submission_id}")
+    assert submission_event_id("0363", client, submission_id) == str(expected)

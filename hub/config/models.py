@@ -10,15 +10,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    field_validator,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectors.registry import connector_names, sink_connector
 from hub.errors import ConfigError, ConfigIssue
@@ -177,9 +169,6 @@ class HubConfig(_Strict):
     routes: list[Route] = Field(default_factory=list)
     delivery: DeliveryPolicy = Field(default_factory=DeliveryPolicy)
     source: Path = Field(Path("<memory>"), exclude=True)
-    # Looked up for every submission (authentication, publishing): a dict, not a scan. Built on
-    # first use for the tenants list it indexes (a model_copy with other tenants builds anew).
-    _tenant_index: tuple[list[Tenant], dict[str, Tenant]] | None = PrivateAttr(None)
 
     @property
     def base_dir(self) -> Path:
@@ -187,11 +176,7 @@ class HubConfig(_Strict):
         return self.source if self.source.is_dir() else self.source.parent
 
     def tenant(self, tenant_id: str) -> Tenant | None:
-        index = self._tenant_index
-        if index is None or index[0] is not self.tenants:
-            by_id = {t.id: t for t in reversed(self.tenants)}  # the first of an id wins
-            index = self._tenant_index = (self.tenants, by_id)
-        return index[1].get(tenant_id)
+        return next((t for t in self.tenants if t.id == tenant_id), None)
 
     def client(self, client_id: str) -> ApiClient | None:
         return next((c for c in self.clients if c.id == client_id), None)

@@ -37,18 +37,6 @@ def test_the_demo_config_loads(demo_config: HubConfig) -> None:
     assert demo_config.routes_of("0599")[0].to == ["zaaksysteem"]
 
 
-def test_a_tenant_is_found_by_id_also_in_a_copy_with_other_tenants(
-    demo_config: HubConfig,
-) -> None:
-    assert demo_config.tenant("0363") is demo_config.tenants[0]
-    assert demo_config.tenant("0518") is None
-    renamed = demo_config.tenants[0].model_copy(update={"id": "0518"})
-    copy = demo_config.model_copy(update={"tenants": [renamed]})
-    assert copy.tenant("0518") is renamed
-    assert copy.tenant("0363") is None
-    assert demo_config.tenant("0363") is demo_config.tenants[0]
-
-
 def test_unknown_tenant_in_a_route_names_file_line_and_field(tmp_path: Path) -> None:
     path = _write(
         tmp_path,

@@ -1,16 +1,20 @@
 """Scenario ``intake``: acked submissions/s and latency of the hub next to the stack's ceiling.
 
-Both are served as ``knooppunt run`` serves the hub (one uvicorn process) and loaded by the same
-load generator in a process of its own (benchmarks.loadgen: vegeta where it installs):
+Each is served as ``knooppunt run`` serves the hub (one uvicorn process, uvloop and httptools,
+``hub.runtime.serving``) and loaded by the same load generator in a process of its own
+(benchmarks.loadgen: vegeta where it installs):
 
-- hub: ``knooppunt run --config deploy/demo/config.yaml``, the real intake (JWT of the demo
-  client, validation, CloudEvent, publish with acks=all), its router in the same process routing
-  every accepted submission, as in production;
+- hub api: ``knooppunt run --role api --config deploy/demo/config.yaml``, the real intake (JWT
+  of the demo client, I-JSON, validation, CloudEvent, publish with acks=all) in a process that
+  does nothing else, as the intake is deployed when it has to take load (its router elsewhere;
+  nothing routes during the run). ``ratio_hub_minimal`` is this one's;
+- hub all roles: ``knooppunt run`` with every role, its router in the same process routing
+  every accepted submission (``ratio_all_roles_minimal``);
 - minimal: benchmarks.minimal_intake, a FastAPI endpoint that awaits one aiokafka send of the
   body (acks=all, idempotence) onto the same contract topic.
 
 The same 1,000 distinct e-forms submissions (form ``parkeervergunning`` of tenant 0363) are sent
-to both, in this order: a 2 s warm-up at 100/s (not reported), then each of
+to each, in this order: a 2 s warm-up at 100/s (not reported), then each of
 ``BENCH_INTAKE_RATES`` (default 200 and 500 requests/s) for ``BENCH_INTAKE_SECONDS`` (p50 and
 p99 of the time to the answer), then saturation: ``BENCH_INTAKE_WORKERS`` connections each
 sending one request after another for ``BENCH_INTAKE_SECONDS`` (2xx answers per second).
@@ -83,10 +87,12 @@ def run_intake(bootstrap: str, generator: LoadGenerator, options: BenchOptions) 
     prefix = fresh_prefix("intake")
     token = make_token(CLIENT_ID, DEMO_SECRET_FILE.read_text().strip())
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    with hub_process("intake-hub", DEMO_CONFIG, bootstrap, prefix) as hub:
-        hub_steps = _steps("hub", generator, hub.base + PATH, headers, options)
+    with hub_process("intake-hub-api", DEMO_CONFIG, bootstrap, prefix, roles="api") as hub:
+        api_steps = _steps("hub-api", generator, hub.base + PATH, headers, options)
+    with hub_process("intake-hub", DEMO_CONFIG, bootstrap, fresh_prefix("intake")) as hub:
+        all_steps = _steps("hub", generator, hub.base + PATH, headers, options)
     port = free_port()
-    topic = TopicNames(prefix).contract(SUBMITTED)  # the hub created it
+    topic = TopicNames(prefix).contract(SUBMITTED)  # the api hub created it
     argv = [sys.executable, "-m", "benchmarks.minimal_intake", "--port", str(port)]
     argv += ["--bootstrap", bootstrap, "--topic", topic]
     with running(argv, "intake-minimal") as child:
@@ -94,13 +100,19 @@ def run_intake(bootstrap: str, generator: LoadGenerator, options: BenchOptions) 
         minimal_steps = _steps(
             "minimal", generator, f"http://127.0.0.1:{port}{PATH}", headers, options
         )
-    hub_max, minimal_max = hub_steps["saturation"].ok_per_s, minimal_steps["saturation"].ok_per_s
+    minimal_max = minimal_steps["saturation"].ok_per_s
+
+    def ratio(steps: dict[str, LoadResult]) -> float | None:
+        return steps["saturation"].ok_per_s / minimal_max if minimal_max else None
+
     return {
         "load_generator": generator.name,
         "path": PATH,
         "seconds_per_step": options.intake_seconds,
         "saturation_connections": options.intake_workers,
-        "hub": {step: asdict(result) for step, result in hub_steps.items()},
+        "hub_api": {step: asdict(result) for step, result in api_steps.items()},
+        "hub": {step: asdict(result) for step, result in all_steps.items()},
         "minimal": {step: asdict(result) for step, result in minimal_steps.items()},
-        "ratio_hub_minimal": hub_max / minimal_max if minimal_max else None,
+        "ratio_hub_minimal": ratio(api_steps),
+        "ratio_all_roles_minimal": ratio(all_steps),
     }

@@ -1,10 +1,10 @@
 """How the hub's HTTP side is served: one uvicorn server on uvloop with the httptools parser, on a
 listening socket with TCP_NODELAY.
 
-Both are C implementations of what uvicorn otherwise does in Python (the asyncio event loop, the
-h11 parser): on the intake they are the difference between 1.6 and about 1.0 ms of CPU per
-submission (docs/design.md, "Serving the intake"). ``benchmarks/minimal_intake.py`` is served by
-the same two functions, so that the intake's ratio to it compares the endpoints, not the servers.
+Both are C implementations of what uvicorn otherwise does in Python (the asyncio event loop and
+its socket transport, the h11 parser): about a quarter of the intake's profile before
+(docs/design.md, "Serving the intake"). ``benchmarks/minimal_intake.py`` is served by the same
+two functions, so that the intake's ratio to it compares the endpoints, not the servers.
 """
 
 from __future__ import annotations

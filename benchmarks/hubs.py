@@ -1,7 +1,8 @@
 """The hub under measurement: ``knooppunt run`` in a process of its own, with a generated config.
 
 The hub is started exactly as an operator starts it (``knooppunt run``: uvicorn, JSON logs at
-INFO, the router and every delivery consumer in the one process). Its log goes to
+INFO, by default the router and every delivery consumer in the one process; ``roles`` narrows it
+as ``--role`` does). Its log goes to
 ``.knooppunt/bench/logs/<name>.log``.
 """
 
@@ -147,9 +148,11 @@ def hub_process(
     bootstrap: str,
     prefix: str,
     ready_timeout_s: float = 120.0,
+    roles: str | None = None,
 ) -> Iterator[RunningHub]:
-    """``knooppunt run --config config`` on a free port, topics under ``prefix``, logging at INFO;
-    yields once /readyz answers 200 (``ready_after_s``: seconds since the process started)."""
+    """``knooppunt run --config config`` on a free port, topics under ``prefix``, logging at INFO,
+    with ``--role roles`` when given (else every role); yields once /readyz answers 200
+    (``ready_after_s``: seconds since the process started)."""
     port = free_port()
     env = {
         "KNOOPPUNT_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -157,6 +160,8 @@ def hub_process(
         "KNOOPPUNT_LOG_LEVEL": "INFO",
     }
     argv = [str(VENV_BIN / "knooppunt"), "run", "--config", str(config), "--port", str(port)]
+    if roles is not None:
+        argv += ["--role", roles]
     with running(argv, name, env=env, stop_timeout_s=60) as child:
         ready = wait_until_ok(child, f"http://127.0.0.1:{port}/readyz", ready_timeout_s, 0.1)
         yield RunningHub(child, port, prefix, ready)

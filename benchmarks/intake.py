@@ -1,34 +1,41 @@
 """Scenario ``intake``: acked submissions/s and latency of the hub next to the stack's ceiling.
 
-Both are served as ``knooppunt run`` serves the hub (one uvicorn process) and loaded by the same
-load generator in a process of its own (benchmarks.loadgen: vegeta where it installs):
+Each is served as ``knooppunt run`` serves the hub (one uvicorn process, uvloop and httptools,
+``hub.runtime.serving``) and loaded by the same load generator in a process of its own
+(benchmarks.loadgen: vegeta where it installs):
 
-- hub: ``knooppunt run --config deploy/demo/config.yaml``, the real intake (JWT of the demo
-  client, validation, CloudEvent, publish with acks=all), its router in the same process routing
-  every accepted submission, as in production;
+- hub api: ``knooppunt run --role api --config deploy/demo/config.yaml``, the real intake (JWT
+  of the demo client, I-JSON, validation, CloudEvent, publish with acks=all) in a process that
+  does nothing else, as the intake is deployed when it has to take load (its router elsewhere;
+  nothing routes during the run). ``ratio_hub_minimal`` is this one's;
+- hub all roles: ``knooppunt run`` with every role, its router in the same process routing
+  every accepted submission (``ratio_all_roles_minimal``);
 - minimal: benchmarks.minimal_intake, a FastAPI endpoint that awaits one aiokafka send of the
   body (acks=all, idempotence) onto the same contract topic.
 
 The same 1,000 distinct e-forms submissions (form ``parkeervergunning`` of tenant 0363) are sent
-to both, in this order: a 2 s warm-up at 100/s (not reported), then each of
+to each, in this order: a 2 s warm-up at 100/s (not reported), then each of
 ``BENCH_INTAKE_RATES`` (default 200 and 500 requests/s) for ``BENCH_INTAKE_SECONDS`` (p50 and
 p99 of the time to the answer), then saturation: ``BENCH_INTAKE_WORKERS`` connections each
 sending one request after another for ``BENCH_INTAKE_SECONDS`` (2xx answers per second).
 Saturation comes last so that the router's backlog after it does not slow the fixed-rate steps.
+Each step also records the CPU the served process spent per acknowledged request
+(``cpu_ms_per_ok``): on a shared machine the throughput follows the CPU a process was given, its
+cost per request does not.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from benchmarks.hubs import CLIENT_ID, DEMO_CONFIG, DEMO_SECRET_FILE, fresh_prefix, hub_process
 from benchmarks.kafka_io import SUBMITTED
-from benchmarks.processes import BENCH_DIR, running, wait_until_ok
+from benchmarks.processes import BENCH_DIR, cpu_seconds, running, wait_until_ok
 from hub.http.auth import make_token
 from hub.kafka.topics import TopicNames
 from tests.kafka_under_test import free_port
@@ -45,9 +52,26 @@ BODIES = 1000
 SETTLE_S = 2.0  # between steps, so that one step's stragglers are not the next one's load
 
 
+@dataclass(frozen=True)
+class Step:
+    """One load step and the CPU the served process spent in it (utime + stime of its pid)."""
+
+    result: LoadResult
+    cpu_s: float
+
+    def as_dict(self) -> dict[str, Any]:
+        ok = self.result.ok
+        return {**asdict(self.result), "cpu_ms_per_ok": self.cpu_s * 1000 / ok if ok else None}
+
+
 def _steps(
-    name: str, generator: LoadGenerator, url: str, headers: dict[str, str], options: BenchOptions
-) -> dict[str, LoadResult]:
+    name: str,
+    pid: int,
+    generator: LoadGenerator,
+    url: str,
+    headers: dict[str, str],
+    options: BenchOptions,
+) -> dict[str, Step]:
     from benchmarks.loadgen import write_targets
 
     work = BENCH_DIR / "intake"
@@ -56,24 +80,24 @@ def _steps(
     bodies = [orjson.dumps(submission("parkeervergunning")) for _ in range(BODIES)]
     write_targets(targets, url, headers, bodies)
     generator.attack(targets, 100, 2, 8, work / f"{name}-warmup.bin")
-    steps: dict[str, LoadResult] = {}
+
+    def step(rate: int, workers: int, out: str) -> Step:
+        before = cpu_seconds(pid)
+        result = generator.attack(targets, rate, options.intake_seconds, workers, work / out)
+        return Step(result, cpu_seconds(pid) - before)
+
+    steps: dict[str, Step] = {}
     for rate in options.intake_rates:
         time.sleep(SETTLE_S)
-        steps[str(rate)] = generator.attack(
-            targets,
-            rate,
-            options.intake_seconds,
-            options.intake_workers,
-            work / f"{name}-{rate}.bin",
-        )
+        steps[str(rate)] = step(rate, options.intake_workers, f"{name}-{rate}.bin")
     time.sleep(SETTLE_S)
-    steps["saturation"] = generator.attack(
-        targets, 0, options.intake_seconds, options.intake_workers, work / f"{name}-max.bin"
-    )
-    for step, result in steps.items():
+    steps["saturation"] = step(0, options.intake_workers, f"{name}-max.bin")
+    for label, done in steps.items():
+        result = done.result
         print(
-            f"  intake {name} {step}: {result.ok_per_s:,.0f} acked/s, p50 {result.p50_ms:.1f} ms,"
-            f" p99 {result.p99_ms:.1f} ms, codes {result.status_codes}",
+            f"  intake {name} {label}: {result.ok_per_s:,.0f} acked/s, p50 {result.p50_ms:.1f} ms,"
+            f" p99 {result.p99_ms:.1f} ms, {done.as_dict()['cpu_ms_per_ok'] or 0:.3f} CPU ms/ack,"
+            f" codes {result.status_codes}",
             file=sys.stderr,
         )
     return steps
@@ -83,24 +107,31 @@ def run_intake(bootstrap: str, generator: LoadGenerator, options: BenchOptions) 
     prefix = fresh_prefix("intake")
     token = make_token(CLIENT_ID, DEMO_SECRET_FILE.read_text().strip())
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    with hub_process("intake-hub", DEMO_CONFIG, bootstrap, prefix) as hub:
-        hub_steps = _steps("hub", generator, hub.base + PATH, headers, options)
+    with hub_process("intake-hub-api", DEMO_CONFIG, bootstrap, prefix, roles="api") as hub:
+        api_steps = _steps("hub-api", hub.child.pid, generator, hub.base + PATH, headers, options)
+    with hub_process("intake-hub", DEMO_CONFIG, bootstrap, fresh_prefix("intake")) as hub:
+        all_steps = _steps("hub", hub.child.pid, generator, hub.base + PATH, headers, options)
     port = free_port()
-    topic = TopicNames(prefix).contract(SUBMITTED)  # the hub created it
+    topic = TopicNames(prefix).contract(SUBMITTED)  # the api hub created it
     argv = [sys.executable, "-m", "benchmarks.minimal_intake", "--port", str(port)]
     argv += ["--bootstrap", bootstrap, "--topic", topic]
     with running(argv, "intake-minimal") as child:
         wait_until_ok(child, f"http://127.0.0.1:{port}/healthz", timeout_s=60)
-        minimal_steps = _steps(
-            "minimal", generator, f"http://127.0.0.1:{port}{PATH}", headers, options
-        )
-    hub_max, minimal_max = hub_steps["saturation"].ok_per_s, minimal_steps["saturation"].ok_per_s
+        minimal_url = f"http://127.0.0.1:{port}{PATH}"
+        minimal_steps = _steps("minimal", child.pid, generator, minimal_url, headers, options)
+    minimal_max = minimal_steps["saturation"].result.ok_per_s
+
+    def ratio(steps: dict[str, Step]) -> float | None:
+        return steps["saturation"].result.ok_per_s / minimal_max if minimal_max else None
+
     return {
         "load_generator": generator.name,
         "path": PATH,
         "seconds_per_step": options.intake_seconds,
         "saturation_connections": options.intake_workers,
-        "hub": {step: asdict(result) for step, result in hub_steps.items()},
-        "minimal": {step: asdict(result) for step, result in minimal_steps.items()},
-        "ratio_hub_minimal": hub_max / minimal_max if minimal_max else None,
+        "hub_api": {label: done.as_dict() for label, done in api_steps.items()},
+        "hub": {label: done.as_dict() for label, done in all_steps.items()},
+        "minimal": {label: done.as_dict() for label, done in minimal_steps.items()},
+        "ratio_hub_minimal": ratio(api_steps),
+        "ratio_all_roles_minimal": ratio(all_steps),
     }

@@ -4,14 +4,14 @@
 ``POST /api/v1/tenants/{tenant}/submissions``: it reads the body and awaits one send of it to
 ``T`` with the hub's producer guarantees (acks=all, idempotence), then answers 202 with the
 topic, partition and offset, as the hub does. No authentication, no validation, no router in the
-same process. It is served exactly as ``knooppunt run`` serves the hub: one uvicorn server, no
-access log, on a socket with TCP_NODELAY.
+same process. It is served exactly as ``knooppunt run`` serves the hub
+(``hub.runtime.serving``: one uvicorn server on uvloop with httptools, no access log, on a socket
+with TCP_NODELAY).
 """
 
 from __future__ import annotations
 
 import argparse
-import socket
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,8 @@ import uvicorn
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from hub.runtime.serving import listening_socket, server_config
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -39,7 +41,8 @@ def build_app(bootstrap: str, topic: str) -> FastAPI:
         finally:
             await started.stop()
 
-    app = FastAPI(lifespan=lifespan)
+    # As the hub's app (hub.runtime.assembly): FastAPI's own OpenTelemetry look-ups off.
+    app = FastAPI(lifespan=lifespan, telemetry={"tracing": False, "metrics": False, "logs": False})
 
     @app.post("/api/v1/tenants/{tenant}/submissions", status_code=202)
     async def submit(tenant: str, request: Request) -> JSONResponse:
@@ -62,14 +65,8 @@ def main() -> None:
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--topic", required=True)
     args = parser.parse_args()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", args.port))
-    config = uvicorn.Config(
-        build_app(args.bootstrap, args.topic), log_config=None, access_log=False, lifespan="on"
-    )
-    uvicorn.Server(config).run(sockets=[sock])
+    sock = listening_socket("127.0.0.1", args.port)
+    uvicorn.Server(server_config(build_app(args.bootstrap, args.topic))).run(sockets=[sock])
 
 
 if __name__ == "__main__":

@@ -96,19 +96,37 @@ def _intake(i: dict[str, Any]) -> list[str]:
     rates = [step for step in i["hub"] if step != "saturation"]
     head = f"   {'':<30}{'acked/s max':>12}"
     head += "".join(f"{'p50@' + r:>10}{'p99@' + r:>10}" for r in rates)
+    cpu_known = "cpu_ms_per_ok" in i["minimal"]["saturation"]
+    head += f"{'CPU ms/ack':>12}" if cpu_known else ""
     lines = [
         f"4. Intake: POST {i['path']}, load by {i['load_generator']}",
         f"   ({i['saturation_connections']} connections at saturation, "
         f"{i['seconds_per_step']:g} s per step; latencies in ms)",
         head,
     ]
-    for key, label in (("hub", "hub (knooppunt run)"), ("minimal", "minimal FastAPI + aiokafka")):
+    rows = (
+        ("hub_api", "hub --role api"),
+        ("hub", "hub, all roles"),
+        ("minimal", "minimal FastAPI + aiokafka"),
+    )
+    shown = [(key, label) for key, label in rows if key in i]  # runs before hub_api had none
+    for key, label in shown:
         steps = i[key]
         row = f"   {label:<30}{_n(steps['saturation']['ok_per_s']):>12}"
         row += "".join(f"{steps[r]['p50_ms']:>10.1f}{steps[r]['p99_ms']:>10.1f}" for r in rates)
+        cpu = steps["saturation"].get("cpu_ms_per_ok")
+        row += f"{cpu:>12.3f}" if cpu_known and cpu is not None else ""
         lines.append(row)
-    lines.append(f"   {'ratio hub/minimal':<30}{_ratio(i['ratio_hub_minimal']):>12}")
-    refused = {key: dict(i[key]["saturation"]["status_codes"]) for key in ("hub", "minimal")}
+    ratio_label = "ratio hub api/minimal" if "hub_api" in i else "ratio hub/minimal"
+    lines.append(f"   {ratio_label:<30}{_ratio(i['ratio_hub_minimal']):>12}")
+    if "ratio_all_roles_minimal" in i:
+        all_roles = _ratio(i["ratio_all_roles_minimal"])
+        lines.append(f"   {'ratio hub all roles/minimal':<30}{all_roles:>12}")
+    hub_cpu = i.get("hub_api", {}).get("saturation", {}).get("cpu_ms_per_ok")
+    minimal_cpu = i["minimal"]["saturation"].get("cpu_ms_per_ok")
+    if hub_cpu and minimal_cpu:  # what the ratio would be were both given the same CPU
+        lines.append(f"   {'CPU per ack minimal/hub api':<30}{_ratio(minimal_cpu / hub_cpu):>12}")
+    refused = {key: dict(i[key]["saturation"]["status_codes"]) for key, _ in shown}
     if any(not code.startswith("2") for codes in refused.values() for code in codes):
         lines.append(f"   status codes at saturation: {refused}")
     return lines

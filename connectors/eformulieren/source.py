@@ -9,14 +9,16 @@ client is not bound to 403, an unknown tenant 404 (``SourceContext.authenticate`
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+import orjson
+from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel, ConfigDict
 
-from connectors.sdk import NewEvent, SourceContext
+from connectors.sdk import Caller, NewEvent, SourceContext
 from connectors.sdk.json_body import ijson_route
 from contracts.cloudevents import valid_traceparent
 from contracts.formulier import v1 as formulier_v1
@@ -65,7 +67,14 @@ _ENDPOINT: dict[str, Any] = {
 def submission_event_id(tenant: str, client_id: str, submission_id: uuid.UUID) -> str:
     """Stable event id: a client resending the same submission produces the same id, so every
     downstream idempotency check sees it as one event."""
-    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{tenant}:{client_id}:{submission_id}"))
+    # uuid.uuid5 written out (RFC 9562 §5.5): the same id, without building two UUID objects.
+    name = f"{tenant}:{client_id}:{submission_id}".encode()
+    sha1 = hashlib.sha1(_EVENT_ID_NAMESPACE.bytes + name, usedforsecurity=False)  # as uuid5
+    digest = bytearray(sha1.digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # variant RFC 9562
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def _traceparent(incoming: str | None) -> str:
@@ -78,9 +87,12 @@ class EformulierenSource:
 
     def router(self, context: SourceContext) -> APIRouter:
         def authenticated(request: Request) -> None:
-            # Before the body is read: no token, no word about the body's rules.
+            # Before the body is read: no token, no word about the body's rules. The caller is
+            # kept for the endpoint, so that a request is authenticated once.
             tenant = str(request.path_params.get("tenant", ""))
-            context.authenticate(request.headers.get("authorization"), tenant)
+            request.state.caller = context.authenticate(
+                request.headers.get("authorization"), tenant
+            )
 
         router = APIRouter(tags=["intake"], route_class=ijson_route(before=authenticated))
 
@@ -88,10 +100,10 @@ class EformulierenSource:
             spec: ContractSpec,
             tenant: str,
             submission: formulier_v1.FormulierIngediend,
-            authorization: str | None,
+            request: Request,
             traceparent: str | None,
-        ) -> Accepted:
-            caller = context.authenticate(authorization, tenant)
+        ) -> Response:
+            caller: Caller = request.state.caller
             published = await context.publish(
                 NewEvent(
                     spec=spec,
@@ -102,33 +114,36 @@ class EformulierenSource:
                     traceparent=_traceparent(traceparent),
                 )
             )
-            return Accepted(
-                id=published.id,
-                type=published.type,
-                topic=published.topic,
-                partition=published.partition,
-                offset=published.offset,
-            )
+            accepted = {
+                "id": published.id,
+                "type": published.type,
+                "topic": published.topic,
+                "partition": published.partition,
+                "offset": published.offset,
+            }
+            # ``Accepted``'s fields, written as they are: FastAPI would validate the model again
+            # against the response model before writing it.
+            return Response(orjson.dumps(accepted), 202, media_type="application/json")
 
         @router.post("/api/v1/tenants/{tenant}/submissions", **_ENDPOINT)
         async def submit_form_v1(
             tenant: str,
             submission: formulier_v1.FormulierIngediend,
-            authorization: Annotated[str | None, Header()] = None,
+            request: Request,
             traceparent: Annotated[str | None, Header()] = None,
-        ) -> Accepted:
+        ) -> Response:
             """Publish the submission as ``nl.gemeente.formulier.ingediend`` v1 for ``tenant``."""
-            return await accept(SUBMISSION_V1, tenant, submission, authorization, traceparent)
+            return await accept(SUBMISSION_V1, tenant, submission, request, traceparent)
 
         @router.post("/api/v2/tenants/{tenant}/submissions", **_ENDPOINT)
         async def submit_form_v2(
             tenant: str,
             submission: formulier_v2.FormulierIngediend,
-            authorization: Annotated[str | None, Header()] = None,
+            request: Request,
             traceparent: Annotated[str | None, Header()] = None,
-        ) -> Accepted:
+        ) -> Response:
             """Publish the submission as ``nl.gemeente.formulier.ingediend`` v2 for ``tenant``."""
-            return await accept(SUBMISSION_V2, tenant, submission, authorization, traceparent)
+            return await accept(SUBMISSION_V2, tenant, submission, request, traceparent)
 
         return router
 

@@ -5,7 +5,9 @@ size and lone surrogates, and then answer 500 or store what no back office reads
 ``IJsonRoute`` reads the raw body first (``contracts.ijson``): anything outside I-JSON is refused
 with 400 naming the field, a body that does not say it is JSON with 415 (both as ``SourceRefused``,
 which the hub answers as problem+json); only then does FastAPI validate it against the endpoint's
-model. A push source gives its ``APIRouter`` ``route_class=IJsonRoute``.
+model, using the values the I-JSON reading produced (the body is parsed once), and calls the
+endpoint directly where its signature allows (``connectors.sdk.direct_call``). A push source
+gives its ``APIRouter`` ``route_class=IJsonRoute``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from fastapi.routing import APIRoute
 
+from connectors.sdk.direct_call import direct_call
 from connectors.sdk.source import SourceRefused
 from contracts.errors import ContractError
 from contracts.ijson import parse_ijson
@@ -79,6 +82,7 @@ class IJsonRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
         before, limit = type(self).before, type(self).max_body_bytes
+        direct = direct_call(self)  # None: FastAPI resolves the endpoint's parameters
 
         async def checked(request: Request) -> Response:
             if request.method in _BODY_METHODS:
@@ -93,7 +97,7 @@ class IJsonRoute(APIRoute):
                         "unsupported_media_type",
                     )
                 try:
-                    parse_ijson(await _read_body(request, limit), root="body")
+                    parsed = parse_ijson(await _read_body(request, limit), root="body")
                 except ContractError as exc:
                     field = exc.field or "body"
                     reason = exc.reason
@@ -104,6 +108,11 @@ class IJsonRoute(APIRoute):
                         "invalid_json",
                         [{"name": field, "code": "invalid_json", "reason": reason}],
                     ) from exc
+                if direct is not None:
+                    return await direct(request, parsed)
+                # The request's parsed JSON: FastAPI validates these values instead of parsing
+                # the body a second time (json.loads would give the same).
+                request._json = parsed
             return await handle(request)
 
         return checked

@@ -40,18 +40,12 @@ app.add_typer(routes_app, name="routes")
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
-    """The HTTP socket, with TCP_NODELAY: uvicorn writes a response's headers and body apart, and
-    with Nagle's algorithm the body would wait for the client's delayed ACK (about 40 ms)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    from hub.runtime.serving import listening_socket
+
     try:
-        sock.bind((host, port))
+        return listening_socket(host, port)
     except OSError as exc:
-        sock.close()
         raise fail(KnooppuntError(f"cannot listen on {host}:{port}: {exc.strerror}")) from exc
-    return sock
 
 
 @app.command()
@@ -75,6 +69,7 @@ def run(
     from hub.kafka.local import kafka_reachable
     from hub.observability.logs import configure_logging
     from hub.runtime.assembly import build_hub
+    from hub.runtime.serving import server_config
 
     given = {"http_host": host, "http_port": port, "roles": role}
     overrides = {k: v for k, v in given.items() if v is not None}
@@ -92,17 +87,7 @@ def run(
                 "at your cluster."
             )
         )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            built.app,
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-            timeout_graceful_shutdown=int(settings.shutdown_grace_s),
-        )
-    )
+    server = uvicorn.Server(server_config(built.app, settings.shutdown_grace_s))
     # uvicorn handles SIGINT/SIGTERM (graceful shutdown), then re-raises the signal. Catch that
     # re-raise, so a clean stop exits 0 without a KeyboardInterrupt traceback.
     for stop_signal in (signal.SIGINT, signal.SIGTERM):

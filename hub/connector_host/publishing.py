@@ -28,8 +28,10 @@ def contract_publisher(
     payload, KnooppuntError for an unknown tenant, TimeoutError or aiokafka's KafkaError when
     Kafka did not acknowledge within ``timeout_s`` (the hub answers those with 503)."""
 
+    tenants = {t.id: t for t in reversed(config.tenants)}  # per event: a lookup, not a scan
+
     async def publish(new: NewEvent) -> Published:
-        tenant = config.tenant(new.tenant)
+        tenant = tenants.get(new.tenant)
         if tenant is None:
             raise KnooppuntError(f"no tenant {new.tenant!r} here")
         event, record = await publish_contract_event(

@@ -39,13 +39,12 @@ async def publish_contract_event(
     event, key = build_event(
         spec, payload, tenant=tenant, source=source, event_id=event_id, traceparent=traceparent
     )
-    record: RecordMetadata = await asyncio.wait_for(
-        broker.publish(
+    # asyncio.timeout, not wait_for: no task of its own per submission (5 % of the intake's CPU)
+    async with asyncio.timeout(timeout_s):
+        record: RecordMetadata = await broker.publish(
             event.data,
             topic=names.contract(spec),
             key=key,
             headers={name: value.decode() for name, value in event.kafka_headers()},
-        ),
-        timeout_s,
-    )
+        )
     return event, record

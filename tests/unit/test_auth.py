@@ -3,13 +3,21 @@ from __future__ import annotations
 import base64
 import time
 from pathlib import Path
+from typing import Any
 
+import jwt
 import orjson
 import pytest
 
 from hub.config import HubConfig, load_config
 from hub.errors import ConfigError
-from hub.http.auth import Authenticator, make_token
+from hub.http.auth import (
+    CLOCK_LEEWAY_S,
+    MAX_TOKEN_AGE_S,
+    TOKEN_CACHE_SIZE,
+    Authenticator,
+    make_token,
+)
 from hub.http.problems import ProblemError
 from tests.conftest import DEMO_SECRET
 
@@ -77,3 +85,68 @@ def test_a_short_secret_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("KNOOPPUNT_TEST_SECRET", "short")
     with pytest.raises(ConfigError, match="5 bytes; HS256 needs at least 32"):
         Authenticator(load_config(path))
+
+
+def _token_with(claims: dict[str, object], secret: str = DEMO_SECRET) -> str:
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def test_a_known_token_is_not_verified_again_until_it_is_too_old(
+    demo_config: HubConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    auth = Authenticator(demo_config)
+    issued = time.time()
+    header = f"Bearer {make_token('demo-eformulieren', DEMO_SECRET, issued_at=issued)}"
+    verified = []
+    decode = jwt.decode
+
+    def counting_decode(*args: Any, **kwargs: Any) -> Any:
+        verified.append(1)
+        return decode(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    for _ in range(3):
+        assert auth.authenticate(header, now=issued + 10).id == "demo-eformulieren"
+    assert len(verified) == 1
+    too_old = issued + MAX_TOKEN_AGE_S + CLOCK_LEEWAY_S + 1
+    with pytest.raises(ProblemError, match="older than 3600 s") as caught:
+        auth.authenticate(header, now=too_old)
+    assert caught.value.status == 401
+
+
+def test_a_known_token_with_exp_is_refused_once_expired(demo_config: HubConfig) -> None:
+    auth = Authenticator(demo_config)
+    issued = time.time()
+    claims = {"client_id": "demo-eformulieren", "iat": int(issued), "exp": int(issued) + 120}
+    header = f"Bearer {_token_with(claims)}"
+    assert auth.authenticate(header, now=issued).id == "demo-eformulieren"
+    assert _status_at(auth, header, issued + 120 + CLOCK_LEEWAY_S + 1) == 401
+
+
+def test_a_changed_byte_of_a_known_token_is_verified_and_refused(demo_config: HubConfig) -> None:
+    auth = Authenticator(demo_config)
+    token = make_token("demo-eformulieren", DEMO_SECRET)
+    auth.authenticate(f"Bearer {token}")
+    head, payload, signature = token.split(".")
+    forged = _token_with({"client_id": "demo-eformulieren", "iat": int(time.time()) + 1}, "x" * 32)
+    tampered = f"{head}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    assert _status(auth, f"Bearer {tampered}") == 401
+    assert _status(auth, f"Bearer {forged}") == 401
+    assert auth.authenticate(f"Bearer {token}").id == "demo-eformulieren"
+
+
+def test_the_known_tokens_are_bounded(demo_config: HubConfig) -> None:
+    auth = Authenticator(demo_config)
+    now = int(time.time())
+    first = f"Bearer {make_token('demo-eformulieren', DEMO_SECRET, issued_at=now)}"
+    auth.authenticate(first)
+    for offset in range(1, TOKEN_CACHE_SIZE + 1):
+        auth.authenticate(f"Bearer {make_token('demo-eformulieren', DEMO_SECRET, now - offset)}")
+    assert len(auth._verified) == TOKEN_CACHE_SIZE
+    assert first.removeprefix("Bearer ") not in auth._verified  # the oldest went first
+
+
+def _status_at(authenticator: Authenticator, header: str, now: float) -> int:
+    with pytest.raises(ProblemError) as caught:
+        authenticator.authenticate(header, now=now)
+    return caught.value.status

@@ -3,14 +3,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 import structlog
+from aiokafka.structs import RecordMetadata
 
 from contracts.personal_data import PersonalDataKind
+from hub.config import HubConfig
+from hub.http.auth import make_token
 from hub.observability.logs import configure_logging, get_logger
 from hub.observability.redaction import REDACTED, declared_personal_data, redact, redact_declared
-from tests.samples import OTHER_VALID_BSN, VALID_BSN
+from hub.runtime.assembly import build_hub
+from hub.runtime.settings import Settings
+from tests.conftest import DEMO_SECRET
+from tests.samples import OTHER_VALID_BSN, VALID_BSN, submission
 
 
 def test_redact_blanks_sensitive_keys_and_elfproef_numbers_at_any_depth() -> None:
@@ -113,3 +120,37 @@ def test_a_library_repeating_itself_is_let_through_once_per_window() -> None:
     assert "59 more like this in 30 s left out" in passed[1]
     assert repeat.filter(line("aiokafka.other", "Unable connect to node with id %s"))
     assert all(repeat.filter(line("hub.routing.router", "event_dead_lettered")) for _ in range(5))
+
+
+@pytest.mark.parametrize(("level", "lines"), [("INFO", 0), ("DEBUG", 1)])
+async def test_an_accepted_submission_is_logged_at_debug_only(
+    level: str, lines: int, demo_config: HubConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """submission_accepted (docs/logging.md) at DEBUG, without its personal data; nothing at
+    INFO: normal operation emits no logs."""
+    hub = build_hub(Settings(roles="api"), demo_config)
+
+    async def acknowledged(*_args: Any, **_kwargs: Any) -> RecordMetadata:
+        return RecordMetadata("t", 0, None, 1, 0, None, 0)
+
+    hub.broker.publish = acknowledged  # type: ignore[method-assign]
+    token = make_token("demo-eformulieren", DEMO_SECRET)
+    configure_logging(level)
+    try:
+        transport = httpx.ASGITransport(app=hub.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+            answer = await client.post(
+                "/api/v1/tenants/0363/submissions",
+                json=submission(),
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        out = capsys.readouterr().out.strip().splitlines()
+    finally:
+        logging.getLogger().handlers.clear()
+        structlog.reset_defaults()
+    assert answer.status_code == 202, answer.text
+    events = [orjson.loads(line) for line in out]
+    accepted = [e for e in events if e["event"] == "submission_accepted"]
+    assert len(accepted) == lines
+    assert all(e["tenant"] == "0363" and e["event_id"] == answer.json()["id"] for e in accepted)
+    assert VALID_BSN not in "".join(out)

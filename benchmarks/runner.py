@@ -24,6 +24,7 @@ from benchmarks.http_clients import run_http_clients
 from benchmarks.intake import run_intake
 from benchmarks.loadgen import find_load_generator
 from benchmarks.measure import BenchOptions
+from benchmarks.outage import run_outage
 from benchmarks.processes import BENCH_DIR, REPO
 from benchmarks.report import dumps, render
 from benchmarks.router import run_router
@@ -94,6 +95,7 @@ def main() -> None:
                 "http": lambda: run_http_clients(backoffice, options),
                 "intake": lambda: run_intake(bootstrap, generator, options),
                 "tenants": lambda: run_tenants(bootstrap, backoffice, options),
+                "outage": lambda: run_outage(bootstrap, backoffice, options),
             }
             for name, run in plan.items():
                 if name in options.only:

@@ -183,7 +183,12 @@ def render(results: dict[str, Any]) -> str:
         f"{' (with uncommitted changes)' if meta['dirty'] else ''}",
         f"machine: {meta['cpus']} CPUs, Python {meta['python']}, load average at start "
         f"{meta['load_average_start']}",
-        f"broker: {meta['broker']}",
+        f"broker: {meta['broker']}"
+        + (
+            f"; warmed in {meta['broker_warm_up_s']:.1f} s before any scenario"
+            if "broker_warm_up_s" in meta
+            else ""
+        ),
         f"load generator: {meta['load_generator']}",
         "",
     ]

@@ -74,27 +74,30 @@ async def _warm_broker(bootstrap: str, timeout_s: float = 120.0) -> float:
     coordinator): a throwaway group commits an offset on a topic of its own, retried until the
     broker takes it. Seconds taken."""
     started = time.monotonic()
-    # "GroupCoordinatorNotAvailable" while the broker sets up is what this waits out, not news.
-    logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.CRITICAL)
     topic = fresh_prefix("warm-up") + "offsets"
     await ensure_topics(bootstrap, [topic], partitions=1)
     partition = TopicPartition(topic, 0)
-    while True:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=topic, enable_auto_commit=False
-        )
-        consumer.assign([partition])
-        try:
-            await consumer.start()
-            await consumer.commit({partition: 0})
-            logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.NOTSET)
-            return time.monotonic() - started
-        except KafkaError:
-            if time.monotonic() - started > timeout_s:
-                raise
-            await asyncio.sleep(0.5)
-        finally:
-            await consumer.stop()
+    # "GroupCoordinatorNotAvailable" while the broker sets up is what this waits out, not news.
+    quiet = logging.getLogger("aiokafka.consumer.group_coordinator")
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        while True:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=bootstrap, group_id=topic, enable_auto_commit=False
+            )
+            consumer.assign([partition])
+            try:
+                await consumer.start()
+                await consumer.commit({partition: 0})
+                return time.monotonic() - started
+            except KafkaError:
+                if time.monotonic() - started > timeout_s:
+                    raise
+                await asyncio.sleep(0.5)
+            finally:
+                await consumer.stop()
+    finally:
+        quiet.setLevel(logging.NOTSET)
 
 
 def main() -> None:

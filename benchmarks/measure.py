@@ -6,11 +6,13 @@ import os
 import statistics
 from dataclasses import dataclass
 
-__all__ = ["BenchOptions", "Samples", "median", "steady_rate"]
+__all__ = ["DEFAULT_SCENARIOS", "SCENARIOS", "BenchOptions", "Samples", "median", "steady_rate"]
 
 Samples = list[tuple[float, int]]  # (time.monotonic(), how many done so far)
 
-SCENARIOS = ("router", "delivery", "http", "intake", "tenants")
+SCENARIOS = ("router", "delivery", "http", "intake", "tenants", "outage")
+# What `make bench` runs without BENCH_ONLY: the outage scenario takes minutes, so only on request.
+DEFAULT_SCENARIOS = ("router", "delivery", "http", "intake", "tenants")
 
 
 def steady_rate(samples: Samples) -> float:
@@ -58,7 +60,9 @@ class BenchOptions:
     idle_seconds: float = 30.0  # BENCH_IDLE_SECONDS
     ready_timeout_s: float = 600.0  # BENCH_READY_TIMEOUT_S
     deliver_timeout_s: float = 900.0  # BENCH_DELIVER_TIMEOUT_S
-    only: tuple[str, ...] = SCENARIOS  # BENCH_ONLY: a comma-separated subset of SCENARIOS
+    outage_seconds: float = 300.0  # BENCH_OUTAGE_SECONDS: how long one back office answers 503
+    outage_rate: float = 20.0  # BENCH_OUTAGE_RATE: events/s per tenant during the outage scenario
+    only: tuple[str, ...] = DEFAULT_SCENARIOS  # BENCH_ONLY: a comma-separated subset of SCENARIOS
 
     @classmethod
     def from_environment(cls) -> BenchOptions:
@@ -80,7 +84,9 @@ class BenchOptions:
             idle_seconds=_float("BENCH_IDLE_SECONDS", cls.idle_seconds),
             ready_timeout_s=_float("BENCH_READY_TIMEOUT_S", cls.ready_timeout_s),
             deliver_timeout_s=_float("BENCH_DELIVER_TIMEOUT_S", cls.deliver_timeout_s),
-            only=only or SCENARIOS,
+            outage_seconds=_float("BENCH_OUTAGE_SECONDS", cls.outage_seconds),
+            outage_rate=_float("BENCH_OUTAGE_RATE", cls.outage_rate),
+            only=only or DEFAULT_SCENARIOS,
         )
 
 

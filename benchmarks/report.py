@@ -156,12 +156,48 @@ def _tenants(t: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _ms(value: float | None) -> str:
+    return MISSING if value is None else f"{value:,.0f}"
+
+
+def _outage(o: dict[str, Any]) -> list[str]:
+    destinations = o["destinations"]
+    [failing] = [d for d in destinations if d["path"] == o["failing"]]
+    backlog = failing["backlog_delivered_after_recovery_s"]
+    lines = [
+        f"6. Outage: {o['tenants']} tenants x 1 webhook destination, {o['rate_per_tenant']:g} "
+        f"events/s each; /{o['failing']} answers 503 for {o['outage_s']:g} s "
+        f"(after {o['warm_up_s']:g} s; stream {o['after_s']:g} s past recovery)",
+        f"   policy: retry {', '.join(o['policy']['retry_delays'][:3])}, ...; circuit after "
+        f"{o['policy']['circuit_failures']} failures, break {o['policy']['circuit_break']}",
+        f"   backlog of /{o['failing']} delivered "
+        f"{MISSING if backlog is None else f'{backlog:.1f} s'} after its recovery; "
+        f"{failing['calls_during_outage']} calls to it during the outage",
+        f"   {'destination':<20}{'written':>9}{'lost':>6}{'dupl.':>7}"
+        + "".join(f"{'p50/p99/max ms ' + phase:>27}" for phase in ("before", "during", "after")),
+    ]
+    for d in destinations:
+        row = f"   {d['path']:<20}{d['written']:>9,}{d['lost']:>6}{d['duplicates']:>7}"
+        for phase in ("before", "during", "after"):
+            lat = d["latency"][phase]
+            cell = f"{_ms(lat['p50_ms'])}/{_ms(lat['p99_ms'])}/{_ms(lat['max_ms'])}"
+            row += f"{cell:>27}"
+        lines.append(row)
+    lines.append(
+        "   (latency: bench write -> back office accepted, by when the event was written; "
+        f"lost: not delivered {o['drain_s']:g} s after the stream ended; "
+        f"hub ERROR lines: {o['hub_error_lines']})"
+    )
+    return lines
+
+
 _SECTIONS = {
     "router": _router,
     "delivery": _delivery,
     "http": _http,
     "intake": _intake,
     "tenants": _tenants,
+    "outage": _outage,
 }
 
 
@@ -173,7 +209,12 @@ def render(results: dict[str, Any]) -> str:
         f"{' (with uncommitted changes)' if meta['dirty'] else ''}",
         f"machine: {meta['cpus']} CPUs, Python {meta['python']}, load average at start "
         f"{meta['load_average_start']}",
-        f"broker: {meta['broker']}",
+        f"broker: {meta['broker']}"
+        + (
+            f"; warmed in {meta['broker_warm_up_s']:.1f} s before any scenario"
+            if "broker_warm_up_s" in meta
+            else ""
+        ),
         f"load generator: {meta['load_generator']}",
         "",
     ]

@@ -53,3 +53,13 @@ def test_knobs_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("BENCH_ONLY", "everything")
     with pytest.raises(SystemExit, match="unknown everything"):
         BenchOptions.from_environment()
+
+
+def test_the_outage_scenario_runs_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BENCH_ONLY", raising=False)
+    assert "outage" not in BenchOptions.from_environment().only
+    monkeypatch.setenv("BENCH_ONLY", "outage")
+    monkeypatch.setenv("BENCH_OUTAGE_SECONDS", "30")
+    options = BenchOptions.from_environment()
+    assert options.only == ("outage",)
+    assert options.outage_seconds == 30.0

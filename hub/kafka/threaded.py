@@ -156,6 +156,7 @@ class ThreadedConsumer:
                 "enable.auto.commit": False,
                 "enable.auto.offset.store": False,
                 "auto.offset.reset": "earliest",
+                "socket.nagle.disable": True,
                 # a topic created just before the join and missing from its metadata: in 5 s
                 "topic.metadata.refresh.interval.ms": 5000,
                 "logger": _LIBRDKAFKA_LOG,
@@ -191,6 +192,7 @@ class ThreadedConsumer:
     def _run(self) -> None:
         assert self._consumer is not None
         consumer = self._consumer
+        self.writer.warm()
         try:
             while not self._stopping.is_set():
                 self._resume_due(consumer)

@@ -77,6 +77,7 @@ class BatchWriter:
                 "acks": "all",
                 "enable.idempotence": True,
                 "linger.ms": 5,
+                "socket.nagle.disable": True,  # small requests, each awaited: no 40 ms Nagle waits
                 "batch.size": 16384,  # aiokafka's default, as the hub's other producer
                 "message.max.bytes": HUB_RECORD_BYTES - 4096,  # refused here before the broker
                 "partitioner": "murmur2_random",
@@ -104,6 +105,16 @@ class BatchWriter:
                 self._producer.produce(topic, value, key, headers=raw, on_delivery=on_delivery)
         except KafkaException as exc:
             raise DeliveryFailedError(exc.args[0]) from exc
+
+    def warm(self, timeout_s: float = 15.0) -> None:
+        """Fetch the metadata of every topic once, before the first record: otherwise the first
+        copies to each of 1,020 destination topics wait for it topic by topic (measured at 340
+        tenants: the first 6,000 routed events took 17-40 s, with warm metadata about 6 s).
+        A failure only means the first sends fetch it themselves."""
+        try:
+            self._producer.list_topics(timeout=timeout_s)
+        except KafkaException as exc:
+            logging.getLogger("librdkafka").warning("metadata warm-up failed: %s", exc)
 
     def poll(self, timeout_s: float) -> None:
         """Serve the delivery reports that are in (waiting up to ``timeout_s`` for one)."""

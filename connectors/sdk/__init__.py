@@ -38,6 +38,7 @@ from connectors.sdk.http_messages import (
     HttpTransport,
     MockTransport,
 )
+from connectors.sdk.http_transport import ConnectionPool
 from connectors.sdk.outcomes import Delivered, Failure, Outcome, Permanent, Retryable, Throttled
 from connectors.sdk.secrets import SecretMissingError, SecretName, Secrets
 from connectors.sdk.sink import DEFAULT_MAX_IN_FLIGHT, Delivery, Health, Sink
@@ -56,6 +57,7 @@ from connectors.sdk.spec import ConnectorSpec, SinkSpec, SourceSpec
 __all__ = [
     "DEFAULT_MAX_IN_FLIGHT",
     "Caller",
+    "ConnectionPool",
     "ConnectorContext",
     "ConnectorSpec",
     "Delivered",

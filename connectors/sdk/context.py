@@ -16,6 +16,7 @@ import structlog
 
 from connectors.sdk.http_client import HttpClients
 from connectors.sdk.http_messages import HttpTransport
+from connectors.sdk.http_transport import ConnectionPool
 from connectors.sdk.secrets import Secrets
 
 __all__ = [
@@ -63,11 +64,12 @@ class ConnectorContext:
     secrets: Secrets = field(default_factory=Secrets)
     metrics: MetricsHook = field(default_factory=NoMetrics)
     transport: HttpTransport | None = None  # tests: every HTTP client sends through it
+    pool: ConnectionPool | None = None  # the hub's, shared by every destination's clients
 
     @property
     def http(self) -> HttpClients:
         """The HTTP client factory, resolving secrets through ``secrets``."""
-        return HttpClients(self.secrets, self.transport)
+        return HttpClients(self.secrets, self.transport, self.pool)
 
     @property
     def log(self) -> structlog.stdlib.BoundLogger:

@@ -32,7 +32,7 @@ import certifi
 
 from connectors.sdk.http_auth import NoAuth, auth_flow_for
 from connectors.sdk.http_messages import HttpRequest
-from connectors.sdk.http_transport import AiohttpTransport
+from connectors.sdk.http_transport import AiohttpTransport, ConnectionPool
 from connectors.sdk.secrets import Secrets
 
 if TYPE_CHECKING:
@@ -141,6 +141,7 @@ class HttpClients:
 
     secrets: Secrets = field(default_factory=Secrets)
     transport: HttpTransport | None = None  # tests: every client sends through it
+    pool: ConnectionPool | None = None  # the hub: one pool for every destination's client
 
     def client(
         self,
@@ -157,6 +158,8 @@ class HttpClients:
         ``timeout_s`` bounds connecting and each wait for the answer (the whole request: three
         times that). Raises OSError or ssl.SSLError when ``tls``'s files cannot be read.
         """
-        transport = self.transport or AiohttpTransport(_tls_context(tls) if tls else _shared_tls())
+        transport = self.transport or AiohttpTransport(
+            _tls_context(tls) if tls else _shared_tls(), self.pool
+        )
         flow = auth_flow_for(auth or NoAuth(), self.secrets)
         return HttpClient(transport, flow, timeout_s, base_url, headers)

@@ -34,9 +34,12 @@ from connectors.sdk.http_messages import (
 if TYPE_CHECKING:
     from connectors.sdk.http_messages import HttpRequest
 
-__all__ = ["AiohttpTransport", "http_error_of"]
+__all__ = ["CONNECTIONS_PER_HOST", "AiohttpTransport", "ConnectionPool", "http_error_of"]
 
 WHOLE_REQUEST_FACTOR = 3  # the whole request may take this many times timeout_s
+# Connections one pool opens to one host (scheme, host, port, TLS context) at most; more
+# requests wait for a free one (that wait counts as the "connect" phase).
+CONNECTIONS_PER_HOST = 100
 # Bodies larger than aiohttp's TOO_LARGE_BYTES_BODY (1 MiB) go as a stream, written in chunks.
 _STREAMED_FROM = 2**20
 
@@ -58,22 +61,53 @@ def http_error_of(exc: aiohttp.ClientError | TimeoutError, timeout_s: float) -> 
     return HttpNetworkError(str(exc))
 
 
+def _new_session(per_host: int) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0, limit_per_host=per_host),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        trust_env=False,
+    )
+
+
+class ConnectionPool:
+    """One aiohttp session (its connection pool) shared by many clients: the hub's push
+    destinations. Many municipalities' back offices are one supplier's host; with a pool per
+    destination, 340 tenants opened thousands of connections to it at once (and read timeouts
+    followed), with this one at most ``per_host`` per host. Connections are only reused for the
+    same TLS context (each request names its own), so mutual TLS clients never share one. The
+    owner closes it (``aclose``) after every client that uses it."""
+
+    def __init__(self, per_host: int = CONNECTIONS_PER_HOST) -> None:
+        self.per_host = per_host
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        """The shared session, made in the running event loop on first use."""
+        if self._session is None or self._session.closed:
+            self._session = _new_session(self.per_host)
+        return self._session
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
 class AiohttpTransport:
     """Sends over one aiohttp session, made on the first request (a session belongs to the
-    running event loop) and closed by ``aclose``. ``ssl_context`` verifies the server and, for
-    mutual TLS, holds the client certificate."""
+    running event loop) and closed by ``aclose``; or over ``pool``'s, which its owner closes.
+    ``ssl_context`` verifies the server and, for mutual TLS, holds the client certificate."""
 
-    def __init__(self, ssl_context: ssl.SSLContext) -> None:
-        self._ssl = ssl_context
+    def __init__(self, ssl_context: ssl.SSLContext, pool: ConnectionPool | None = None) -> None:
+        self._ssl, self._pool = ssl_context, pool
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     def _session_now(self) -> aiohttp.ClientSession:
+        if self._pool is not None:
+            return self._pool.session()
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(ssl=self._ssl)
-            self._session = aiohttp.ClientSession(
-                connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False
-            )
+            self._session = _new_session(CONNECTIONS_PER_HOST)
         return self._session
 
     def _timeout(self, timeout_s: float) -> aiohttp.ClientTimeout:
@@ -99,6 +133,7 @@ class AiohttpTransport:
                 headers=request.headers,
                 allow_redirects=False,
                 timeout=self._timeout(timeout_s),
+                ssl=self._ssl,
             ) as answer:
                 content = await answer.read()
                 return HttpResponse(answer.status, answer.headers, content, request.url)

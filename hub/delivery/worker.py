@@ -19,7 +19,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from connectors.registry import sink_connector
-from connectors.sdk import Delivered, Delivery, Permanent, Retryable, Throttled
+from connectors.sdk import (
+    ConnectionPool,
+    Delivered,
+    Delivery,
+    Permanent,
+    Retryable,
+    Throttled,
+)
 from contracts.cloudevents import CloudEvent
 from hub.config import duration_seconds
 from hub.connector_host.context import connector_context
@@ -93,6 +100,7 @@ class DeliveryWorkers:
         settings are read (default os.environ); ``transport``: for tests, every sink's HTTP."""
         self.producer, self.config, self.metrics, self.names = producer, config, metrics, names
         self.targets: dict[str, _Target] = {}
+        self.pool = ConnectionPool()  # one for every push destination (connections per host)
         self.running_engine: DeliveryEngine | None = None
         for tenant in config.tenants:
             for destination in tenant.destinations:
@@ -100,7 +108,7 @@ class DeliveryWorkers:
                 if spec is None or spec.build is None:
                     continue  # the back office reads its destination topic itself
                 context = connector_context(
-                    tenant, destination.name, spec.name, metrics, environ, transport
+                    tenant, destination.name, spec.name, metrics, environ, transport, self.pool
                 )
                 sink = spec.build(spec.config.model_validate(destination.settings), context)
                 topic = names.destination(tenant.id, destination.name)
@@ -181,6 +189,7 @@ class DeliveryWorkers:
     async def close(self) -> None:
         for target in self.targets.values():
             await target.sink.close()
+        await self.pool.aclose()
 
     async def _attempt_from_topic(
         self, record: ConsumerRecord, target: EngineTarget, hold: bool = False

@@ -20,6 +20,7 @@ import pytest
 from aiohttp import web
 
 from connectors.sdk import (
+    ConnectionPool,
     HttpClients,
     HttpConnectError,
     HttpRequest,
@@ -302,3 +303,33 @@ def test_the_location_is_made_absolute_as_rfc_3986_says(location: str) -> None:
     url = "http://127.0.0.1:8080/api/zaken?x=1"
     answer = HttpResponse.of(201, headers={"Location": location}, url=url)
     assert answer.location() == urljoin(url, location)
+
+
+async def test_clients_sharing_a_pool_open_at_most_its_connections_per_host() -> None:
+    """The hub's destinations share one ConnectionPool: 30 destinations x 8 requests at once to
+    one supplier's host use at most ``per_host`` connections (each its own pool: up to 240)."""
+    peers: set[Any] = set()
+    busy, peak = 0, 0
+
+    async def slow(request: web.Request) -> web.Response:
+        nonlocal busy, peak
+        peers.add(request.transport.get_extra_info("peername") if request.transport else None)
+        busy += 1
+        peak = max(peak, busy)
+        await asyncio.sleep(0.01)
+        busy -= 1
+        return web.Response(status=201)
+
+    pool = ConnectionPool(per_host=4)
+    async with serving({"/zaken": slow}) as base:
+        clients = [HttpClients(Secrets({}), pool=pool).client() for _ in range(30)]
+        answers = await asyncio.gather(
+            *(client.post(f"{base}/zaken", body=b"{}") for client in clients for _ in range(8))
+        )
+        for client in clients:
+            await client.aclose()  # the pool stays open for the others: its owner closes it
+        assert pool.session().closed is False
+        await pool.aclose()
+    assert [a.status for a in answers] == [201] * 240
+    assert peak <= 4
+    assert len(peers) <= 4

@@ -5,16 +5,22 @@ destination (hub.delivery.blocks), a record on Kafka every delivery process foll
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+import logging
+from typing import TYPE_CHECKING, Annotated
 
 import httpx
 import typer
+from aiokafka.errors import KafkaError
 
+from connectors.registry import sink_connector
 from hub.cli.common import ConfigOption, load
-from hub.delivery.blocks import RELEASED, write_block
+from hub.delivery.blocks import BLOCKED, RELEASED, read_blocks, write_block
 from hub.errors import KnooppuntError
 from hub.kafka.producing import RecordProducer
 from hub.runtime.settings import Settings
+
+if TYPE_CHECKING:
+    from hub.config import Destination
 
 __all__ = ["destinations_app"]
 
@@ -27,8 +33,8 @@ def destinations_status(
         str | None, typer.Option(help="Hub URL [http://KNOOPPUNT_HTTP_HOST:PORT].")
     ] = None,
 ) -> None:
-    """One line per push destination: circuit (closed, half_open, open), deliveries in flight
-    and waiting. A process without the delivery role lists none."""
+    """One line per push destination: circuit (closed, half_open, open, blocked), deliveries
+    in flight and waiting. A process without the delivery role lists none."""
     settings = Settings()
     base = url or f"http://{settings.http_host}:{settings.http_port}"
     try:
@@ -58,29 +64,56 @@ def destinations_release(
     destination: Annotated[str, typer.Option("--destination", "-d", help="Destination name.")],
 ) -> None:
     """Release a blocked push destination: every delivery process calls it again at once, with
-    the events that waited in Kafka. Releasing one that is not blocked does nothing."""
+    the events that waited in Kafka. One that is not blocked is left as it is."""
     hub_config = load(config)
     found = hub_config.tenant(tenant)
     if found is None:
-        raise KnooppuntError(f"{config}: no tenant {tenant!r}")
-    if destination not in {d.name for d in found.destinations}:
-        raise KnooppuntError(f"{config}: tenant {tenant} has no destination {destination!r}")
+        known = ", ".join(t.id for t in hub_config.tenants)
+        raise KnooppuntError(f"{config}: no tenant {tenant!r} (known: {known})")
+    named = {d.name: d for d in found.destinations}
+    if destination not in named:
+        known = ", ".join(named)
+        raise KnooppuntError(
+            f"{config}: tenant {tenant} has no destination {destination!r} (known: {known})"
+        )
+    if not _pushed(named[destination]):
+        raise KnooppuntError(
+            f"{config}: {tenant} {destination} is read from its topic by the back office; the "
+            "hub does not call it, so it is never blocked"
+        )
     settings = Settings()
     names = settings.topics
+    topic = names.destination(tenant, destination)
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # the one line below says it
 
-    async def release() -> None:
-        producer = RecordProducer(settings.kafka_bootstrap_servers, client_id="knooppunt-cli")
-        await producer.start()
+    async def release() -> str:
+        bootstrap = settings.kafka_bootstrap_servers
+        blocks = await read_blocks(bootstrap, names.destination_blocks())
+        current = blocks.get(topic)
+        if current is None or current.state != BLOCKED:
+            return f"{tenant} {destination} is not blocked: nothing to release"
+        producer = RecordProducer(bootstrap, client_id="knooppunt-cli")
         try:
+            await producer.start()
             await write_block(
                 producer,
                 names.destination_blocks(),
-                names.destination(tenant, destination),
+                topic,
                 RELEASED,
                 "knooppunt destinations release",
             )
         finally:
             await producer.stop()
+        return f"released {tenant} {destination} (blocked since {current.at:%Y-%m-%d %H:%M}Z)"
 
-    asyncio.run(release())
-    typer.echo(f"released {tenant} {destination}: its deliveries start again")
+    try:
+        typer.echo(asyncio.run(release()))
+    except KafkaError as exc:
+        raise KnooppuntError(
+            f"Kafka at {settings.kafka_bootstrap_servers} does not answer ({exc}); nothing released"
+        ) from exc
+
+
+def _pushed(destination: Destination) -> bool:
+    spec = sink_connector(destination.connector)
+    return spec is not None and spec.build is not None

@@ -26,13 +26,14 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from hub.errors import KnooppuntError
 from hub.observability.logs import get_logger
 from hub.observability.redaction import redact_text
 
 if TYPE_CHECKING:
     from hub.kafka.producing import RecordProducer
 
-__all__ = ["BLOCKED", "RELEASED", "BlockReader", "BlockRecord", "write_block"]
+__all__ = ["BLOCKED", "RELEASED", "BlockReader", "BlockRecord", "read_blocks", "write_block"]
 
 BLOCKED, RELEASED = "blocked", "released"
 log = get_logger(__name__)
@@ -72,13 +73,55 @@ async def write_block(
     return record
 
 
+async def read_blocks(
+    bootstrap: str, topic: str, timeout_s: float = 15.0
+) -> dict[str, BlockRecord]:
+    """The last block record per destination topic, read from the start to the end found now.
+    Raises KnooppuntError when ``topic`` does not exist (the hub creates it at start) and
+    KafkaError when Kafka does not answer."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        client_id="knooppunt-cli",
+        enable_auto_commit=False,
+        request_timeout_ms=int(timeout_s * 1000),
+    )
+    try:
+        await consumer.start()
+        if topic not in await consumer.topics():
+            raise KnooppuntError(
+                f"topic {topic} does not exist: is KNOOPPUNT_TOPIC_PREFIX the hub's? "
+                "(the hub creates it when it starts)"
+            )
+        partition = TopicPartition(topic, 0)
+        consumer.assign([partition])
+        await consumer.seek_to_beginning(partition)
+        end = (await consumer.end_offsets([partition]))[partition]
+        latest: dict[str, BlockRecord] = {}
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while await consumer.position(partition) < end:
+            if asyncio.get_running_loop().time() > deadline:
+                raise KnooppuntError(f"{topic}: not read to its end within {timeout_s:g} s")
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    parsed = BlockRecord.parse(record.key, record.value)
+                    if parsed is not None:
+                        latest[parsed.destination_topic] = parsed
+        return latest
+    finally:
+        await consumer.stop()
+
+
 class BlockReader:
     """Reads every block record from the topic's start (its one partition), then follows it;
     ``apply`` gets each. A Consumer (hub.kafka.consuming) for the hub's lifecycle: ``start``
     returns once it has read what the topic held, so the engine, started after it, never
     probes a destination that is blocked and not released."""
 
-    def __init__(self, bootstrap: str, topic: str, apply: Callable[[BlockRecord], None]) -> None:
+    def __init__(
+        self, bootstrap: str, topic: str, apply: Callable[[BlockRecord, bool], None]
+    ) -> None:
+        """``apply(record, live)``: ``live`` is False for what the topic held at start (state
+        to restore, not news to log)."""
         self.bootstrap, self.topic, self.apply = bootstrap, topic, apply
         self.group_id = "destination-blocks"  # for readiness only: it reads without a group
         self.partition = TopicPartition(topic, 0)
@@ -104,7 +147,7 @@ class BlockReader:
             if asyncio.get_running_loop().time() > deadline:
                 log.warning("destination_blocks_incomplete", topic=self.topic, end_offset=end)
                 break
-            await self._read(timeout_ms=500)
+            await self._read(timeout_ms=500, live=False)
         self._task = asyncio.create_task(self._follow(), name="destination-blocks")
 
     async def stop(self, grace_s: float = 15.0) -> None:
@@ -115,19 +158,19 @@ class BlockReader:
         if self.consumer is not None:
             await self.consumer.stop()
 
-    async def _read(self, timeout_ms: int) -> None:
+    async def _read(self, timeout_ms: int, live: bool) -> None:
         assert self.consumer is not None
         batches = await self.consumer.getmany(timeout_ms=timeout_ms)
         for records in batches.values():
             for record in records:
                 parsed = BlockRecord.parse(record.key, record.value)
                 if parsed is not None:
-                    self.apply(parsed)
+                    self.apply(parsed, live)
 
     async def _follow(self) -> None:
         while True:
             try:
-                await self._read(timeout_ms=1000)
+                await self._read(timeout_ms=1000, live=True)
             except KafkaError as exc:
                 log.error("consumer_fetch_failed", consumer="blocks", error=redact_text(str(exc)))
                 await asyncio.sleep(1.0)

@@ -346,8 +346,9 @@ class DeliveryEngine:
         except Exception as exc:  # the block holds in this process; a restart probes again
             log.error("destination_block_not_kept", topic=topic, error=redact_text(str(exc)))
 
-    def apply_block(self, topic: str, blocked: bool, by: str) -> None:
-        """A block or release read from Kafka (hub.delivery.blocks), ours or an operator's."""
+    def apply_block(self, topic: str, blocked: bool, by: str, live: bool = True) -> None:
+        """A block or release read from Kafka (hub.delivery.blocks), ours or an operator's;
+        ``live`` False: one the topic held at start (restored quietly)."""
         if topic not in self.targets:
             return
         target, breaker = self.targets[topic], self.breakers[topic]
@@ -356,9 +357,13 @@ class DeliveryEngine:
             self._pause_if_held_back(topic)
         elif not blocked and breaker.state is BreakerState.BLOCKED:
             breaker.release()
-            log.warning(
-                "destination_released", tenant=target.tenant, destination=target.destination, by=by
-            )
+            if live:
+                log.warning(
+                    "destination_released",
+                    tenant=target.tenant,
+                    destination=target.destination,
+                    by=by,
+                )
             self._ready.add(topic)
             self._resume_if_room(topic)
             self._wake.set()

@@ -166,8 +166,8 @@ class DeliveryWorkers:
         blocks = BlockReader(
             bootstrap,
             self.names.destination_blocks(),
-            lambda change: engine.apply_block(
-                change.destination_topic, change.state == BLOCKED, change.by
+            lambda change, live: engine.apply_block(
+                change.destination_topic, change.state == BLOCKED, change.by, live
             ),
         )
         return [blocks, engine, tiers]  # blocks first: known before the engine delivers

@@ -251,23 +251,40 @@ async def test_a_destination_failing_too_long_is_blocked_across_restarts_until_r
             "zaken",
         )
         assert released.returncode == 0, released.stderr
+        assert released.stdout.startswith("released 0363 zaken (blocked since ")
         await until(lambda: len(backoffice.accepted("zaken")) >= len(ids), 60)
         assert await state(http) == "closed"
+        again = await asyncio.to_thread(
+            knooppunt,
+            hub_env(hub_settings),
+            *["destinations", "release", "-c", str(config_file), "-t", "0363", "-d", "zaken"],
+        )
+        assert again.returncode == 0, again.stderr
+        assert again.stdout.strip() == "0363 zaken is not blocked: nothing to release"
     assert sorted(r.body["id"] for r in backoffice.accepted("zaken") if r.body) == sorted(ids)
 
 
-def test_releasing_an_unknown_destination_is_one_clear_line(
+def test_releasing_what_cannot_be_released_is_one_clear_line(
     hub_settings: Settings, tmp_path: Path
 ) -> None:
+    """Wrong names, a destination the back office reads itself, Kafka not answering, a topic
+    prefix that is not the hub's: one line each, nothing written."""
     config_file = tmp_path / "hub.yaml"
-    config_file.write_text(yaml.safe_dump({"tenants": [tenant_entry("0363", {"zaken": None})]}))
+    config_file.write_text(
+        yaml.safe_dump({"tenants": [tenant_entry("0363", {"archief": None, "zaken": "http://x"})]})
+    )
     env = hub_env(hub_settings)
     args = ["destinations", "release", "--config", str(config_file), "--tenant", "0363"]
-    for more, expected in [
-        (["--destination", "archief"], "tenant 0363 has no destination 'archief'"),
-        (["--destination", "zaken", "--tenant", "9999"], "no tenant '9999'"),
+    unreachable = {**env, "KNOOPPUNT_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}
+    foreign = {**env, "KNOOPPUNT_TOPIC_PREFIX": "nowhere."}
+    for environment, more, expected in [
+        (env, ["-d", "nope"], "tenant 0363 has no destination 'nope' (known: archief, zaken)"),
+        (env, ["-d", "zaken", "-t", "9999"], "no tenant '9999' (known: 0363)"),
+        (env, ["-d", "archief"], "read from its topic by the back office"),
+        (unreachable, ["-d", "zaken"], "Kafka at 127.0.0.1:1 does not answer"),
+        (foreign, ["-d", "zaken"], "topic nowhere.knooppunt.destination-blocks does not exist"),
     ]:
-        done = knooppunt(env, *args, *more)
-        assert done.returncode != 0
+        done = knooppunt(environment, *args, *more)
+        assert done.returncode != 0, more
         assert expected in done.stderr
-        assert len(done.stderr.strip().splitlines()) == 1
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr

@@ -92,23 +92,47 @@ async def read_blocks(
                 f"topic {topic} does not exist: is KNOOPPUNT_TOPIC_PREFIX the hub's? "
                 "(the hub creates it when it starts)"
             )
-        partition = TopicPartition(topic, 0)
-        consumer.assign([partition])
-        await consumer.seek_to_beginning(partition)
-        end = (await consumer.end_offsets([partition]))[partition]
         latest: dict[str, BlockRecord] = {}
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while await consumer.position(partition) < end:
-            if asyncio.get_running_loop().time() > deadline:
-                raise KnooppuntError(f"{topic}: not read to its end within {timeout_s:g} s")
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for record in records:
-                    parsed = BlockRecord.parse(record.key, record.value)
-                    if parsed is not None:
-                        latest[parsed.destination_topic] = parsed
+
+        def keep(record: BlockRecord) -> None:
+            latest[record.destination_topic] = record
+
+        if await _read_to_end(consumer, TopicPartition(topic, 0), timeout_s, keep) is not None:
+            raise KnooppuntError(f"{topic}: not read to its end within {timeout_s:g} s")
         return latest
     finally:
         await consumer.stop()
+
+
+async def _read_to_end(
+    consumer: AIOKafkaConsumer,
+    partition: TopicPartition,
+    timeout_s: float,
+    apply: Callable[[BlockRecord], None],
+) -> int | None:
+    """Read ``partition`` from its start to the end it has now, handing ``apply`` each block
+    record. None once that end is reached; the end offset when ``timeout_s`` ran out first.
+    ``consumer`` is assigned the partition."""
+    consumer.assign([partition])
+    await consumer.seek_to_beginning(partition)
+    end = (await consumer.end_offsets([partition]))[partition]
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while await consumer.position(partition) < end:
+        if asyncio.get_running_loop().time() > deadline:
+            return int(end)
+        await _read(consumer, 500, apply)
+    return None
+
+
+async def _read(
+    consumer: AIOKafkaConsumer, timeout_ms: int, apply: Callable[[BlockRecord], None]
+) -> None:
+    """One fetch: every block record in it to ``apply`` (other records are ignored)."""
+    for records in (await consumer.getmany(timeout_ms=timeout_ms)).values():
+        for record in records:
+            parsed = BlockRecord.parse(record.key, record.value)
+            if parsed is not None:
+                apply(parsed)
 
 
 class BlockReader:
@@ -139,15 +163,13 @@ class BlockReader:
             fetch_max_wait_ms=1000,
         )
         await self.consumer.start()
-        self.consumer.assign([self.partition])
-        await self.consumer.seek_to_beginning(self.partition)
-        end = (await self.consumer.end_offsets([self.partition]))[self.partition]
-        deadline = asyncio.get_running_loop().time() + catch_up_s
-        while await self.consumer.position(self.partition) < end:
-            if asyncio.get_running_loop().time() > deadline:
-                log.warning("destination_blocks_incomplete", topic=self.topic, end_offset=end)
-                break
-            await self._read(timeout_ms=500, live=False)
+
+        def restore(record: BlockRecord) -> None:
+            self.apply(record, False)
+
+        end = await _read_to_end(self.consumer, self.partition, catch_up_s, restore)
+        if end is not None:
+            log.warning("destination_blocks_incomplete", topic=self.topic, end_offset=end)
         self._task = asyncio.create_task(self._follow(), name="destination-blocks")
 
     async def stop(self, grace_s: float = 15.0) -> None:
@@ -158,19 +180,15 @@ class BlockReader:
         if self.consumer is not None:
             await self.consumer.stop()
 
-    async def _read(self, timeout_ms: int, live: bool) -> None:
-        assert self.consumer is not None
-        batches = await self.consumer.getmany(timeout_ms=timeout_ms)
-        for records in batches.values():
-            for record in records:
-                parsed = BlockRecord.parse(record.key, record.value)
-                if parsed is not None:
-                    self.apply(parsed, live)
-
     async def _follow(self) -> None:
+        assert self.consumer is not None
+
+        def apply_live(record: BlockRecord) -> None:
+            self.apply(record, True)
+
         while True:
             try:
-                await self._read(timeout_ms=1000, live=True)
+                await _read(self.consumer, 1000, apply_live)
             except KafkaError as exc:
                 log.error("consumer_fetch_failed", consumer="blocks", error=redact_text(str(exc)))
                 await asyncio.sleep(1.0)

@@ -15,7 +15,7 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-__all__ = ["main", "pass_through"]
+__all__ = ["arguments", "main", "pass_through"]
 
 BATCH = 500  # the router's batch size (hub.routing.router.BATCH_SIZE)
 
@@ -54,14 +54,19 @@ async def pass_through(bootstrap: str, source: str, to: list[str], group: str, c
         await consumer.stop()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(description: str) -> argparse.Namespace:
+    """The command line every pass-through loop takes (this one and its librdkafka twin)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--source", required=True)
     parser.add_argument("--to", required=True, help="comma-separated output topics")
     parser.add_argument("--group", required=True)
     parser.add_argument("--count", type=int, required=True)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments(__doc__.splitlines()[0])
     asyncio.run(
         pass_through(args.bootstrap, args.source, args.to.split(","), args.group, args.count)
     )

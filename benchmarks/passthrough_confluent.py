@@ -9,9 +9,9 @@ It parses nothing and decides nothing. The yardstick of issue 12 stays the aioka
 
 from __future__ import annotations
 
-import argparse
-
 from confluent_kafka import Consumer, Producer, TopicPartition
+
+from benchmarks.passthrough import arguments
 
 __all__ = ["main", "pass_through"]
 
@@ -65,13 +65,7 @@ def pass_through(bootstrap: str, source: str, to: list[str], group: str, count: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bootstrap", required=True)
-    parser.add_argument("--source", required=True)
-    parser.add_argument("--to", required=True, help="comma-separated output topics")
-    parser.add_argument("--group", required=True)
-    parser.add_argument("--count", type=int, required=True)
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0])
     pass_through(args.bootstrap, args.source, args.to.split(","), args.group, args.count)
 
 

@@ -76,6 +76,25 @@ async def _until_committed(bootstrap: str, group: str, topic: str, offset: int) 
     return committed
 
 
+async def _route(
+    bootstrap: str,
+    names: TopicNames,
+    config: Any,
+    records: list[tuple[bytes, bytes, list[tuple[str, bytes | None]]]],
+) -> int:
+    """Run a router while ``records`` go onto the contract topic; its committed offset once
+    every record is handled (-1 when that never happens)."""
+    consumer = router_consumer(bootstrap, config, Metrics(), names)
+    await consumer.start()
+    try:
+        await _produce(bootstrap, names.contract(SPEC), records)
+        return await _until_committed(
+            bootstrap, names.group("router"), names.contract(SPEC), len(records)
+        )
+    finally:
+        await consumer.stop()
+
+
 async def test_copies_and_dead_letters_keep_record_order(
     kafka: KafkaUnderTest, prefix: str
 ) -> None:
@@ -94,15 +113,7 @@ async def test_copies_and_dead_letters_keep_record_order(
             expected.append((event.id, i % 2 == 1))
         records.append((b"one-key", event.data, headers))
         del key
-    consumer = router_consumer(bootstrap, config, Metrics(), names)
-    await consumer.start()
-    try:
-        await _produce(bootstrap, names.contract(SPEC), records)
-        committed = await _until_committed(
-            bootstrap, names.group("router"), names.contract(SPEC), len(records)
-        )
-    finally:
-        await consumer.stop()
+    committed = await _route(bootstrap, names, config, records)
     archive = await read_topics(bootstrap, [names.destination("0363", "archief")], len(expected))
     parking = await read_topics(bootstrap, [names.destination("0363", "parkeren")], 1)
     dead = await read_topics(bootstrap, [names.dead_letter("0363")], len(broken))
@@ -129,15 +140,7 @@ async def test_a_copy_too_large_for_its_destination_is_dead_lettered_and_the_res
         (b"k1", padded, list(large.kafka_headers())),
         (b"k2", small.data, list(small.kafka_headers())),
     ]
-    consumer = router_consumer(bootstrap, config, Metrics(), names)
-    await consumer.start()
-    try:
-        await _produce(bootstrap, names.contract(SPEC), records)
-        committed = await _until_committed(
-            bootstrap, names.group("router"), names.contract(SPEC), len(records)
-        )
-    finally:
-        await consumer.stop()
+    committed = await _route(bootstrap, names, config, records)
     archive = await read_topics(bootstrap, [names.destination("0363", "archief")], 1)
     dead = await read_topics(bootstrap, [names.dead_letter("0363")], 1)
     assert committed == 2

@@ -55,12 +55,11 @@ from hub.observability.redaction import redact_text
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from aiokafka import ConsumerRecord
-
     from connectors.sdk import Failure, HttpTransport, Sink
     from hub.config import HubConfig
     from hub.delivery.history import DeliveryHistory
     from hub.kafka.producing import RecordProducer
+    from hub.kafka.records import KafkaRecord
     from hub.kafka.topics import TopicNames
     from hub.observability.metrics import Metrics
 
@@ -192,7 +191,7 @@ class DeliveryWorkers:
         await self.pool.aclose()
 
     async def _attempt_from_topic(
-        self, record: ConsumerRecord, target: EngineTarget, hold: bool = False
+        self, record: KafkaRecord, target: EngineTarget, hold: bool = False
     ) -> str:
         """The engine's attempt: a record read from a destination topic. One that a retry tier
         handed back carries its history (``knooppunt_*`` naming this very topic); any other
@@ -208,7 +207,7 @@ class DeliveryWorkers:
             return "refused"
         return await self._attempt(record, own, history, hold)
 
-    async def _retry_tier(self, records: Sequence[ConsumerRecord]) -> Defer | None:
+    async def _retry_tier(self, records: Sequence[KafkaRecord]) -> Defer | None:
         """Hand each due record back to its destination topic, in order; stop at the first one
         not due yet. A tier only keeps time: it never calls a back office, so no back office,
         however slow, delays another's retries."""
@@ -230,13 +229,13 @@ class DeliveryWorkers:
                 await self._move(record, history.target_topic, list(record.headers or ()))
         return None
 
-    def _tenant_of(self, record: ConsumerRecord) -> str:
+    def _tenant_of(self, record: KafkaRecord) -> str:
         tenant = text_headers(record.headers).get("ce_tenant", "")
         return tenant if self.config.tenant(tenant) is not None else UNKNOWN_TENANT
 
     async def _attempt(
         self,
-        record: ConsumerRecord,
+        record: KafkaRecord,
         target: _Target,
         history: DeliveryHistory,
         hold: bool = False,
@@ -287,7 +286,7 @@ class DeliveryWorkers:
 
     async def _failed(
         self,
-        record: ConsumerRecord,
+        record: KafkaRecord,
         history: DeliveryHistory,
         failure: Failure,
         target: _Target,
@@ -320,7 +319,7 @@ class DeliveryWorkers:
         )
 
     async def _move(
-        self, record: ConsumerRecord, topic: str, headers: list[tuple[str, bytes | None]]
+        self, record: KafkaRecord, topic: str, headers: list[tuple[str, bytes | None]]
     ) -> None:
         """The original record onto ``topic`` (a retry tier, dead letters, quarantine) with its
         history in ``headers``; returns once Kafka acknowledged it, so the offset may be
@@ -329,7 +328,7 @@ class DeliveryWorkers:
 
     async def _dead_letter(
         self,
-        record: ConsumerRecord,
+        record: KafkaRecord,
         history: DeliveryHistory,
         error: Exception,
         tenant: str,
@@ -352,7 +351,7 @@ class DeliveryWorkers:
         )
 
     async def _quarantine(
-        self, record: ConsumerRecord, history: DeliveryHistory, event: CloudEvent, target: _Target
+        self, record: KafkaRecord, history: DeliveryHistory, event: CloudEvent, target: _Target
     ) -> None:
         error = TenantMismatchError(
             f"event of tenant {event.tenant!r} on a topic of tenant {target.tenant}; not delivered"

@@ -21,10 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
 
 from hub.delivery.scheduling import (
     BreakerState,
@@ -33,12 +37,12 @@ from hub.delivery.scheduling import (
     OffsetTracker,
     Queued,
 )
-from hub.kafka.feed import Offsets, Partition, RecordFeed
+from hub.kafka.consuming import knows_every_topic
 from hub.observability.logs import get_logger
 from hub.observability.redaction import redact_text
 
 if TYPE_CHECKING:
-    from hub.kafka.threaded import Record
+    from aiokafka import ConsumerRecord
 
 __all__ = ["AttemptResult", "DeliveryEngine", "DestinationStatus", "EngineTarget"]
 
@@ -47,6 +51,7 @@ COMMIT_EVERY_S = 0.2  # commits are batched: one round trip per partition set, n
 # A destination's partitions pause once it holds this many x max_in_flight events (and resume as
 # soon as it holds fewer): enough fetched ahead that the destination never waits for a poll.
 BACKLOG_FACTOR = 16
+FETCH_MAX_WAIT_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,7 @@ AttemptResult = str
 # attempt(record, target, hold): with ``hold`` (a probe) a retryable failure keeps the event in
 # place instead of moving it on to a retry tier: while a back office is down, its events wait
 # in Kafka, not in ever longer tiers, and flow as soon as it is back.
-Attempt = Callable[["Record", EngineTarget, bool], Awaitable[AttemptResult]]
+Attempt = Callable[["ConsumerRecord", EngineTarget, bool], Awaitable[AttemptResult]]
 
 
 @dataclass(frozen=True)
@@ -86,8 +91,19 @@ class DestinationStatus:
 
 @dataclass
 class _Job:
-    record: Record
-    tp: Partition
+    record: ConsumerRecord
+    tp: TopicPartition
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, engine: DeliveryEngine) -> None:
+        self.engine = engine
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.engine.revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.engine.assigned_partitions(assigned)
 
 
 class DeliveryEngine:
@@ -108,31 +124,31 @@ class DeliveryEngine:
         on_block: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.bootstrap, self.group_id, self.targets = bootstrap, group_id, targets
-        self.pattern = f"^{_escaped(topic_prefix)}knooppunt\\.deliver\\..+$"
+        self.pattern = f"^{re.escape(topic_prefix)}knooppunt\\.deliver\\..+$"
         self.attempt, self.max_records = attempt, max_records
         self.block_after_s, self.on_block = block_after_s, on_block
         self.queues = {t.topic: DestinationQueue[_Job](t.max_in_flight) for t in targets.values()}
         self.breakers = {topic: breaker() for topic in targets}
-        self.trackers: dict[Partition, OffsetTracker] = {}
-        self.feed: RecordFeed | None = None
+        self.trackers: dict[TopicPartition, OffsetTracker] = {}
+        self.consumer: AIOKafkaConsumer | None = None
         self.name = "deliver"
         self._tasks: set[asyncio.Task[None]] = set()
-        self._task_partition: dict[asyncio.Task[None], Partition] = {}
-        self._paused: set[Partition] = set()
-        self._partitions: dict[str, set[Partition]] = {}  # assigned, per pushed topic
+        self._task_partition: dict[asyncio.Task[None], TopicPartition] = {}
+        self._paused: set[TopicPartition] = set()
+        self._partitions: dict[str, set[TopicPartition]] = {}  # assigned, per pushed topic
         self._ready: set[str] = set()  # destinations with waiting work that may start
         self._reopening: dict[str, asyncio.TimerHandle] = {}  # open circuits: the probe timer
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
-        self._finished: set[Partition] = set()  # partitions with work finished, not committed
         self._last_commit = 0.0
+        self._joined = False
 
     def joined(self) -> bool:
         """Whether this member has joined its group with an assignment made knowing every push
         destination's topic (readiness). The assignment may be empty: a member beyond the
         number of partitions stands by."""
-        return self.feed is not None and self.feed.joined()
+        return self._joined
 
     def status(self) -> list[DestinationStatus]:
         """Each push destination's state now (``/destinations``, metrics, the CLI)."""
@@ -152,19 +168,18 @@ class DeliveryEngine:
         ]
 
     async def start(self) -> None:
-        self.feed = RecordFeed(
-            bootstrap=self.bootstrap,
-            pattern=self.pattern,
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
             group_id=self.group_id,
-            name=self.name,
-            expected=self.queues,
-            wanted=self.queues.__contains__,
-            on_records=self._on_records,
-            on_assigned=self.assigned_partitions,
-            on_revoked=self.revoked,
-            max_records=self.max_records,
+            client_id="knooppunt-deliver",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.max_records,
+            metadata_max_age_ms=30_000,  # a new destination topic is picked up within 30 s
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         )
-        await self.feed.start()
+        await self.consumer.start()
+        self.consumer.subscribe(pattern=self.pattern, listener=_Rebalance(self))
         self._loop_task = asyncio.create_task(self._run(), name="delivery-engine")
 
     async def stop(self, grace_s: float = 15.0) -> None:
@@ -174,8 +189,6 @@ class DeliveryEngine:
         self._wake.set()
         for timer in self._reopening.values():
             timer.cancel()
-        if self.feed is not None:
-            await self.feed.stop_fetching()
         if self._loop_task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
@@ -183,43 +196,41 @@ class DeliveryEngine:
             _done, pending = await asyncio.wait(self._tasks, timeout=grace_s)
             for task in pending:
                 task.cancel()
-        if self.feed is not None:
-            await self.feed.close(self._committable(set(self.trackers), again=True))
+        if self.consumer is not None:
+            await self._commit(force=True)
+            await self.consumer.stop()
 
     # --- the loop ------------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        """Start what became ready (a break over, a block released, a retry due) and commit
-        what finished, at most every COMMIT_EVERY_S; asleep while nothing happens."""
+        assert self.consumer is not None
+        consumer = self.consumer
         while not self._stopping.is_set():
-            await self._wake.wait()
-            self._wake.clear()
             self._start_ready()
-            due = self._last_commit + COMMIT_EVERY_S - time.monotonic()
-            if due > 0:
-                await asyncio.sleep(due)
-            self._commit()
+            try:
+                batches = await consumer.getmany(timeout_ms=50, max_records=self.max_records)
+            except KafkaError as exc:
+                log.error("consumer_fetch_failed", consumer=self.name, error=redact_text(str(exc)))
+                await asyncio.sleep(1.0)
+                continue
+            for tp, records in batches.items():
+                self._accept(tp, records)
+            for topic in {tp.topic for tp in batches}:
+                self._pause_if_held_back(topic)
+            self._start_ready()
+            await self._commit()
+            if not batches:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), 0.1)
+                self._wake.clear()
 
-    def _on_records(self, records: list[Record]) -> None:
-        """A fetch: queue every record of a pushed topic, pause what is now held back, start."""
-        by_partition: dict[Partition, list[Record]] = {}
-        for record in records:
-            by_partition.setdefault(Partition(record.topic, record.partition), []).append(record)
-        for tp, batch in by_partition.items():
-            self._accept(tp, batch)
-        for topic in {tp.topic for tp in by_partition}:
-            self._pause_if_held_back(topic)
-        self._start_ready()
-        self._wake.set()
-
-    def _accept(self, tp: Partition, records: list[Record]) -> None:
+    def _accept(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         tracker = self.trackers.setdefault(tp, OffsetTracker())
         queue = self.queues.get(tp.topic)
         for record in records:
             tracker.started(record.offset)
             if queue is None:  # not pushed (any more): nothing to do, the offset moves on
                 tracker.finished(record.offset)
-                self._finished.add(tp)
             else:
                 queue.add(record.key, _Job(record, tp))
         if queue is not None:
@@ -268,18 +279,20 @@ class DeliveryEngine:
 
     def _pause_if_held_back(self, topic: str) -> None:
         """Pause a destination's partitions once its backlog is full or its circuit opened."""
-        if self.feed is None or not self._held_back(topic, time.monotonic()):
+        if self.consumer is None or not self._held_back(topic, time.monotonic()):
             return
-        pause = [tp for tp in self._partitions.get(topic, ()) if tp not in self._paused]
-        self.feed.pause(pause)
-        self._paused.update(pause)
+        for tp in self._partitions.get(topic, ()):
+            if tp not in self._paused:
+                self.consumer.pause(tp)
+                self._paused.add(tp)
 
     def _resume_if_room(self, topic: str) -> None:
         """Resume a destination's paused partitions as soon as it has room again."""
         paused = [tp for tp in self._partitions.get(topic, ()) if tp in self._paused]
-        if paused and self.feed is not None and not self._held_back(topic, time.monotonic()):
-            self.feed.resume(paused)
-            self._paused.difference_update(paused)
+        if paused and self.consumer is not None and not self._held_back(topic, time.monotonic()):
+            for tp in paused:
+                self.consumer.resume(tp)
+                self._paused.discard(tp)
 
     def _circuit_opened(self, topic: str) -> None:
         """Pause the destination for its break; when the break is over, let a probe start."""
@@ -395,7 +408,6 @@ class DeliveryEngine:
         tracker = self.trackers.get(job.tp)
         if tracker is not None:
             tracker.finished(job.record.offset)
-            self._finished.add(job.tp)
 
     def _open_or_block(self, topic: str, now: float) -> None:
         """After an attempt: block a destination failing for ``block_after_s``; pause one whose
@@ -420,61 +432,52 @@ class DeliveryEngine:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _commit(self) -> None:
-        """Commit, without waiting, what finished since the last commit."""
-        self._last_commit = time.monotonic()
-        finished, self._finished = self._finished, set()
-        offsets = self._committable(finished)
-        if self.feed is not None and offsets:
-            self.feed.commit(offsets)
-
-    def _committable(self, partitions: set[Partition], again: bool = False) -> Offsets:
-        """Per partition, the lowest offset not finished yet, where it moved since the last
-        commit; with ``again`` also where it did not (before a partition is given up, so a
-        commit that failed unseen is made good)."""
+    async def _commit(self, force: bool = False) -> None:
+        assert self.consumer is not None
+        now = time.monotonic()
+        if not force and now - self._last_commit < COMMIT_EVERY_S:
+            return
+        self._last_commit = now
         offsets = {}
-        for tp in partitions:
-            tracker = self.trackers.get(tp)
-            offset = None if tracker is None else tracker.committable()
-            if tracker is None or offset is None:
-                continue
-            if again or offset != tracker.committed:
-                offsets[tp] = tracker.committed = offset
-        return offsets
+        for tp, tracker in self.trackers.items():
+            offset = tracker.committable()
+            if offset is not None and offset != tracker.committed:
+                offsets[tp] = offset
+        if not offsets:
+            return
+        try:
+            await self.consumer.commit(offsets)
+        except KafkaError as exc:
+            log.warning("consumer_commit_failed", consumer=self.name, error=redact_text(str(exc)))
+            return
+        for tp, offset in offsets.items():
+            self.trackers[tp].committed = offset
 
-    # --- rebalances (called by the feed, on the event loop) ------------------------------------
+    # --- rebalances ----------------------------------------------------------------------------
 
-    def assigned_partitions(self, assigned: list[Partition]) -> None:
-        """Note the partitions of pushed topics (the feed paused the others: never fetched) and
-        pause those of destinations held back now (circuit open, backlog full)."""
+    def assigned_partitions(self, assigned: set[TopicPartition]) -> None:
+        """Pause the partitions of topics the hub does not push for (never fetched), and those
+        of destinations held back now (circuit open, backlog full)."""
+        assert self.consumer is not None
+        self._joined = knows_every_topic(self.consumer, self.queues)
         for tp in assigned:
-            if tp.topic in self.queues:
+            if tp.topic not in self.queues:
+                self.consumer.pause(tp)
+            else:
                 self._partitions.setdefault(tp.topic, set()).add(tp)
         for topic in {tp.topic for tp in assigned if tp.topic in self.queues}:
             self._pause_if_held_back(topic)
 
-    async def revoked(self, revoked: list[Partition]) -> Offsets:
+    async def revoked(self, revoked: set[TopicPartition]) -> None:
         """Forget what waits for revoked partitions, let their deliveries in flight finish
-        (at most 10 s) and return the offsets to commit, up to the lowest unfinished: the new
-        owner starts there."""
-        gone = set(revoked)
+        (at most 10 s), commit up to the lowest unfinished: the new owner starts there."""
         for queue in self.queues.values():
-            queue.drop(lambda job: job.tp not in gone)
-        in_flight = [task for task, tp in self._task_partition.items() if tp in gone]
+            queue.drop(lambda job: job.tp not in revoked)
+        in_flight = [task for task, tp in self._task_partition.items() if tp in revoked]
         if in_flight:
             await asyncio.wait(in_flight, timeout=10.0)
-        offsets = self._committable(gone & set(self.trackers), again=True)
-        for tp in gone:
+        await self._commit(force=True)
+        for tp in revoked:
             self.trackers.pop(tp, None)
             self._paused.discard(tp)
-            self._finished.discard(tp)
             self._partitions.get(tp.topic, set()).discard(tp)
-        return offsets
-
-
-def _escaped(text: str) -> str:
-    """``text`` matched literally in a POSIX extended regular expression (librdkafka's)."""
-    return "".join(f"[{c}]" if c in _ERE_SPECIAL else c for c in text)
-
-
-_ERE_SPECIAL = frozenset(".[]{}()*+?|$")

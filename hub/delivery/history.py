@@ -36,9 +36,10 @@ from hub.observability.redaction import redact_text
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from aiokafka import ConsumerRecord
+
     from connectors.sdk.outcomes import Failure
     from contracts.cloudevents import CloudEvent
-    from hub.kafka.records import KafkaRecord
 
 __all__ = [
     "DeadLetter",
@@ -124,7 +125,7 @@ def next_progress(history: DeliveryHistory, failure: Failure) -> dict[str, str]:
     return {**history.progress, **reported}
 
 
-def fresh_history(record: KafkaRecord, destination: str) -> DeliveryHistory:
+def fresh_history(record: ConsumerRecord, destination: str) -> DeliveryHistory:
     """The history of a record read from its destination topic: no attempts yet. ``knooppunt_*``
     headers there are never the hub's own (the router and replay strip them), so none is read."""
     return DeliveryHistory(
@@ -132,7 +133,7 @@ def fresh_history(record: KafkaRecord, destination: str) -> DeliveryHistory:
     )
 
 
-def history_of(record: KafkaRecord) -> DeliveryHistory:
+def history_of(record: ConsumerRecord) -> DeliveryHistory:
     """The history in the headers of a record read from a retry tier.
 
     Raises ContractError naming the header when one is missing or malformed (a record the hub
@@ -209,7 +210,7 @@ def next_step(
 
 
 def failure_headers(
-    record: KafkaRecord,
+    record: ConsumerRecord,
     history: DeliveryHistory,
     error: Exception,
     now: datetime,

@@ -55,11 +55,12 @@ from hub.observability.redaction import redact_text
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from aiokafka import ConsumerRecord
+
     from connectors.sdk import Failure, HttpTransport, Sink
     from hub.config import HubConfig
     from hub.delivery.history import DeliveryHistory
     from hub.kafka.producing import RecordProducer
-    from hub.kafka.records import KafkaRecord
     from hub.kafka.topics import TopicNames
     from hub.observability.metrics import Metrics
 
@@ -191,7 +192,7 @@ class DeliveryWorkers:
         await self.pool.aclose()
 
     async def _attempt_from_topic(
-        self, record: KafkaRecord, target: EngineTarget, hold: bool = False
+        self, record: ConsumerRecord, target: EngineTarget, hold: bool = False
     ) -> str:
         """The engine's attempt: a record read from a destination topic. One that a retry tier
         handed back carries its history (``knooppunt_*`` naming this very topic); any other
@@ -207,7 +208,7 @@ class DeliveryWorkers:
             return "refused"
         return await self._attempt(record, own, history, hold)
 
-    async def _retry_tier(self, records: Sequence[KafkaRecord]) -> Defer | None:
+    async def _retry_tier(self, records: Sequence[ConsumerRecord]) -> Defer | None:
         """Hand each due record back to its destination topic, in order; stop at the first one
         not due yet. A tier only keeps time: it never calls a back office, so no back office,
         however slow, delays another's retries."""
@@ -229,13 +230,13 @@ class DeliveryWorkers:
                 await self._move(record, history.target_topic, list(record.headers or ()))
         return None
 
-    def _tenant_of(self, record: KafkaRecord) -> str:
+    def _tenant_of(self, record: ConsumerRecord) -> str:
         tenant = text_headers(record.headers).get("ce_tenant", "")
         return tenant if self.config.tenant(tenant) is not None else UNKNOWN_TENANT
 
     async def _attempt(
         self,
-        record: KafkaRecord,
+        record: ConsumerRecord,
         target: _Target,
         history: DeliveryHistory,
         hold: bool = False,
@@ -286,7 +287,7 @@ class DeliveryWorkers:
 
     async def _failed(
         self,
-        record: KafkaRecord,
+        record: ConsumerRecord,
         history: DeliveryHistory,
         failure: Failure,
         target: _Target,
@@ -319,7 +320,7 @@ class DeliveryWorkers:
         )
 
     async def _move(
-        self, record: KafkaRecord, topic: str, headers: list[tuple[str, bytes | None]]
+        self, record: ConsumerRecord, topic: str, headers: list[tuple[str, bytes | None]]
     ) -> None:
         """The original record onto ``topic`` (a retry tier, dead letters, quarantine) with its
         history in ``headers``; returns once Kafka acknowledged it, so the offset may be
@@ -328,7 +329,7 @@ class DeliveryWorkers:
 
     async def _dead_letter(
         self,
-        record: KafkaRecord,
+        record: ConsumerRecord,
         history: DeliveryHistory,
         error: Exception,
         tenant: str,
@@ -351,7 +352,7 @@ class DeliveryWorkers:
         )
 
     async def _quarantine(
-        self, record: KafkaRecord, history: DeliveryHistory, event: CloudEvent, target: _Target
+        self, record: ConsumerRecord, history: DeliveryHistory, event: CloudEvent, target: _Target
     ) -> None:
         error = TenantMismatchError(
             f"event of tenant {event.tenant!r} on a topic of tenant {target.tenant}; not delivered"

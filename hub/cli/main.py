@@ -76,7 +76,7 @@ def run(
     settings = Settings(**overrides)  # type: ignore[arg-type]
     configure_logging(settings.log_level)
     try:
-        built = build_hub(settings, load_config(config), announce=True)
+        built = build_hub(settings, load_config(config), announce=True, freeze_heap=True)
     except KnooppuntError as exc:
         raise fail(exc) from exc
     if not kafka_reachable(settings.kafka_bootstrap_servers, timeout_s=5.0):

@@ -32,6 +32,7 @@ from hub.kafka.topics import QUARANTINE
 from hub.observability.logs import get_logger
 from hub.observability.metrics import DestinationCollector, Metrics
 from hub.routing.router import router_consumer
+from hub.runtime.memory import freeze_start_up_heap
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -147,8 +148,12 @@ async def _warm_when_ready(built: Hub, producer: RecordProducer, limit_s: float 
     producer.warm(built.settings.topics.hub_written(built.config))
 
 
-def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> Hub:
+def build_hub(
+    settings: Settings, config: HubConfig, announce: bool = False, freeze_heap: bool = False
+) -> Hub:
     """Check the settings and config and build the hub; nothing connects until the app starts.
+    ``announce``: print the banner once started; ``freeze_heap``: the hub owns its process, so
+    its start-up heap is frozen out of the garbage collector's way (hub.runtime.memory).
 
     Raises ConfigError (e.g. a client secret that cannot be read) before anything runs.
     """
@@ -201,6 +206,8 @@ def build_hub(settings: Settings, config: HubConfig, announce: bool = False) -> 
         await producer.start()
         for consumer in consumers:
             await consumer.start()
+        if freeze_heap:
+            freeze_start_up_heap()
         log.info(
             "hub_started",
             kafka=settings.kafka_bootstrap_servers,

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, model_validator
 
 from contracts.base import Frozen
+from contracts.errors import ContractError
 from contracts.formulier import v1
 from contracts.identifiers import is_valid_bsn
 from contracts.personal_data import PersonalData, PersonalDataKind
@@ -106,19 +107,42 @@ class FormulierIngediend(v1.FormulierIngediend):
 
 
 def _identifier(kind: IdentifierType, value: str | None) -> dict[str, str] | None:
-    return None if value is None else {"type": kind.value, "value": value}
+    return {"type": kind.value, "value": value} if value else None  # "" names no one
 
 
 def upcast_from_v1(payload: dict[str, Any]) -> dict[str, Any]:
-    """A valid v1 payload as v2. Pure; an unknown v1 level of assurance becomes ``None``."""
+    """A valid v1 payload as v2. Pure; an unknown v1 level of assurance becomes ``None``.
+
+    The legal subject is the identifier the method proves: with eHerkenning the company (its
+    KvK number; a BSN beside it is the person who logged in, not whom the submission is about),
+    with DigiD the BSN, with eIDAS the BSN where known, else the pseudonym. An empty identifier
+    names no one.
+
+    Every valid v1 payload becomes a valid v2 payload that validation leaves unchanged, or is
+    refused with ContractError when v2 cannot say it (a v1 that v2 would refuse: eIDAS with an
+    empty pseudonym and no BSN; method ``none`` with an acting subject); tests/unit/
+    test_upcasters.py proves it by property.
+    """
     auth = payload["authentication"]
     method = auth["method"]
-    legal = (
-        _identifier(IdentifierType.BSN, auth.get("bsn"))
-        or _identifier(IdentifierType.KVK, auth.get("kvk"))
-        or _identifier(IdentifierType.PSEUDO, auth.get("pseudo_id"))
-    )
+    bsn, kvk, pseudo = auth.get("bsn"), auth.get("kvk"), auth.get("pseudo_id")
+    legal = {
+        AuthenticationMethod.DIGID: _identifier(IdentifierType.BSN, bsn),
+        AuthenticationMethod.EHERKENNING: _identifier(IdentifierType.KVK, kvk),
+        AuthenticationMethod.EIDAS: _identifier(IdentifierType.BSN, bsn)
+        or _identifier(IdentifierType.PSEUDO, pseudo),
+    }.get(method)
+    if legal is None and method != AuthenticationMethod.NONE:
+        raise ContractError(
+            f"method {method!r} without an identifier: v2 needs a legal subject",
+            "authentication",
+        )
     acting_id = auth.get("acting_subject_id")
+    if acting_id and method == AuthenticationMethod.NONE:
+        raise ContractError(
+            "method 'none' with an acting subject: v2 has no one it acts for",
+            "authentication.acting_subject_id",
+        )
     acting_type = (
         IdentifierType.BSN if acting_id and is_valid_bsn(acting_id) else IdentifierType.PSEUDO
     )

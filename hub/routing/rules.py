@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from contracts.events import read_as, version_of
+from contracts.events import payload_as, version_of
 from contracts.registry import contract_for
 from hub.errors import ContractError, UnroutedError
 
@@ -155,12 +155,10 @@ def plan_routing(
         tenant = config.tenant(event.tenant)
         if tenant is None:
             raise ContractError(f"unknown tenant {event.tenant!r}", "ce_tenant")
-        model = read_as(event, contract_for(event.type), topic)
+        payload = payload_as(event, contract_for(event.type), topic)
     except ContractError as error:
         return RoutingPlan(dead_letter=error)
-    routable = RoutableEvent(
-        event.tenant, event.type, version, model.model_dump(mode="json", by_alias=True)
-    )
+    routable = RoutableEvent(event.tenant, event.type, version, payload)
     found = destinations_for(config.routes_of(event.tenant), routable)
     if not found and tenant.unrouted == "dead-letter":
         return RoutingPlan(dead_letter=UnroutedError(f"no route of tenant {tenant.id} matches"))

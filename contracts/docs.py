@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable
 from typing import Any
@@ -106,7 +107,9 @@ def _section(spec: ContractSpec) -> list[str]:
         lines += [
             "",
             f"Upcast from v{spec.version - 1} by `{spec.upcast_from_previous.__module__}."
-            f"{spec.upcast_from_previous.__name__}`.",
+            f"{spec.upcast_from_previous.__name__}`:",
+            "",
+            inspect.cleandoc(spec.upcast_from_previous.__doc__ or ""),
         ]
     lines += [
         "",

@@ -111,7 +111,7 @@ def _identifier(kind: IdentifierType, value: str | None) -> dict[str, str] | Non
 
 
 def upcast_from_v1(payload: dict[str, Any]) -> dict[str, Any]:
-    """A valid v1 payload as v2. Pure; an unknown v1 level of assurance becomes ``None``.
+    """A valid v1 payload as v2. Pure; an unknown v1 level of assurance becomes `None`.
 
     The legal subject is the identifier the method proves: with eHerkenning the company (its
     KvK number; a BSN beside it is the person who logged in, not whom the submission is about),
@@ -119,9 +119,9 @@ def upcast_from_v1(payload: dict[str, Any]) -> dict[str, Any]:
     names no one.
 
     Every valid v1 payload becomes a valid v2 payload that validation leaves unchanged, or is
-    refused with ContractError when v2 cannot say it (a v1 that v2 would refuse: eIDAS with an
-    empty pseudonym and no BSN; method ``none`` with an acting subject); tests/unit/
-    test_upcasters.py proves it by property.
+    refused with a ContractError naming the field when v2 cannot say it: eIDAS with an empty
+    pseudonym and no BSN, or method `none` with an acting subject (a property test,
+    `tests/unit/test_upcasters.py`, holds it to that).
     """
     auth = payload["authentication"]
     method = auth["method"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import httpx
 import typer
@@ -18,9 +18,6 @@ from hub.delivery.blocks import BLOCKED, RELEASED, read_blocks, write_block
 from hub.errors import KnooppuntError
 from hub.kafka.producing import RecordProducer
 from hub.runtime.settings import Settings
-
-if TYPE_CHECKING:
-    from hub.config import Destination
 
 __all__ = ["destinations_app"]
 
@@ -76,7 +73,8 @@ def destinations_release(
         raise KnooppuntError(
             f"{config}: tenant {tenant} has no destination {destination!r} (known: {known})"
         )
-    if not _pushed(named[destination]):
+    spec = sink_connector(named[destination].connector)
+    if spec is None or not spec.pushes:
         raise KnooppuntError(
             f"{config}: {tenant} {destination} is read from its topic by the back office; the "
             "hub does not call it, so it is never blocked"
@@ -112,8 +110,3 @@ def destinations_release(
         raise KnooppuntError(
             f"Kafka at {settings.kafka_bootstrap_servers} does not answer ({exc}); nothing released"
         ) from exc
-
-
-def _pushed(destination: Destination) -> bool:
-    spec = sink_connector(destination.connector)
-    return spec is not None and spec.build is not None

@@ -50,9 +50,11 @@ __all__ = [
 SPEC_VERSION = "1.0"
 STRUCTURED_CONTENT_TYPE = "application/cloudevents"
 _TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")
-_SOURCE_PATTERN = re.compile(r"^urn:nld:oin:\d{20}:systeem:[A-Za-z0-9._-]+$")
+_SOURCE_PATTERN = re.compile(r"^urn:nld:oin:[0-9]{20}:systeem:[A-Za-z0-9._-]+$")
 _ATTRIBUTE_NAME = re.compile(r"^[a-z0-9]+$")
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$", re.ASCII
+)
 _TRACEPARENT = re.compile(r"^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$")
 # CloudEvents type system, String: no control characters, no noncharacters.
 _NOT_ALLOWED = re.compile(

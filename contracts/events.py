@@ -25,8 +25,8 @@ __all__ = ["build_event", "event_key", "payload_as", "read_as", "version_of"]
 
 JsonObject = dict[str, Any]  # a payload as JSON values
 
-_SCHEMA_VERSION = re.compile(r":v(\d+)$")
-_TOPIC_VERSION = re.compile(r"\.v(\d+)$")
+_SCHEMA_VERSION = re.compile(r":v([0-9]+)$")
+_TOPIC_VERSION = re.compile(r"\.v([0-9]+)$")
 
 
 def event_key(tenant: str, ordering_key: str) -> bytes:

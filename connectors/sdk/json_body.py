@@ -55,7 +55,7 @@ def _too_large(limit: int) -> SourceRefused:
 async def _read_body(request: Request, limit: int) -> bytes:
     """The body, refused with 413 as soon as it passes ``limit`` (Content-Length first)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
     chunks, size = [], 0
     async for chunk in request.stream():

@@ -12,10 +12,18 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AnyUrl, AwareDatetime, Field, HttpUrl, JsonValue, model_validator
+from pydantic import (
+    AfterValidator,
+    AnyUrl,
+    AwareDatetime,
+    Field,
+    HttpUrl,
+    JsonValue,
+    model_validator,
+)
 
 from contracts.base import Contract, Frozen
-from contracts.identifiers import Bsn, KvkNumber
+from contracts.identifiers import Bsn, KvkNumber, ascii_text
 from contracts.personal_data import PersonalData, PersonalDataKind
 
 __all__ = [
@@ -87,7 +95,10 @@ class Attachment(Frozen):
     name: Annotated[str, PersonalData(PersonalDataKind.CONTENT)] = Field(
         min_length=1, max_length=255, description="The file name the submitter gave it."
     )
-    content_type: str = Field(pattern=r"^[\w.+-]+/[\w.+-]+$", description="MIME type.")
+    # \w is ASCII in the published (ECMA-262) pattern; Python's would take any letter.
+    content_type: Annotated[str, AfterValidator(ascii_text)] = Field(
+        pattern=r"^[\w.+-]+/[\w.+-]+$", description="MIME type."
+    )
     size: int = Field(ge=0, description="Bytes.")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Hex digest of the content.")
     inline_base64: Annotated[str | None, PersonalData(PersonalDataKind.CONTENT)] = Field(

@@ -18,7 +18,7 @@ from pydantic import ConfigDict, Field, model_validator
 from contracts.base import Frozen
 from contracts.errors import ContractError
 from contracts.formulier import v1
-from contracts.identifiers import is_valid_bsn
+from contracts.identifiers import is_ascii_digits, is_valid_bsn
 from contracts.personal_data import PersonalData, PersonalDataKind
 
 __all__ = ["AuthenticationContext", "FormulierIngediend", "Identifier", "upcast_from_v1"]
@@ -62,10 +62,10 @@ class Identifier(Frozen):
     def _value_fits_type(self) -> Identifier:
         if self.type is IdentifierType.BSN and not is_valid_bsn(self.value):
             raise ValueError("not a valid BSN: it fails the 11-proef")
-        if self.type is IdentifierType.KVK and not (len(self.value) == 8 and self.value.isdigit()):
-            raise ValueError("a KvK number is exactly 8 digits")
-        if self.type is IdentifierType.RSIN and not (len(self.value) == 9 and self.value.isdigit()):
-            raise ValueError("an RSIN is exactly 9 digits")
+        if self.type is IdentifierType.KVK and not is_ascii_digits(self.value, 8):
+            raise ValueError("a KvK number is exactly 8 digits (0-9)")
+        if self.type is IdentifierType.RSIN and not is_ascii_digits(self.value, 9):
+            raise ValueError("an RSIN is exactly 9 digits (0-9)")
         return self
 
 

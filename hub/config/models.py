@@ -28,7 +28,7 @@ __all__ = [
 
 _NAME = r"^[a-z][a-z0-9-]{0,39}$"
 MIN_SECRET_BYTES = 32  # RFC 7518 3.2: an HS256 key at least as long as the hash
-_DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
+_DURATION = re.compile(r"^([0-9]+)(s|m|h|d)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -71,12 +71,12 @@ class Destination(_Strict):
 class Tenant(_Strict):
     """A municipality, identified by its CBS gemeentecode."""
 
-    id: str = Field(pattern=r"^\d{4}$", description="CBS gemeentecode, four digits ('0363').")
+    id: str = Field(pattern=r"^[0-9]{4}$", description="CBS gemeentecode, four digits ('0363').")
     name: str = Field(min_length=1)
     oin: str = Field(
-        pattern=r"^\d{20}$", description="Organisatie-identificatienummer (20 digits)."
+        pattern=r"^[0-9]{20}$", description="Organisatie-identificatienummer (20 digits)."
     )
-    rsin: str = Field(pattern=r"^\d{9}$", description="RSIN (9 digits).")
+    rsin: str = Field(pattern=r"^[0-9]{9}$", description="RSIN (9 digits).")
     destinations: list[Destination] = Field(default_factory=list)
     unrouted: Literal["count", "dead-letter"] = Field(
         "count", description="Events matching no route: only counted and logged, or dead-lettered."

@@ -81,7 +81,7 @@ def explain(error: Any) -> str:
         return "unknown field (check the spelling)"
     if error["type"] == "string_pattern_mismatch":
         pattern = error.get("ctx", {}).get("pattern", "")
-        digits = re.fullmatch(r"\^\\d\{(\d+)\}\$", pattern)
+        digits = re.fullmatch(r"\^\[0-9\]\{([0-9]+)\}\$", pattern)
         got = error.get("input")
         return f"must be exactly {digits.group(1)} digits, got {got!r}" if digits else message
     return message

@@ -85,7 +85,7 @@ def check_java() -> str:
             "(Debian/Ubuntu: apt-get install openjdk-17-jre-headless)"
         )
     out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
-    match = re.search(r'version "(\d+)', out)
+    match = re.search(r'version "([0-9]+)', out)
     if match is None or int(match.group(1)) < MIN_JAVA:
         raise LocalKafkaError(f"Kafka 4 needs Java {MIN_JAVA}+; 'java -version' says: {out}")
     return java

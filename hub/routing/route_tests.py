@@ -65,7 +65,7 @@ class RouteTestCase(_Strict):
     """
 
     name: str = Field(min_length=1)
-    tenant: str = Field(pattern=r"^\d{4}$", description="The tenant the event is for ('0363').")
+    tenant: str = Field(pattern=r"^[0-9]{4}$", description="The tenant the event is for ('0363').")
     contract: str = Field(min_length=1, description="An event type, or a family's full type.")
     version: int | None = Field(None, ge=1, description="Produced under; default the newest.")
     payload: dict[str, Any] = Field(

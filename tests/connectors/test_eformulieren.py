@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from connectors.eformulieren import SPEC
 from connectors.eformulieren.source import _EVENT_ID_NAMESPACE, submission_event_id
 from connectors.sdk.source_conformance import PushSourceConformance, SourceRequest, _Recorded
-from tests.samples import submission
+from tests.samples import VALID_BSN, submission
 
 _IDS = [str(uuid.uuid4()) for _ in range(3)]
 
@@ -64,3 +66,81 @@ def test_the_event_id_is_the_uuid5_of_tenant_client_and_submission(client: str) 
     submission_id = uuid.uuid4()
     expected = uuid.uuid5(_EVENT_ID_NAMESPACE, f"0363:{client}:{submission_id}")
     assert submission_event_id("0363", client, submission_id) == str(expected)
+
+
+def _other_digits(ascii_digits: str, zero: str) -> str:
+    """The same number in another script's digits (zero: that script's 0)."""
+    return "".join(chr(ord(zero) + int(digit)) for digit in ascii_digits)
+
+
+_FULL_WIDTH, _ARABIC_INDIC = "\uff10", "\u0660"
+_V1, _V2 = "/api/v1/tenants/0363/submissions", "/api/v2/tenants/0363/submissions"
+
+
+def _v2_subject(kind: str, value: str, method: str) -> dict[str, Any]:
+    return submission(
+        authentication={"method": method, "legal_subject": {"type": kind, "value": value}}
+    )
+
+
+# Every place an identifier (or an ASCII-only pattern) arrives at the intake.
+_NOT_ASCII = [
+    (
+        _V1,
+        lambda d: submission(authentication={"method": "digid", "bsn": d(VALID_BSN)}),
+        "authentication.bsn",
+    ),
+    (
+        _V1,
+        lambda d: submission(authentication={"method": "eherkenning", "kvk": d("69599084")}),
+        "authentication.kvk",
+    ),
+    (_V2, lambda d: _v2_subject("bsn", d(VALID_BSN), "digid"), "authentication.legal_subject"),
+    (
+        _V2,
+        lambda d: _v2_subject("kvk", d("69599084"), "eherkenning"),
+        "authentication.legal_subject",
+    ),
+    (
+        _V2,
+        lambda d: _v2_subject("rsin", d("002564440"), "eherkenning"),
+        "authentication.legal_subject",
+    ),
+    (
+        _V1,
+        lambda d: submission(attachments=[_attachment(f"application/pdf{d('1')}")]),
+        "attachments[0].content_type",
+    ),
+]
+
+
+def _attachment(content_type: str) -> dict[str, Any]:
+    return {
+        "url": "https://eformulieren.example/bijlagen/1",
+        "name": "aanvraag.pdf",
+        "content_type": content_type,
+        "size": 10,
+        "sha256": "0" * 64,
+    }
+
+
+@pytest.mark.parametrize("zero", [_FULL_WIDTH, _ARABIC_INDIC], ids=["full-width", "arabic-indic"])
+@pytest.mark.parametrize(
+    ("path", "body_with", "field"),
+    _NOT_ASCII,
+    ids=["v1-bsn", "v1-kvk", "v2-bsn", "v2-kvk", "v2-rsin", "v1-content-type"],
+)
+async def test_identifiers_take_ascii_digits_only(
+    zero: str, path: str, body_with: Callable[[Callable[[str], str]], dict[str, Any]], field: str
+) -> None:
+    """Issue 8: "９９９９９３６５３" was accepted as a BSN and passed on as is (\\d matches any
+    script's digits). Now 400 naming the field, and nothing published."""
+    recorded = _Recorded()
+    body = body_with(lambda digits: _other_digits(digits, zero))
+    answer = await CONFORMANCE.send(recorded, SourceRequest(path, body))
+    assert answer.status_code == 400, answer.text
+    assert field in {param["name"] for param in answer.json()["invalidParams"]}
+    assert recorded.published == []
+    # The same body in ASCII digits is accepted: the refusal is about the digits alone.
+    answer = await CONFORMANCE.send(recorded, SourceRequest(path, body_with(lambda d: d)))
+    assert answer.status_code == 202, answer.text

@@ -76,6 +76,9 @@ def test_nl_gov_profile_rules_on_type_and_source() -> None:
         CloudEvent(id="1", source=SOURCE, type="FormSubmitted", tenant="0363", data=b"{}")
     with pytest.raises(ContractError, match="urn:nld:oin"):
         CloudEvent(id="1", source="https://example.org", type="nl.a.b", tenant="0363", data=b"{}")
+    full_width_oin = SOURCE.replace("00000001002564440000", "\uff10" * 20)
+    with pytest.raises(ContractError, match="urn:nld:oin"):  # \d took any script's digits
+        CloudEvent(id="1", source=full_width_oin, type="nl.a.b", tenant="0363", data=b"{}")
 
 
 # The Kafka binding read strictly (issue 7: a bad header lost events; a bad traceparent blocked a

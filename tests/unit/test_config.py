@@ -189,3 +189,19 @@ routes:
             "a route may not test personal data (content); route on the form or the case instead",
         ),
     ]
+
+
+@pytest.mark.parametrize(
+    ("field", "ascii_value", "line"),
+    [("id", "0363", 2), ("oin", "00000001002564440000", 4), ("rsin", "002564440", 5)],
+)
+def test_tenant_identifiers_take_ascii_digits_only(
+    tmp_path: Path, field: str, ascii_value: str, line: int
+) -> None:
+    """Issue 8: \\d matched full-width digits ("０３６３" was a tenant id of its own)."""
+    full_width = "".join(chr(0xFF10 + int(digit)) for digit in ascii_value)
+    text = TENANT.replace(f'"{ascii_value}"', f'"{full_width}"')
+    issue = next(i for i in _refusal(_write(tmp_path, text)).issues if i.field.endswith(field))
+    assert issue.field == f"tenants[0].{field}"
+    assert issue.message == f"must be exactly {len(ascii_value)} digits, got {full_width!r}"
+    assert issue.line == line

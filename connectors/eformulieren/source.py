@@ -59,6 +59,7 @@ _ENDPOINT: dict[str, Any] = {
         404: {"description": "unknown tenant"},
         413: {"description": "the body is larger than 1,000,000 bytes"},
         415: {"description": "the body is not sent as application/json"},
+        422: {"description": "this submission_id was accepted before with other content"},
         503: {"description": "Kafka did not acknowledge in time; retry after Retry-After"},
     },
 }

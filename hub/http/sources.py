@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from connectors.registry import CONNECTORS
 from connectors.sdk import Caller, NoMetrics, SourceContext, SourceRefused, SourceSpec, TenantInfo
 from hub.connector_host.publishing import contract_publisher
+from hub.connector_host.resends import ConflictingResendError, RecentEvents
 from hub.errors import ContractError
 from hub.http.problems import ProblemError, problem_response
 from hub.observability.logs import get_logger
@@ -51,7 +52,9 @@ def mount_push_sources(
 ) -> list[str]:
     """Include the routes of every push source; return the names of the sources mounted.
     ``publish_timeout_s`` bounds each wait for Kafka's acknowledgement."""
-    publish_contract = contract_publisher(broker, names, config, publish_timeout_s)
+    publish_contract = contract_publisher(
+        broker, names, config, publish_timeout_s, recent=RecentEvents()
+    )
     tenants = {t.id: t for t in reversed(config.tenants)}  # per request: a lookup, not a scan
 
     def authenticate(authorization: str | None, tenant: str) -> Caller:
@@ -65,7 +68,12 @@ def mount_push_sources(
         return Caller(client.id, tuple(client.tenants))
 
     async def publish(new: NewEvent) -> Published:
-        published = await publish_contract(new)
+        try:
+            published = await publish_contract(new)
+        except ConflictingResendError as exc:
+            raise SourceRefused(
+                422, "Resent with other content", str(exc), "idempotency_conflict"
+            ) from exc
         metrics.submissions.labels(new.tenant).inc()
         if debugging.isEnabledFor(logging.DEBUG):  # building a structlog logger costs 10 us
             log.debug(

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from contracts.registry import ContractSpec
     from hub.kafka.topics import TopicNames
 
-__all__ = ["publish_contract_event"]
+__all__ = ["publish_contract_event", "send_event"]
 
 
 async def publish_contract_event(
@@ -39,12 +39,20 @@ async def publish_contract_event(
     event, key = build_event(
         spec, payload, tenant=tenant, source=source, event_id=event_id, traceparent=traceparent
     )
+    return event, await send_event(broker, names.contract(spec), event, key, timeout_s)
+
+
+async def send_event(
+    broker: KafkaBroker, topic: str, event: CloudEvent, key: bytes, timeout_s: float = 10.0
+) -> RecordMetadata:
+    """Write ``event`` (binary mode) to ``topic`` and wait for Kafka's acknowledgement; raises
+    TimeoutError after ``timeout_s`` or aiokafka's KafkaError (then it may still arrive)."""
     # asyncio.timeout, not wait_for: no task of its own per submission (5 % of the intake's CPU)
     async with asyncio.timeout(timeout_s):
         record: RecordMetadata = await broker.publish(
             event.data,
-            topic=names.contract(spec),
+            topic=topic,
             key=key,
             headers={name: value.decode() for name, value in event.kafka_headers()},
         )
-    return event, record
+    return record

@@ -61,15 +61,33 @@ async def test_a_submission_reaches_exactly_its_destination_topics(
         assert VALID_BSN.encode() not in exposed
 
 
-async def test_the_same_submission_sent_twice_keeps_one_event_id(
+async def test_the_same_submission_sent_again_is_one_event_and_other_content_is_refused(
     hub_settings: Settings, demo_config: HubConfig
 ) -> None:
+    """Issue 8: the same submission posted three times was published three times (offsets 3,
+    4, 5) and routed three times; the same submission_id with other values was accepted too."""
     body = submission("bezwaar-woz")
+    changed = {**body, "values": {**body["values"], "kenteken": "ZZ-999-Z"}}
+    url = "/api/v1/tenants/0599/submissions"
     async with running_hub(hub_settings, demo_config) as (_hub, http):
-        first = await http.post("/api/v1/tenants/0599/submissions", json=body, headers=AUTH)
-        again = await http.post("/api/v1/tenants/0599/submissions", json=body, headers=AUTH)
-    assert first.status_code == again.status_code == 202
-    assert first.json()["id"] == again.json()["id"]
+        first = await http.post(url, json=body, headers=AUTH)
+        resent = await asyncio.gather(*(http.post(url, json=body, headers=AUTH) for _ in range(3)))
+        conflicting = await http.post(url, json=changed, headers=AUTH)
+        contract_topic = f"{hub_settings.topic_prefix}{TYPE}.v1"
+        on_kafka = await read_topics(
+            hub_settings.kafka_bootstrap_servers, [contract_topic], 1, settle_s=2.0
+        )
+        copies = await read_topics(
+            hub_settings.kafka_bootstrap_servers, _destination_topics(hub_settings, demo_config), 1
+        )
+    assert first.status_code == 202, first.text
+    assert [answer.json() for answer in resent] == [first.json()] * 3
+    assert conflicting.status_code == 422
+    problem = await _problem(conflicting)
+    assert problem["code"] == "idempotency_conflict"
+    assert first.json()["id"] in problem["detail"]
+    assert len(on_kafka) == 1
+    assert len(copies) == 1
 
 
 async def test_unrouted_events_are_counted_not_dropped_silently(

@@ -72,6 +72,13 @@ class Metrics:
             ["tenant", "contract"],
             registry=self.registry,
         )
+        self.events_duplicate = Counter(
+            "knooppunt_events_duplicate_total",
+            "Contract events the router skipped: the same source and id routed before "
+            "(hub.routing.duplicates).",
+            ["tenant", "contract"],
+            registry=self.registry,
+        )
         self.dead_letters = Counter(
             "knooppunt_dead_letters_total",
             "Events sent to a dead-letter topic, by reason.",

@@ -25,6 +25,7 @@ from hub.kafka.topics import UNKNOWN_TENANT, TopicNames
 from hub.kafka.writing import BatchWriter, DeliveryFailedError, is_too_large
 from hub.observability.logs import get_logger
 from hub.observability.redaction import redact_text
+from hub.routing.duplicates import RecentlyRouted, Seen
 from hub.routing.rules import RoutingTable, plan_routing
 
 if TYPE_CHECKING:
@@ -42,6 +43,12 @@ log = get_logger(__name__)
 
 class RecordTooLargeError(KnooppuntError):
     """A copy of the record is larger than its destination topic takes."""
+
+    field: str | None = None
+
+
+class ConflictingDuplicateError(KnooppuntError):
+    """An event with the source and id of one routed before, but other data."""
 
     field: str | None = None
 
@@ -138,6 +145,7 @@ class Router:
     ) -> None:
         self.writer, self.config, self.metrics, self.names = writer, config, metrics, names
         self.table = RoutingTable(config)
+        self.recently_routed = RecentlyRouted()
         self._unreported = [0]  # of the batch being sent (see send)
         # As many as the metrics' own label sets: tenants x event types x destination sets.
         self._counted: dict[tuple[str, str, tuple[str, ...]], tuple[list[Any], Any]] = {}
@@ -159,6 +167,11 @@ class Router:
     def _route(self, record: Record) -> _Written:
         try:
             event = CloudEvent.from_kafka(record.headers, record.value)
+            seen = self.recently_routed.check(
+                record.topic, record.partition, record.offset, event.source, event.id, event.data
+            )
+            if seen is not Seen.NEW:
+                return self._seen_before(record, event, seen)
             plan = plan_routing(self.table, event, record.topic, self.names)
         except ContractError as exc:
             return self._dead_letter(record, exc, _tenant_of(record))
@@ -167,6 +180,9 @@ class Router:
             return self._dead_letter(record, error, _tenant_of(record))
         if plan.dead_letter is not None:
             return self._dead_letter(record, plan.dead_letter, event.tenant)
+        self.recently_routed.remember(
+            record.topic, record.partition, record.offset, event.source, event.id, event.data
+        )
         if plan.unrouted:
             return _Written(record, self._unreported, lambda: self._account_unrouted(event))
         # The copy is the event in binary mode, whatever mode it came in: its ``data`` as the
@@ -191,6 +207,26 @@ class Router:
                 raise
             return self.too_large(record, str(exc))
         return written
+
+    def _seen_before(self, record: Record, event: CloudEvent, seen: Seen) -> _Written:
+        """A duplicate is counted and skipped; a conflict (other data) is dead-lettered."""
+        if seen is Seen.CONFLICT:
+            cause = ConflictingDuplicateError(
+                f"event {event.id} of {event.source} was routed before with other data"
+            )
+            return self._dead_letter(record, cause, event.tenant)
+
+        def account() -> None:
+            self.metrics.events_duplicate.labels(event.tenant, event.type).inc()
+            log.info(
+                "event_duplicate_skipped",
+                tenant=event.tenant,
+                contract=event.type,
+                event_id=event.id,
+                offset=record.offset,
+            )
+
+        return _Written(record, self._unreported, account)
 
     def _account_unrouted(self, event: CloudEvent) -> None:
         self.metrics.events_unrouted.labels(event.tenant, event.type).inc()

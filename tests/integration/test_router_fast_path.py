@@ -223,3 +223,35 @@ def test_a_record_with_no_reachable_topic_fails_its_batch_not_the_next() -> None
     writer.wait()
     with pytest.raises(DeliveryFailedError):
         batch.settle()
+
+
+async def test_a_duplicate_on_the_contract_topic_is_routed_once_and_a_conflict_dead_lettered(
+    kafka: KafkaUnderTest, prefix: str
+) -> None:
+    """Issue 8: the same submission published three times (two hub processes, a client retrying
+    through a load balancer) was routed three times. Same source and id: routed once; the same
+    id with other data: dead-lettered with its cause; a dead letter replayed: routed."""
+    names, config, bootstrap = TopicNames(prefix), _config(), kafka.bootstrap
+    await ensure_topics(bootstrap, names.all_for(config), 1)
+    event, key = _event("anders")  # archief only
+    other = event.data.replace(b'"AB-123-C"', b'"ZZ-999-Z"')
+    assert other != event.data
+    broken, broken_key = _event("anders")
+    headers: list[tuple[str, bytes | None]] = list(event.kafka_headers())
+    records: list[tuple[bytes, bytes, list[tuple[str, bytes | None]]]] = [
+        (key, event.data, headers),
+        (key, event.data, headers),
+        (broken_key, b'{"not": "a submission"}', list(broken.kafka_headers())),
+        (key, other, headers),
+        (key, event.data, headers),
+        (broken_key, broken.data, list(broken.kafka_headers())),  # the corrected resend
+    ]
+    committed = await _route(bootstrap, names, config, records)
+    archive = await read_topics(bootstrap, [names.destination("0363", "archief")], 2)
+    dead = await read_topics(bootstrap, [names.dead_letter("0363")], 2)
+    assert committed == len(records)
+    assert [text_headers(r.headers)["ce_id"] for r in archive] == [event.id, broken.id]
+    assert archive[0].value == event.data
+    classes = [text_headers(letter.headers)["knooppunt_error_class"] for letter in dead]
+    assert classes == ["ContractError", "ConflictingDuplicateError"]
+    assert dead[1].value == other

@@ -12,30 +12,65 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Request, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from connectors.sdk import Caller, NewEvent, SourceContext
-from connectors.sdk.json_body import ijson_route
+from connectors.eformulieren.open_formulieren import read_registration
+from connectors.sdk import AttachmentStore, Caller, NewEvent, SourceContext, SourceRefused
+from connectors.sdk.json_body import MAX_BODY_BYTES, ijson_route
 from contracts.cloudevents import valid_traceparent
+from contracts.errors import ContractError
 from contracts.formulier import v1 as formulier_v1
 from contracts.formulier import v2 as formulier_v2
 from contracts.registry import ContractSpec, contract_for
 
-__all__ = ["Accepted", "EformulierenConfig", "EformulierenSource", "build", "submission_event_id"]
+__all__ = [
+    "OPEN_FORMULIEREN_PATH",
+    "Accepted",
+    "EformulierenConfig",
+    "EformulierenSource",
+    "OpenFormulierenRegistration",
+    "build",
+    "submission_event_id",
+]
 
 _EVENT_ID_NAMESPACE = uuid.UUID("6f1b7c1e-8a59-4d3c-9a3e-4b7b2d0c9e11")
 SUBMISSION_V1 = contract_for("nl.gemeente.formulier.ingediend", 1)
 SUBMISSION_V2 = contract_for("nl.gemeente.formulier.ingediend", 2)
+OPEN_FORMULIEREN_PATH = "/api/v1/tenants/{tenant}/open-formulieren"
+# The native contract's fields as Open Formulieren's metadata names them, for error messages.
+_OPEN_FORMULIEREN_FIELDS = {
+    "reference": "metadata.public_reference",
+    "form.id": "metadata.form_id",
+    "form.name": "metadata.form_name",
+    "submitted_at": "metadata.registration_timestamp",
+    "authentication.bsn": "metadata.auth_bsn",
+    "authentication.kvk": "metadata.auth_kvk",
+    "authentication.pseudo_id": "metadata.auth_pseudo",
+}
 
 
 class EformulierenConfig(BaseModel):
     """No settings: the API clients and the tenants they may act for are the hub's ``clients``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OpenFormulierenRegistration(BaseModel):
+    """The body of Open Formulieren's generic JSON registration backend (its 3.1.1+ shape):
+    the chosen form variables, the chosen metadata variables, and the JSON Schema of each
+    (accepted, not kept: the values themselves are the submission's)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    values: dict[str, JsonValue]
+    values_schema: dict[str, JsonValue] | None = None
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    metadata_schema: dict[str, JsonValue] | None = None
 
 
 class Accepted(BaseModel):
@@ -76,6 +111,26 @@ def submission_event_id(tenant: str, client_id: str, submission_id: uuid.UUID) -
     digest[8] = (digest[8] & 0x3F) | 0x80  # variant RFC 9562
     text = digest.hex()
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def _open_formulieren_body_limit(store: AttachmentStore | None) -> int:
+    """Open Formulieren sends files inline in base64 (4 bytes per 3): room for a submission's
+    files at their limit, plus 1 MiB for the rest."""
+    if store is None:
+        return MAX_BODY_BYTES
+    return store.max_submission_bytes * 4 // 3 + 1024 * 1024
+
+
+def _in_open_formulieren_terms(error: ContractError) -> SourceRefused:
+    field = error.field or "body"
+    named = _OPEN_FORMULIEREN_FIELDS.get(field, f"values.{field.removeprefix('values.')}")
+    return SourceRefused(
+        400,
+        "Invalid registration",
+        f"1 invalid field(s): {named}",
+        "invalid",
+        [{"name": named, "code": "contract", "reason": error.reason}],
+    )
 
 
 def _traceparent(incoming: str | None) -> str:
@@ -146,7 +201,77 @@ class EformulierenSource:
             """Publish the submission as ``nl.gemeente.formulier.ingediend`` v2 for ``tenant``."""
             return await accept(SUBMISSION_V2, tenant, submission, request, traceparent)
 
+        of_router = APIRouter(
+            tags=["intake"],
+            route_class=ijson_route(
+                before=authenticated,
+                max_body_bytes=_open_formulieren_body_limit(context.attachments),
+            ),
+        )
+
+        @of_router.post(
+            OPEN_FORMULIEREN_PATH,
+            **{**_ENDPOINT, "summary": "Register an Open Formulieren submission for a tenant"},
+        )
+        async def register_open_formulieren(
+            tenant: str,
+            registration: OpenFormulierenRegistration,
+            request: Request,
+            traceparent: Annotated[str | None, Header()] = None,
+        ) -> Response:
+            """Open Formulieren's generic JSON registration (point its backend's service here,
+            path ``open-formulieren`` under ``/api/v1/tenants/<tenant>/``), published as
+            ``nl.gemeente.formulier.ingediend`` v1. Files go to the hub's blob store; the event
+            carries their references (connectors/eformulieren/README.md)."""
+            read = read_registration(
+                {"values": registration.values, "metadata": registration.metadata},
+                tenant,
+                datetime.now(UTC),
+            )
+            attachments = await _store_files(context.attachments, tenant, read.files)
+            try:
+                submission = SUBMISSION_V1.validate(
+                    {**read.payload, "attachments": attachments}, mode="produce"
+                )
+            except ContractError as exc:
+                raise _in_open_formulieren_terms(exc) from exc
+            assert isinstance(submission, formulier_v1.FormulierIngediend)
+            return await accept(SUBMISSION_V1, tenant, submission, request, traceparent)
+
+        router.include_router(of_router)
         return router
+
+
+async def _store_files(
+    store: AttachmentStore | None, tenant: str, files: list[Any]
+) -> list[dict[str, Any]]:
+    """Each file into the blob store; the contract's attachment references, in order."""
+    if not files:
+        return []
+    total = sum(len(file.content) for file in files)
+    limit = store.max_submission_bytes if store is not None else 0
+    if store is None or total > limit:
+        raise SourceRefused(
+            413,
+            "Content too large",
+            f"the files of a submission may be at most {limit} bytes together (got {total})"
+            if store is not None
+            else "this hub keeps no attachments (no blob store)",
+            "content_too_large",
+        )
+    attachments = []
+    for file in files:
+        stored = await store.store(tenant, file.content, file.content_type)
+        attachments.append(
+            {
+                "url": stored.url,
+                "name": file.name,
+                "content_type": stored.content_type,
+                "size": stored.size,
+                "sha256": stored.sha256,
+            }
+        )
+    return attachments
 
 
 def build(config: EformulierenConfig) -> EformulierenSource:

@@ -11,11 +11,13 @@ A connector folder imports only ``contracts``, ``connectors.sdk`` and itself. Th
   (``HttpClients``, ``HttpClient``, ``HttpResponse``, the ``HttpError`` tree, ``MockTransport``)
   and their auth (connectors.sdk.context, .secrets, .http_client, .http_messages, .http_auth);
   classification of HTTP answers (connectors.sdk.http)
+- attachments by reference: ``AttachmentStore``, ``StoredAttachment`` (connectors.sdk.attachments)
 - tests: the conformance suite (connectors.sdk.conformance, imported by tests only)
 """
 
 from __future__ import annotations
 
+from connectors.sdk.attachments import AttachmentStore, StoredAttachment
 from connectors.sdk.context import ConnectorContext, MetricsHook, NoMetrics, TenantInfo
 from connectors.sdk.http_auth import (
     HeaderAuth,
@@ -56,6 +58,7 @@ from connectors.sdk.spec import ConnectorSpec, SinkSpec, SourceSpec
 
 __all__ = [
     "DEFAULT_MAX_IN_FLIGHT",
+    "AttachmentStore",
     "Caller",
     "ConnectionPool",
     "ConnectorContext",
@@ -99,6 +102,7 @@ __all__ = [
     "SourceContext",
     "SourceRefused",
     "SourceSpec",
+    "StoredAttachment",
     "TenantInfo",
     "Throttled",
     "ZgwJwtAuth",

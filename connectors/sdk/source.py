@@ -24,6 +24,7 @@ from contracts.errors import KnooppuntError
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
+    from connectors.sdk.attachments import AttachmentStore
     from connectors.sdk.context import ConnectorContext, MetricsHook, TenantInfo
     from contracts.registry import ContractSpec
 
@@ -111,6 +112,7 @@ class SourceContext:
     tenant: Callable[[str], TenantInfo | None]
     metrics: MetricsHook
     config: Any = None  # the source's validated config model, if it has one
+    attachments: AttachmentStore | None = None  # the hub's blob store (connectors.sdk.attachments)
 
 
 @runtime_checkable

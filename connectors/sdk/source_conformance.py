@@ -15,6 +15,7 @@ source did instead.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from connectors.sdk.attachments import AttachmentStore, StoredAttachment
 from connectors.sdk.context import NoMetrics, TenantInfo
 from connectors.sdk.json_body import MAX_BODY_BYTES
 from connectors.sdk.source import Caller, NewEvent, Published, SourceContext, SourceRefused
@@ -49,7 +51,34 @@ class _Recorded:
     published: list[NewEvent] = field(default_factory=list)
 
 
-def _context(recorded: _Recorded, config: Any) -> SourceContext:
+class MemoryAttachments:
+    """An AttachmentStore in memory, for source tests: ``kept`` maps sha256 to the bytes."""
+
+    def __init__(self, max_attachment_bytes: int = 1 << 20, max_submission_bytes: int = 2 << 20):
+        self.max_attachment_bytes, self.max_submission_bytes = (
+            max_attachment_bytes,
+            max_submission_bytes,
+        )
+        self.kept: dict[str, bytes] = {}
+
+    async def store(self, tenant: str, content: bytes, content_type: str) -> StoredAttachment:
+        if len(content) > self.max_attachment_bytes:
+            raise SourceRefused(413, "Content too large", "attachment too large", "too_large")
+        digest = hashlib.sha256(content).hexdigest()
+        self.kept[digest] = content
+        url = f"http://source/api/v1/tenants/{tenant}/attachments/{digest}"
+        return StoredAttachment(url, digest, len(content), content_type)
+
+    async def read(self, tenant: str, url: str) -> bytes:
+        digest = url.rsplit("/", 1)[-1]
+        if f"/tenants/{tenant}/" not in url or digest not in self.kept:
+            raise LookupError(url)
+        return self.kept[digest]
+
+
+def _context(
+    recorded: _Recorded, config: Any, attachments: AttachmentStore | None = None
+) -> SourceContext:
     def authenticate(authorization: str | None, tenant: str) -> Caller:
         if authorization != f"Bearer {TOKEN}":
             raise SourceRefused(401, "Not authenticated", "bad token", "not_authenticated")
@@ -64,7 +93,7 @@ def _context(recorded: _Recorded, config: Any) -> SourceContext:
     def tenant(tenant_id: str) -> TenantInfo | None:
         return TENANT if tenant_id == TENANT.id else None
 
-    return SourceContext(authenticate, publish, tenant, NoMetrics(), config)
+    return SourceContext(authenticate, publish, tenant, NoMetrics(), config, attachments)
 
 
 def _dotted(loc: Any) -> str:
@@ -85,6 +114,7 @@ class PushSourceConformance:
     spec: SourceSpec
     valid: Callable[[int], SourceRequest]
     violation: tuple[Mapping[str, Any], str]
+    attachments: AttachmentStore | None = None
 
     def case_names(self) -> list[str]:
         return list(_CASES)
@@ -109,7 +139,8 @@ class PushSourceConformance:
             body = {"status": 400, "invalidParams": [{"name": name} for name in names]}
             return JSONResponse(body, 400, media_type="application/problem+json")
 
-        app.include_router(self.spec.push(config).router(_context(recorded, config)))
+        context = _context(recorded, config, self.attachments)
+        app.include_router(self.spec.push(config).router(context))
         transport = httpx.ASGITransport(app=app)
         return httpx.AsyncClient(transport=transport, base_url="http://source")
 

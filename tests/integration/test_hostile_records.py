@@ -94,13 +94,14 @@ async def test_a_bad_header_loses_nothing_and_stalls_nothing(hub_settings: Setti
     and a second valid event, produced in one go: neither valid event was routed or
     dead-lettered, and the router's offset later moved past all three."""
     names, bootstrap = hub_settings.topics, hub_settings.kafka_bootstrap_servers
-    first, key1 = _event()
-    second, key2 = _event()
+    # Distinct events: the same source and id again would be a duplicate, routed once.
+    first, traced, nulled, broken, second = (_event()[0] for _ in range(5))
+    key1, key2 = b"0363:one-key", b"0363:other-key"
     records = [
         (key1, first.data, _headers(first)),
-        (key1, first.data, [*_headers(first), ("x-trace", b"\xc3\x28")]),
-        (key1, first.data, [*_headers(first), ("x-null", None)]),
-        (key1, first.data, [*_headers(first), ("ce_extra", b"\xc3\x28")]),  # not a CloudEvent
+        (key1, traced.data, [*_headers(traced), ("x-trace", b"\xc3\x28")]),
+        (key1, nulled.data, [*_headers(nulled), ("x-null", None)]),
+        (key1, broken.data, [*_headers(broken), ("ce_extra", b"\xc3\x28")]),  # not a CloudEvent
         (key2, second.data, _headers(second)),
     ]
     contract_topic = names.contract(SPEC)
@@ -115,7 +116,7 @@ async def test_a_bad_header_loses_nothing_and_stalls_nothing(hub_settings: Setti
                 break
             await asyncio.sleep(0.1)
     ids = [text_headers(r.headers)["ce_id"] for r in routed]
-    assert sorted(ids) == sorted([first.id, first.id, first.id, second.id])
+    assert sorted(ids) == sorted([first.id, traced.id, nulled.id, second.id])
     assert len(dead) == 1
     assert text_headers(dead[0].headers)["knooppunt_error_field"] == "ce_extra"
     assert ("ce_extra", b"\xc3\x28") in dead[0].headers  # the letter keeps the original bytes

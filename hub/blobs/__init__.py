@@ -1,0 +1,25 @@
+"""Attachments of real size: their bytes in a blob store, a key on the event (claim check).
+
+``BlobStore`` is the contract (hub/blobs/store.py); ``FolderBlobStore`` the embedded default,
+a folder under the hub's data dir.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BlobNotFoundError",
+    "BlobStore",
+    "BlobStoreUnavailableError",
+    "BlobTooLargeError",
+    "FolderBlobStore",
+    "StoredBlob",
+]
+
+from hub.blobs.folder import FolderBlobStore
+from hub.blobs.store import (
+    BlobNotFoundError,
+    BlobStore,
+    BlobStoreUnavailableError,
+    BlobTooLargeError,
+    StoredBlob,
+)

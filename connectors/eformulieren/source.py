@@ -158,6 +158,7 @@ class EformulierenSource:
             submission: formulier_v1.FormulierIngediend,
             request: Request,
             traceparent: str | None,
+            fingerprint: bytes | None = None,
         ) -> Response:
             caller: Caller = request.state.caller
             published = await context.publish(
@@ -168,6 +169,7 @@ class EformulierenSource:
                     event_id=submission_event_id(tenant, caller.id, submission.submission_id),
                     source_system=caller.id,
                     traceparent=_traceparent(traceparent),
+                    fingerprint=fingerprint,
                 )
             )
             accepted = {
@@ -236,7 +238,12 @@ class EformulierenSource:
             except ContractError as exc:
                 raise _in_open_formulieren_terms(exc) from exc
             assert isinstance(submission, formulier_v1.FormulierIngediend)
-            return await accept(SUBMISSION_V1, tenant, submission, request, traceparent)
+            # Open Formulieren's retry carries a new registration_timestamp: the same submission.
+            same = submission.model_dump_json(exclude={"submitted_at"}).encode()
+            fingerprint = hashlib.blake2b(same, digest_size=16).digest()
+            return await accept(
+                SUBMISSION_V1, tenant, submission, request, traceparent, fingerprint
+            )
 
         router.include_router(of_router)
         return router

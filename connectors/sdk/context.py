@@ -9,11 +9,13 @@ counts under a fixed ``name`` and an ``outcome`` from a short list it chose, nev
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import structlog
 
+from connectors.sdk.attachments import AttachmentStore
 from connectors.sdk.http_client import HttpClients
 from connectors.sdk.http_messages import HttpTransport
 from connectors.sdk.http_transport import ConnectionPool
@@ -65,6 +67,18 @@ class ConnectorContext:
     metrics: MetricsHook = field(default_factory=NoMetrics)
     transport: HttpTransport | None = None  # tests: every HTTP client sends through it
     pool: ConnectionPool | None = None  # the hub's, shared by every destination's clients
+    attachments: AttachmentStore | None = None  # the hub's blob store (connectors.sdk.attachments)
+
+    async def read_attachment(self, url: str, sha256: str | None = None) -> bytes:
+        """The bytes of an attachment of this tenant's event (its ``url``), checked against its
+        ``sha256`` when given. Raises LookupError when the hub has none at ``url`` and
+        ValueError when the bytes do not match ``sha256``."""
+        if self.attachments is None:
+            raise LookupError("this hub keeps no attachments (no blob store)")
+        content = await self.attachments.read(self.tenant.id, url)
+        if sha256 is not None and hashlib.sha256(content).hexdigest() != sha256.lower():
+            raise ValueError(f"the attachment at {url} does not match its sha256")
+        return content
 
     @property
     def http(self) -> HttpClients:

@@ -84,7 +84,10 @@ class NewEvent:
     ``event_id`` must be stable for the same external fact (derive it, e.g. UUIDv5 of the
     external id), so a resend or a re-poll is recognised downstream as the same event.
     ``source_system`` is the last part of the CloudEvents source URN
-    (``urn:nld:oin:<tenant OIN>:systeem:<source_system>``).
+    (``urn:nld:oin:<tenant OIN>:systeem:<source_system>``). ``fingerprint`` says when a resend
+    of ``event_id`` is the same (the hub answers it with the first answer) or other content
+    (refused): by default the event's data; a source whose resends differ in a detail that does
+    not make them another submission (a registration time) gives its own.
     """
 
     spec: ContractSpec
@@ -93,6 +96,7 @@ class NewEvent:
     event_id: str
     source_system: str
     traceparent: str | None = None
+    fingerprint: bytes | None = None
 
 
 # Publish one event, validated against its contract first (ContractError names the field and

@@ -13,7 +13,7 @@ from connectors.sdk import ConnectorContext, Secrets, TenantInfo
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from connectors.sdk import ConnectionPool, HttpTransport
+    from connectors.sdk import AttachmentStore, ConnectionPool, HttpTransport
     from hub.config import Tenant
     from hub.observability.metrics import Metrics
 
@@ -51,6 +51,7 @@ def connector_context(
     environ: Mapping[str, str] | None = None,
     transport: HttpTransport | None = None,
     pool: ConnectionPool | None = None,
+    attachments: AttachmentStore | None = None,
 ) -> ConnectorContext:
     """The context of ``connector`` serving ``destination`` (or a source's name) of ``tenant``.
     Secrets are read from ``environ`` (default: the process environment, read when needed)."""
@@ -62,4 +63,5 @@ def connector_context(
         metrics=BoundedConnectorMetrics(metrics, connector, tenant.id, destination),
         transport=transport,
         pool=pool,
+        attachments=attachments,
     )

@@ -61,6 +61,7 @@ def contract_publisher(
 
         if recent is None:
             return await send()
-        return await recent.once(event.id, content_digest(event.data), send)
+        fingerprint = new.fingerprint or content_digest(event.data)
+        return await recent.once(event.id, fingerprint, send)
 
     return publish

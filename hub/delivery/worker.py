@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
     from aiokafka import ConsumerRecord
 
-    from connectors.sdk import Failure, HttpTransport, Sink
+    from connectors.sdk import AttachmentStore, Failure, HttpTransport, Sink
     from hub.config import HubConfig
     from hub.delivery.history import DeliveryHistory
     from hub.kafka.producing import RecordProducer
@@ -95,9 +95,11 @@ class DeliveryWorkers:
         names: TopicNames,
         environ: Mapping[str, str] | None = None,
         transport: HttpTransport | None = None,
+        attachments: AttachmentStore | None = None,
     ) -> None:
         """Build every push destination's sink (no I/O yet). ``environ``: where secrets named in
-        settings are read (default os.environ); ``transport``: for tests, every sink's HTTP."""
+        settings are read (default os.environ); ``transport``: for tests, every sink's HTTP;
+        ``attachments``: the blob store sinks read attachments from."""
         self.producer, self.config, self.metrics, self.names = producer, config, metrics, names
         self.targets: dict[str, _Target] = {}
         self.pool = ConnectionPool()  # one for every push destination (connections per host)
@@ -108,7 +110,14 @@ class DeliveryWorkers:
                 if spec is None or spec.build is None:
                     continue  # the back office reads its destination topic itself
                 context = connector_context(
-                    tenant, destination.name, spec.name, metrics, environ, transport, self.pool
+                    tenant,
+                    destination.name,
+                    spec.name,
+                    metrics,
+                    environ,
+                    transport,
+                    self.pool,
+                    attachments,
                 )
                 sink = spec.build(spec.config.model_validate(destination.settings), context)
                 topic = names.destination(tenant.id, destination.name)

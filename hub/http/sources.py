@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from fastapi.responses import JSONResponse
     from faststream.kafka import KafkaBroker
 
-    from connectors.sdk import NewEvent, Published
+    from connectors.sdk import AttachmentStore, NewEvent, Published
     from hub.config import HubConfig
     from hub.http.auth import Authenticator
     from hub.kafka.topics import TopicNames
@@ -49,9 +49,11 @@ def mount_push_sources(
     metrics: Metrics,
     names: TopicNames,
     publish_timeout_s: float = 10.0,
+    attachments: AttachmentStore | None = None,
 ) -> list[str]:
     """Include the routes of every push source; return the names of the sources mounted.
-    ``publish_timeout_s`` bounds each wait for Kafka's acknowledgement."""
+    ``publish_timeout_s`` bounds each wait for Kafka's acknowledgement; ``attachments`` is the
+    blob store the sources keep file content in (none: they refuse files they cannot inline)."""
     publish_contract = contract_publisher(
         broker, names, config, publish_timeout_s, recent=RecentEvents()
     )
@@ -93,7 +95,9 @@ def mount_push_sources(
         if not isinstance(spec, SourceSpec) or spec.push is None:
             continue
         source_config = spec.config.model_validate({})
-        context = SourceContext(authenticate, publish, tenant_info, NoMetrics(), source_config)
+        context = SourceContext(
+            authenticate, publish, tenant_info, NoMetrics(), source_config, attachments
+        )
         app.include_router(spec.push(source_config).router(context))
         mounted.append(spec.name)
     return mounted

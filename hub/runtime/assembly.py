@@ -22,6 +22,7 @@ from faststream.specification import AsyncAPI
 import hub
 from contracts.registry import CONTRACTS
 from hub.delivery.worker import DeliveryWorkers
+from hub.http.attachments import mount_attachments
 from hub.http.auth import Authenticator
 from hub.http.operations import install_operations
 from hub.http.problem_handlers import install_problem_handlers
@@ -32,6 +33,7 @@ from hub.kafka.topics import QUARANTINE
 from hub.observability.logs import get_logger
 from hub.observability.metrics import DestinationCollector, Metrics
 from hub.routing.router import router_consumer
+from hub.runtime.blob_store import attachments_of
 from hub.runtime.memory import freeze_start_up_heap
 
 if TYPE_CHECKING:
@@ -171,7 +173,8 @@ def build_hub(
         log_level=logging.DEBUG,  # per-message lines only when asked for: normal operation is quiet
     )
     producer = RecordProducer(settings.kafka_bootstrap_servers)
-    delivery = DeliveryWorkers(producer, config, metrics, settings.topics)
+    attachments = attachments_of(settings)  # opens nothing until the first file
+    delivery = DeliveryWorkers(producer, config, metrics, settings.topics, attachments=attachments)
     metrics.registry.register(DestinationCollector(delivery.status))
     bootstrap = settings.kafka_bootstrap_servers
     roles = settings.role_set
@@ -226,6 +229,7 @@ def build_hub(
             await producer.stop()
             await broker.stop()
             await delivery.close()
+            await attachments.blobs.close()
             log.info("hub_stopped")
 
     app = FastAPI(
@@ -241,8 +245,16 @@ def build_hub(
     install_problem_handlers(app, settings.publish_timeout_s)
     if "api" in roles:
         mount_push_sources(
-            app, config, authenticator, broker, metrics, settings.topics, settings.publish_timeout_s
+            app,
+            config,
+            authenticator,
+            broker,
+            metrics,
+            settings.topics,
+            settings.publish_timeout_s,
+            attachments,
         )
+        mount_attachments(app, config, authenticator, attachments)
 
     built = Hub(settings, config, broker, metrics, app, consumers)
     install_operations(app, built.ready, metrics, specification, delivery.status)

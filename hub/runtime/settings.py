@@ -74,6 +74,28 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(
         15.0, gt=0, description="How long in-flight events may take to finish on shutdown."
     )
+    blob_store: str = Field(
+        "",
+        description="Where attachment bytes are kept (the claim-check): empty for the folder "
+        "<data_dir>/blobs, a folder path, or s3://<bucket>[/<prefix>] (with "
+        "KNOOPPUNT_S3_ENDPOINT_URL, KNOOPPUNT_S3_REGION and AWS_ACCESS_KEY_ID / "
+        "AWS_SECRET_ACCESS_KEY for an S3-compatible store).",
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="An S3-compatible store's endpoint (MinIO, Ceph); empty for AWS."
+    )
+    s3_region: str = Field("us-east-1", description="The S3 region.")
+    public_url: str | None = Field(
+        None,
+        description="The hub's URL as clients reach it, for attachment links; default "
+        "http://<http_host>:<http_port>.",
+    )
+    max_attachment_bytes: int = Field(
+        50 * 1024 * 1024, ge=1, description="Largest attachment accepted (bytes)."
+    )
+    max_submission_bytes: int = Field(
+        50 * 1024 * 1024, ge=1, description="Largest total of a submission's attachments (bytes)."
+    )
 
     @field_validator("topic_replication", "topic_min_insync_replicas", mode="before")
     @classmethod

@@ -85,11 +85,17 @@ async def test_the_generic_json_body_becomes_a_submission_with_its_files_by_refe
     assert event_text.count(VALID_BSN) == 1
 
 
-async def test_open_formulieren_retries_are_one_event_id() -> None:
-    first, recorded, _ = await _send(BODY)
-    again, recorded_again, _ = await _send(copy.deepcopy(BODY))
-    assert first.status_code == again.status_code == 202
-    assert recorded.published[0].event_id == recorded_again.published[0].event_id
+async def test_open_formulieren_retries_are_the_same_submission() -> None:
+    """A retry carries a new registration_timestamp: the same event id and fingerprint (the
+    hub answers it with the first answer); other values under the same reference are not."""
+    retry = copy.deepcopy(BODY)
+    retry["metadata"]["registration_timestamp"] = "2026-11-29T09:46:00Z"
+    changed = copy.deepcopy(BODY)
+    changed["values"]["omschrijving"] = "Iets anders"
+    sent = [(await _send(body))[1].published[0] for body in (BODY, retry, changed)]
+    assert len({new.event_id for new in sent}) == 1
+    assert sent[0].fingerprint == sent[1].fingerprint
+    assert sent[0].fingerprint != sent[2].fingerprint
 
 
 @pytest.mark.parametrize(

@@ -104,6 +104,33 @@ class ApiClient(_Strict):
         return self
 
 
+SigningAlgorithm = Literal["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]
+
+
+class IdentityProvider(_Strict):
+    """An OAuth2 / OpenID Connect identity provider (Keycloak, Entra ID...) whose access tokens
+    the HTTP API accepts beside the clients' ZGW-style JWTs (RFC 9068 JWT access tokens).
+
+    A token is accepted when its signature verifies with a key of ``jwks_url`` (RS256, ES256...),
+    its ``iss`` is ``issuer``, its ``aud`` names ``audience`` and it has not expired; the caller
+    is the ``client_claim`` (default ``azp``, the OAuth2 client) and acts for the tenants listed
+    in ``tenants_claim`` (a list, or a space-separated string). Keys are fetched at start and
+    every ``refresh`` (and at once when a token names a key not seen yet, at most once a
+    minute).
+    """
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    issuer: str = Field(min_length=1, max_length=500)
+    jwks_url: str = Field(pattern=r"^https?://\S+$")
+    audience: str = Field(min_length=1, max_length=200)
+    tenants_claim: str = Field("tenants", min_length=1, max_length=100)
+    client_claim: str = Field("azp", min_length=1, max_length=100)
+    algorithms: list[SigningAlgorithm] = Field(
+        default_factory=lambda: list[SigningAlgorithm](["RS256", "ES256"]), min_length=1
+    )
+    refresh: Duration = "15m"
+
+
 class Route(_Strict):
     """Events of ``contract`` for ``tenant`` that match ``when`` go to each of ``to``.
 
@@ -172,6 +199,7 @@ class DeliveryPolicy(_Strict):
 class HubConfig(_Strict):
     tenants: list[Tenant] = Field(min_length=1)
     clients: list[ApiClient] = Field(default_factory=list)
+    identity_providers: list[IdentityProvider] = Field(default_factory=list)
     routes: list[Route] = Field(default_factory=list)
     delivery: DeliveryPolicy = Field(default_factory=DeliveryPolicy)
     source: Path = Field(Path("<memory>"), exclude=True)

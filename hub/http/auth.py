@@ -1,6 +1,7 @@
-"""ZGW-style JWT authentication: HS256, a ``client_id`` claim, a secret per client.
-
-A client is bound to the tenants its config lists; everything else is refused.
+"""Bearer-token authentication: ZGW-style JWTs (HS256, a ``client_id`` claim, a secret per
+configured client, bound to the tenants its config lists) and OAuth2 access tokens of the
+configured identity providers (hub.http.oauth2: the tenants from a claim). A token whose ``iss``
+is a provider's issuer is that provider's; any other is a ZGW JWT.
 
 A token that passed every check is remembered (``TOKEN_CACHE_SIZE`` of them, the oldest
 forgotten first) until the moment it would be refused: its age past ``MAX_TOKEN_AGE_S``, or its
@@ -12,6 +13,7 @@ read once, at start.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import time
@@ -21,12 +23,13 @@ import jwt
 import orjson
 
 from hub.config import client_secret
+from hub.http.oauth2 import AuthenticatedClient, ProviderKeys, verify_access_token
 from hub.http.problems import ProblemError
 
 if TYPE_CHECKING:
-    from hub.config import ApiClient, HubConfig
+    from hub.config import HubConfig
 
-__all__ = ["Authenticator", "make_token"]
+__all__ = ["AuthenticatedClient", "Authenticator", "make_token"]
 
 MAX_TOKEN_AGE_S = 3600
 CLOCK_LEEWAY_S = 60
@@ -44,10 +47,10 @@ def _unauthorized(detail: str) -> ProblemError:
     return ProblemError(401, "Not authenticated", detail, "not_authenticated")
 
 
-def _claimed_client(token: str) -> object:
-    """The ``client_id`` (else ``iss``) the token claims, read without checking anything: it
-    only picks the secret the signature is then verified with. One base64 and one JSON decode
-    instead of PyJWT's whole unverified decode (a third of the check's cost)."""
+def _unverified_claims(token: str) -> dict[str, object]:
+    """The token's claims, read without checking anything: they only pick the secret or the
+    provider the token is then verified with. One base64 and one JSON decode instead of PyJWT's
+    whole unverified decode (a third of the check's cost)."""
     try:
         _header, payload, _signature = token.split(".")
         claims = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -55,7 +58,7 @@ def _claimed_client(token: str) -> object:
         raise _unauthorized("malformed token: not a JWT (header.payload.signature)") from exc
     if not isinstance(claims, dict):
         raise _unauthorized("malformed token: its payload is not a JSON object")
-    return claims.get("client_id") or claims.get("iss")
+    return claims
 
 
 class Authenticator:
@@ -63,11 +66,29 @@ class Authenticator:
     so a missing secret stops the hub at start instead of failing the first request."""
 
     def __init__(self, config: HubConfig) -> None:
-        self._clients = {c.id: (c, client_secret(config, c)) for c in config.clients}
+        self._clients = {
+            c.id: (AuthenticatedClient(c.id, tuple(c.tenants)), client_secret(config, c))
+            for c in config.clients
+        }
+        self.providers = {p.issuer: ProviderKeys(p) for p in config.identity_providers}
+        self._refreshing: list[asyncio.Task[None]] = []
         # token -> (its client, the last moment it is still accepted); insertion ordered
-        self._verified: dict[str, tuple[ApiClient, float]] = {}
+        self._verified: dict[str, tuple[AuthenticatedClient, float]] = {}
 
-    def authenticate(self, authorization: str | None, now: float | None = None) -> ApiClient:
+    async def start(self) -> None:
+        """Fetch the identity providers' keys before the first request; keep them fresh."""
+        await asyncio.gather(*(keys.fetch() for keys in self.providers.values()))
+        self._refreshing = [
+            asyncio.create_task(keys.keep_fresh()) for keys in self.providers.values()
+        ]
+
+    def stop(self) -> None:
+        for task in self._refreshing:
+            task.cancel()
+
+    def authenticate(
+        self, authorization: str | None, now: float | None = None
+    ) -> AuthenticatedClient:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise _unauthorized("send 'Authorization: Bearer <JWT>' (HS256, claim client_id)")
@@ -83,14 +104,18 @@ class Authenticator:
         self._verified[token] = (client, accepted_until)
         return client
 
-    def _verify(self, token: str, now: float) -> tuple[ApiClient, float]:
+    def _verify(self, token: str, now: float) -> tuple[AuthenticatedClient, float]:
         """Every check of the token; its client and until when it stays acceptable."""
-        entry = self._clients.get(str(_claimed_client(token)))
+        claims = _unverified_claims(token)
+        provider = self.providers.get(str(claims.get("iss")))
+        if provider is not None:
+            return verify_access_token(token, provider, now)
+        entry = self._clients.get(str(claims.get("client_id") or claims.get("iss")))
         if entry is None:
             raise _unauthorized("unknown client_id")
         client, secret = entry
         try:
-            claims = jwt.decode(
+            verified = jwt.decode(
                 token,
                 secret,
                 algorithms=["HS256"],
@@ -99,17 +124,17 @@ class Authenticator:
             )
         except jwt.PyJWTError as exc:
             raise _unauthorized(f"token refused: {exc}") from exc
-        accepted_until = float(claims["iat"]) + MAX_TOKEN_AGE_S + CLOCK_LEEWAY_S
+        accepted_until = float(verified["iat"]) + MAX_TOKEN_AGE_S + CLOCK_LEEWAY_S
         if now > accepted_until:
             raise _unauthorized(f"token is older than {MAX_TOKEN_AGE_S} s; make a new one")
-        if "exp" in claims:  # PyJWT checked it against the clock; this against ``now``
-            accepted_until = min(accepted_until, float(claims["exp"]) + CLOCK_LEEWAY_S)
+        if "exp" in verified:  # PyJWT checked it against the clock; this against ``now``
+            accepted_until = min(accepted_until, float(verified["exp"]) + CLOCK_LEEWAY_S)
             if now > accepted_until:
                 raise _unauthorized("token refused: Signature has expired")
         return client, accepted_until
 
     @staticmethod
-    def authorize(client: ApiClient, tenant: str) -> None:
+    def authorize(client: AuthenticatedClient, tenant: str) -> None:
         if tenant not in client.tenants:
             raise ProblemError(
                 403,

@@ -220,10 +220,12 @@ def build_hub(
         if announce:
             print(built.banner(), file=sys.stderr, flush=True)
         warming = asyncio.create_task(_warm_when_ready(built, producer))
+        await authenticator.start()
         try:
             yield
         finally:
             warming.cancel()
+            authenticator.stop()
             # Each consumer lets its batch in hand finish and commits it, then leaves its group.
             await asyncio.gather(*(c.stop(settings.shutdown_grace_s) for c in consumers))
             await producer.stop()

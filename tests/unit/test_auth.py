@@ -15,6 +15,7 @@ from hub.http.auth import (
     CLOCK_LEEWAY_S,
     MAX_TOKEN_AGE_S,
     TOKEN_CACHE_SIZE,
+    AuthenticatedClient,
     Authenticator,
     make_token,
 )
@@ -58,7 +59,8 @@ def test_bad_tokens_are_401(demo_config: HubConfig) -> None:
 
 
 def test_a_client_acts_only_for_its_tenants(demo_config: HubConfig) -> None:
-    client = demo_config.clients[0]
+    configured = demo_config.clients[0]
+    client = AuthenticatedClient(configured.id, tuple(configured.tenants))
     Authenticator.authorize(client, "0363")
     with pytest.raises(ProblemError) as caught:
         Authenticator.authorize(client, "0518")

@@ -39,8 +39,12 @@ __all__ = ["failure_for_exception", "failure_for_status", "retry_after_seconds",
 _RETRYABLE = frozenset({408, 425})
 
 
+MAX_RETRY_AFTER_S = 7 * 24 * 3600.0  # a longer wish is read as this: no tier waits longer
+
+
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """A Retry-After value (delta-seconds or an HTTP-date) as seconds from ``now`` (aware).
+    """A Retry-After value (RFC 9110 §10.2.3: delta-seconds or an HTTP-date) as seconds from
+    ``now`` (aware), at most ``MAX_RETRY_AFTER_S``.
 
     None when absent or unreadable; a date in the past is 0, never negative.
     """
@@ -48,14 +52,14 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     if not text:
         return None
     if text.isascii() and text.isdigit():
-        return float(text)
+        return min(float(text), MAX_RETRY_AFTER_S)
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:  # "-0000": UTC by RFC 5322
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
+    return min(max(0.0, (when - now).total_seconds()), MAX_RETRY_AFTER_S)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

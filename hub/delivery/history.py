@@ -193,6 +193,12 @@ def next_step(
     A permanent failure goes to dead letters at once; a retryable one to the next tier, or to a
     later tier when the back office asked (Retry-After) for a longer wait than the next tier's;
     after the last tier, dead letters.
+
+    The wait is always the chosen tier's own delay, never the back office's wish beyond it: a
+    tier is shared by every destination and keeps its records in order, so a record due later
+    than the tier's delay would hold up every record behind it (a Retry-After in the year 2999
+    stopped every tenant's retries in that tier). A wish longer than the last tier gets the
+    last tier.
     """
     if permanent:
         return DeadLetter("permanent failure")
@@ -205,7 +211,7 @@ def next_step(
             i for i in range(tier, len(delays)) if duration_seconds(delays[i]) >= retry_after_s
         ]
         tier = longer[0] if longer else len(delays) - 1
-        wait = max(retry_after_s, float(duration_seconds(delays[tier])))
+        wait = float(duration_seconds(delays[tier]))
     return Retry(tier, delays[tier], now + timedelta(seconds=wait))
 
 

@@ -36,6 +36,7 @@ from hub.delivery.history import (
     PREFIX,
     DeadLetter,
     DeliveryError,
+    Retry,
     due_in_s,
     failure_headers,
     fresh_history,
@@ -306,15 +307,27 @@ class DeliveryWorkers:
         now = datetime.now(UTC)
         error = DeliveryError.of(failure)
         history = replace(history, progress=next_progress(history, failure))
-        step = next_step(
-            history, error.permanent, error.retry_after_s, self.config.delivery.retry_delays, now
-        )
+        try:
+            step = next_step(
+                history,
+                error.permanent,
+                error.retry_after_s,
+                self.config.delivery.retry_delays,
+                now,
+            )
+            headers = (
+                failure_headers(record, history, error, now, step)
+                if isinstance(step, Retry)
+                else []
+            )
+        except Exception as exc:  # what a back office answered may not stall its destination
+            reason = f"its retry could not be planned: {type(exc).__name__}: {exc}"
+            await self._dead_letter(record, history, error, target.tenant, reason)
+            return
         if isinstance(step, DeadLetter):
             await self._dead_letter(record, history, error, target.tenant, step.reason)
             return
-        await self._move(
-            record, self.names.retry(step.delay), failure_headers(record, history, error, now, step)
-        )
+        await self._move(record, self.names.retry(step.delay), headers)
         outcome = "throttled" if isinstance(failure, Throttled) else "retry"
         self.metrics.deliveries.labels(target.tenant, target.destination, outcome).inc()
         log.warning(

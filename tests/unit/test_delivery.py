@@ -6,6 +6,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectors.sdk import Delivery, Permanent, Retryable, Throttled
 from connectors.sdk.outcomes import MAX_PROGRESS_BYTES
@@ -14,7 +16,8 @@ from contracts.errors import ContractError
 from contracts.events import build_event
 from contracts.formulier import v2
 from contracts.registry import contract_for
-from hub.delivery.dead_letters import DeadLetterRecord
+from hub.config import duration_seconds
+from hub.delivery.dead_letters import DeadLetterRecord, select
 from hub.delivery.history import (
     DeadLetter,
     DeliveryError,
@@ -79,7 +82,24 @@ def test_retry_after_longer_than_the_next_tier_is_honoured() -> None:
     step = next_step(history, False, 90.0, DELAYS, NOW)
     assert step == Retry(2, "5m", NOW + timedelta(minutes=5))
     beyond = next_step(history, False, 3600.0, DELAYS, NOW)
-    assert beyond == Retry(2, "5m", NOW + timedelta(hours=1))
+    assert beyond == Retry(2, "5m", NOW + timedelta(minutes=5))
+
+
+@given(
+    retry_after=st.none() | st.floats(min_value=0, max_value=1e30, allow_nan=False),
+    tier=st.integers(min_value=-1, max_value=len(DELAYS) - 2),
+)
+def test_a_retry_is_due_after_its_tiers_delay_whatever_the_back_office_asks(
+    retry_after: float | None, tier: int
+) -> None:
+    """Reported: a back office answering Retry-After: <a date in 2999> put a record due in 2999
+    at the head of a shared tier, and no tenant's retry behind it ran again (also not after a
+    restart). A tier's records are due in the order they arrive: each after the tier's delay."""
+    history = replace(fresh_history(_record({}), "zaaksysteem"), tier=tier)
+    step = next_step(history, False, retry_after, DELAYS, NOW)
+    assert isinstance(step, Retry)
+    assert step.tier > tier
+    assert step.retry_at == NOW + timedelta(seconds=duration_seconds(DELAYS[step.tier]))
 
 
 def test_history_travels_in_headers_without_losing_the_original_place() -> None:
@@ -274,3 +294,14 @@ def test_a_shown_dead_letter_shows_every_header_even_bytes_that_are_not_utf8() -
     assert headers["ce_myext"] == "\\xc3("
     assert headers["x-null"] is None
     assert headers["ce_id"] == "1"
+
+
+def test_since_without_an_offset_is_local_time() -> None:
+    """Reported: the README's `dlq list --since 2026-11-29T00:00` failed with "can't compare
+    offset-naive and offset-aware datetimes"."""
+    letters = [
+        DeadLetterRecord("knooppunt.dlq.0363", 0, n, NOW + timedelta(hours=n), None, b"{}", ())
+        for n in range(3)
+    ]
+    local_noon = (NOW + timedelta(hours=1)).astimezone().replace(tzinfo=None)
+    assert [letter.offset for letter in select(letters, since=local_noon)] == [1, 2]

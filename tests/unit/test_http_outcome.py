@@ -13,7 +13,12 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from connectors.sdk import Failure, HttpError, HttpTimeoutError, Permanent, Retryable, Throttled
-from connectors.sdk.http import failure_for_exception, failure_for_status, retry_after_seconds
+from connectors.sdk.http import (
+    MAX_RETRY_AFTER_S,
+    failure_for_exception,
+    failure_for_status,
+    retry_after_seconds,
+)
 from connectors.sdk.http_auth import TokenRefusedError
 from connectors.sdk.http_transport import http_error_of
 
@@ -65,6 +70,15 @@ def _retry_after(failure: Failure) -> float | None:
 def test_retry_after_in_seconds_whatever_the_header_case() -> None:
     assert _retry_after(_failure(429, {"Retry-After": "7"})) == 7.0
     assert _retry_after(_failure(503, {"retry-after": " 120 "})) == 120.0
+
+
+@pytest.mark.parametrize(
+    "absurd", ["99999999999999999999", "Wed, 21 Oct 2999 07:28:00 GMT", "1" + "0" * 400]
+)
+def test_an_absurd_retry_after_is_read_as_the_longest_wait(absurd: str) -> None:
+    """Reported: Retry-After: 99999999999999999999 overflowed timedelta, and the delivery was
+    retried every second, forever, past tiers, circuit breaker and dead letters."""
+    assert retry_after_seconds(absurd, NOW) == MAX_RETRY_AFTER_S
 
 
 def test_retry_after_as_an_http_date_counts_from_now() -> None:

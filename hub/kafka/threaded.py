@@ -157,6 +157,10 @@ class ThreadedConsumer:
                 "enable.auto.offset.store": False,
                 "auto.offset.reset": "earliest",
                 "socket.nagle.disable": True,
+                # As the hub's aiokafka consumers (10 s): librdkafka's 45 s default kept a
+                # killed router's partitions unrouted for 42 s before another member took them.
+                "session.timeout.ms": 10_000,
+                "heartbeat.interval.ms": 3_000,
                 # a topic created just before the join and missing from its metadata: in 5 s
                 "topic.metadata.refresh.interval.ms": 5000,
                 "logger": _LIBRDKAFKA_LOG,

@@ -34,6 +34,16 @@ class WebhookConfig(BaseModel):
         "traceparent, which the sink sets).",
     )
 
+    @field_validator("url")
+    @classmethod
+    def _no_credentials(cls, url: HttpUrl) -> HttpUrl:
+        if url.username or url.password:
+            raise ValueError(
+                "no user or password in the url (they would be in the config and the logs); "
+                "use auth_header_env"
+            )
+        return url
+
     @field_validator("headers")
     @classmethod
     def _static_headers(cls, headers: dict[str, str]) -> dict[str, str]:

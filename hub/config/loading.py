@@ -19,7 +19,7 @@ from hub.errors import ConfigError, ConfigIssue
 
 __all__ = ["load_config"]
 
-_SECTIONS = ("tenants", "clients", "routes")
+_SECTIONS = ("tenants", "clients", "identity_providers", "routes")
 
 
 @dataclass
@@ -41,6 +41,7 @@ class _Merged:
     data: dict[str, Any] = field(default_factory=lambda: {s: [] for s in _SECTIONS})
     origin: dict[tuple[str, int], tuple[_Document, int]] = field(default_factory=dict)
     first: _Document | None = None
+    issues: list[ConfigIssue] = field(default_factory=list)
 
     def add(self, doc: _Document) -> None:
         self.first = self.first or doc
@@ -49,6 +50,15 @@ class _Merged:
                 self.origin[(section, len(self.data[section]))] = (doc, local)
                 self.data[section].append(item)
         if "delivery" in doc.data:
+            earlier = self.origin.get(("delivery", 0))
+            if earlier is not None:  # one policy for the installation: never a silent winner
+                first = earlier[0]
+                line = first.lines.get(("delivery",))
+                where = f"{first.path.name}:{line}" if line else first.path.name
+                self.issues.append(
+                    doc.issue(("delivery",), f"delivery is set in {where} already; set it once")
+                )
+                return
             self.data["delivery"] = doc.data["delivery"]
             self.origin[("delivery", 0)] = (doc, 0)
 
@@ -95,6 +105,8 @@ def load_config(path: Path) -> HubConfig:
     merged = _Merged()
     for file in _files(path):
         merged.add(_read(file))
+    if merged.issues:
+        raise ConfigError(merged.issues)
     try:
         config = HubConfig.model_validate({**merged.data, "source": path})
     except ValidationError as exc:

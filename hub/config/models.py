@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -40,9 +41,15 @@ def duration_seconds(text: str) -> int:
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
+MAX_DURATION_S = 365 * 86400  # a longer delay is a typo (999999999999d was accepted)
+
+
 def _check_duration(text: str) -> str:
-    if duration_seconds(text) <= 0:
+    seconds = duration_seconds(text)
+    if seconds <= 0:
         raise ValueError("a delay must be longer than 0")
+    if seconds > MAX_DURATION_S:
+        raise ValueError("a delay of at most 365d")
     return text
 
 
@@ -169,12 +176,15 @@ class DeliveryPolicy(_Strict):
         None,
         ge=1,
         le=256,
+        strict=True,  # a number: YAML's true is not 1
         description="Deliveries at once per destination (default: what its sink declares, 8 for "
         "webhook); never two of one key (zaak, submission) at once.",
     )
     circuit_failures: int = Field(
         5,
         ge=1,
+        le=10_000,
+        strict=True,
         description="Failed attempts in a row after which a destination's circuit opens: it is "
         "not called, its events wait in Kafka.",
     )
@@ -190,10 +200,20 @@ class DeliveryPolicy(_Strict):
 
     @field_validator("retry_delays")
     @classmethod
-    def _distinct(cls, delays: list[str]) -> list[str]:
-        if len(set(delays)) != len(delays):
-            raise ValueError("each delay once: a tier is a topic named after its delay")
+    def _ascending(cls, delays: list[str]) -> list[str]:
+        seconds = [duration_seconds(delay) for delay in delays]
+        if any(later <= earlier for earlier, later in pairwise(seconds)):
+            raise ValueError(
+                "each delay longer than the one before (60s and 1m are the same delay): a tier "
+                "is a topic named after its delay"
+            )
         return delays
+
+    @model_validator(mode="after")
+    def _break_before_block(self) -> DeliveryPolicy:
+        if duration_seconds(self.circuit_break) > duration_seconds(self.block_after):
+            raise ValueError("circuit_break must not be longer than block_after")
+        return self
 
 
 class HubConfig(_Strict):

@@ -62,11 +62,52 @@ def read_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
         raise ConfigError([ConfigIssue(str(path), bad_line, "(file)", problem)]) from exc
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise ConfigError([ConfigIssue(str(path), line, "(syntax)", str(exc.problem))]) from exc
-    return data, line_index(node) if node is not None else {}
+    if node is None:
+        return None, {}
+    _check_shape(path, node)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:  # pragma: no cover - compose found the same first
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise ConfigError([ConfigIssue(str(path), line, "(syntax)", str(exc.problem))]) from exc
+    return data, line_index(node)
+
+
+MAX_NODES = 100_000  # values in one file, aliases expanded: a config is a few thousand
+
+
+def _check_shape(path: Path, root: yaml.Node) -> None:
+    """Refuse what YAML accepts but a config must not be: a key written twice in one mapping
+    (YAML keeps the last, silently: a second ``routes:`` dropped the first), and aliases that
+    expand past ``MAX_NODES`` values (a "billion laughs" file hung the loader at 2.5 GB)."""
+    issues: list[ConfigIssue] = []
+    seen = 0
+    stack: list[tuple[yaml.Node, Loc]] = [(root, ())]
+    while stack:
+        node, loc = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            problem = f"more than {MAX_NODES} values once its aliases (*name) are expanded"
+            raise ConfigError([ConfigIssue(str(path), None, "(file)", problem)])
+        if isinstance(node, yaml.MappingNode):
+            first_line: dict[object, int] = {}
+            for key, value in node.value:
+                line = key.start_mark.line + 1
+                if key.value in first_line:
+                    problem = (
+                        f"written twice (first on line {first_line[key.value]}); YAML would "
+                        "keep only this one"
+                    )
+                    issues.append(ConfigIssue(str(path), line, dotted((*loc, key.value)), problem))
+                first_line.setdefault(key.value, line)
+                stack.append((value, (*loc, key.value)))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, (*loc, i)) for i, item in enumerate(node.value))
+    if issues:
+        raise ConfigError(sorted(issues, key=lambda issue: issue.line or 0))
 
 
 def explain(error: Any) -> str:

@@ -205,3 +205,77 @@ def test_tenant_identifiers_take_ascii_digits_only(
     assert issue.field == f"tenants[0].{field}"
     assert issue.message == f"must be exactly {len(ascii_value)} digits, got {full_width!r}"
     assert issue.line == line
+
+
+def test_a_key_written_twice_is_refused_with_both_lines(tmp_path: Path) -> None:
+    """Reported: a second top-level routes: block silently replaced the first (YAML keeps the
+    last), and two tenants lost their routes."""
+    text = TENANT + "routes: []\nclients: []\nroutes: []\n"
+    issue = _refusal(_write(tmp_path, text)).issues[0]
+    assert issue.field == "routes"
+    assert issue.line == 11
+    assert "first on line 9" in issue.message
+
+
+def test_a_key_twice_inside_a_tenant_is_refused(tmp_path: Path) -> None:
+    text = TENANT.replace('    rsin: "002564440"\n', '    rsin: "002564440"\n    name: Mokum\n')
+    issue = _refusal(_write(tmp_path, text)).issues[0]
+    assert (issue.field, issue.line) == ("tenants[0].name", 6)
+
+
+def test_an_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    """Reported: a YAML "billion laughs" hung `config check` at 100 % CPU and 2.5 GB."""
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    issue = _refusal(_write(tmp_path, "\n".join(lines) + "\n")).issues[0]
+    assert "aliases" in issue.message
+
+
+def test_delivery_set_in_two_files_of_a_folder_is_refused(tmp_path: Path) -> None:
+    """Reported: in a folder, the last file's delivery: silently won for every tenant."""
+    (tmp_path / "a.yaml").write_text(TENANT + "delivery:\n  max_in_flight: 2\n")
+    (tmp_path / "b.yaml").write_text("delivery:\n  max_in_flight: 50\n")
+    issue = _refusal(tmp_path).issues[0]
+    assert issue.file.endswith("b.yaml")
+    assert "a.yaml:9" in issue.message
+
+
+def test_identity_providers_load_from_yaml(tmp_path: Path) -> None:
+    text = TENANT + (
+        "identity_providers:\n"
+        "  - name: keycloak\n"
+        "    issuer: https://sso.example.nl/realms/gemeenten\n"
+        "    jwks_url: https://sso.example.nl/realms/gemeenten/protocol/openid-connect/certs\n"
+        "    audience: knooppunt\n"
+    )
+    [provider] = load_config(_write(tmp_path, text)).identity_providers
+    assert provider.algorithms == ["RS256", "ES256"]
+
+
+@pytest.mark.parametrize(
+    ("delivery", "field", "says"),
+    [
+        ("circuit_break: 999999999999d", "delivery.circuit_break", "at most 365d"),
+        ("max_in_flight: true", "delivery.max_in_flight", "integer"),
+        ("retry_delays: [60s, 1m]", "delivery.retry_delays", "longer than the one before"),
+        ("retry_delays: [5m, 1m]", "delivery.retry_delays", "longer than the one before"),
+        ("circuit_break: 2d\n  block_after: 1d", "delivery", "block_after"),
+    ],
+)
+def test_delivery_policies_a_new_user_got_accepted_are_refused(
+    tmp_path: Path, delivery: str, field: str, says: str
+) -> None:
+    """Found by a new user: each of these was accepted (a probe in 8.6e16 s, max_in_flight 1
+    from `true`, two tiers of one delay, tiers in descending order)."""
+    issue = _refusal(_write(tmp_path, TENANT + f"delivery:\n  {delivery}\n")).issues[0]
+    assert issue.field == field
+    assert says in issue.message
+
+
+def test_a_webhook_url_with_credentials_is_refused(tmp_path: Path) -> None:
+    text = TENANT.replace(
+        "        connector: topic\n",
+        "        connector: webhook\n        settings:\n          url: https://u:p@bo.example/in\n",
+    )
+    issue = _refusal(_write(tmp_path, text)).issues[0]
+    assert "no user or password" in issue.message

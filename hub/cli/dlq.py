@@ -21,7 +21,10 @@ DestinationOption = Annotated[
     str | None, typer.Option("--destination", "-d", help="Only letters for this destination.")
 ]
 SinceOption = Annotated[
-    datetime | None, typer.Option(help="Only letters written at or after this time (ISO 8601).")
+    datetime | None,
+    typer.Option(
+        help="Only letters written at or after this time (ISO 8601; without an offset, local time)."
+    ),
 ]
 OffsetOption = Annotated[
     list[str] | None, typer.Option("--offset", help="Only this letter, as partition:offset.")

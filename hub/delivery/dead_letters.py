@@ -145,7 +145,10 @@ def select(
     since: datetime | None = None,
     offsets: Sequence[str] = (),
 ) -> list[DeadLetterRecord]:
-    """The letters matching every filter given; ``offsets`` as ``partition:offset``."""
+    """The letters matching every filter given; ``offsets`` as ``partition:offset``; a
+    ``since`` without an offset is this machine's local time (as an operator types it)."""
+    if since is not None and since.tzinfo is None:
+        since = since.astimezone()
     return [
         letter
         for letter in letters

@@ -66,6 +66,14 @@ class Destination(_Strict):
     name: str = Field(pattern=_NAME, description="Lowercase name, unique within the tenant.")
     connector: str = Field(description="Sink connector that delivers to it, e.g. 'webhook'.")
     settings: dict[str, object] = Field(default_factory=dict, description="The connector's config.")
+    max_in_flight: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        strict=True,
+        description="Deliveries at once to this destination (default: delivery.max_in_flight, "
+        "else what its sink declares); never two of one key at once.",
+    )
 
     @field_validator("connector")
     @classmethod

@@ -83,6 +83,7 @@ class _Target:
     tenant: str
     destination: str
     sink: Sink
+    max_in_flight: int | None = None  # the destination's own, else the policy's, else the sink's
 
 
 class DeliveryWorkers:
@@ -122,7 +123,9 @@ class DeliveryWorkers:
                 )
                 sink = spec.build(spec.config.model_validate(destination.settings), context)
                 topic = names.destination(tenant.id, destination.name)
-                self.targets[topic] = _Target(tenant.id, destination.name, sink)
+                self.targets[topic] = _Target(
+                    tenant.id, destination.name, sink, destination.max_in_flight
+                )
 
     def push_topics(self) -> list[str]:
         """The destination topics the hub delivers (the others' back offices read them)."""
@@ -137,7 +140,7 @@ class DeliveryWorkers:
                 topic,
                 target.tenant,
                 target.destination,
-                policy.max_in_flight or target.sink.max_in_flight,
+                target.max_in_flight or policy.max_in_flight or target.sink.max_in_flight,
             )
             for topic, target in self.targets.items()
         }

@@ -16,7 +16,7 @@ from contracts.errors import ContractError
 from contracts.events import build_event
 from contracts.formulier import v2
 from contracts.registry import contract_for
-from hub.config import duration_seconds
+from hub.config import HubConfig, duration_seconds
 from hub.delivery.dead_letters import DeadLetterRecord, select
 from hub.delivery.history import (
     DeadLetter,
@@ -31,7 +31,11 @@ from hub.delivery.history import (
     next_step,
     progress_of,
 )
+from hub.delivery.worker import DeliveryWorkers
 from hub.kafka.headers import text_headers
+from hub.kafka.producing import RecordProducer
+from hub.kafka.topics import TopicNames
+from hub.observability.metrics import Metrics
 
 DELAYS = ["10s", "1m", "5m"]
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -305,3 +309,34 @@ def test_since_without_an_offset_is_local_time() -> None:
     ]
     local_noon = (NOW + timedelta(hours=1)).astimezone().replace(tzinfo=None)
     assert [letter.offset for letter in select(letters, since=local_noon)] == [1, 2]
+
+
+def test_a_destination_may_set_its_own_max_in_flight() -> None:
+    """Issue 12 asks for max_in_flight per destination; only the policy's (for all) existed."""
+    config = HubConfig.model_validate(
+        {
+            "tenants": [
+                {
+                    "id": "0363",
+                    "name": "Amsterdam",
+                    "oin": "00000001002564440000",
+                    "rsin": "002564440",
+                    "destinations": [
+                        {
+                            "name": name,
+                            "connector": "webhook",
+                            "settings": {"url": "https://bo.example/in"},
+                            **({"max_in_flight": own} if own else {}),
+                        }
+                        for name, own in (("zaken", 2), ("archief", None))
+                    ],
+                }
+            ],
+            "delivery": {"max_in_flight": 5},
+        }
+    )
+    names = TopicNames("")
+    workers = DeliveryWorkers(RecordProducer("127.0.0.1:9"), config, Metrics(), names)
+    engine = workers.engine("127.0.0.1:9")
+    limits = {t.destination: t.max_in_flight for t in engine.targets.values()}
+    assert limits == {"zaken": 2, "archief": 5}

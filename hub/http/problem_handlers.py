@@ -8,6 +8,7 @@
 | ``ContractError`` (caught before anything was sent) | 400 naming the field |
 | Kafka: record too large | 413, never retried |
 | Kafka unavailable, no acknowledgement in time | 503 with ``Retry-After`` (never 500) |
+| no such path (404), method not allowed (405, with ``Allow``) | its status |
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 
 from hub.http.problems import ProblemError, problem_response, validation_problem
 from hub.http.sources import install_source_problems
@@ -74,6 +76,26 @@ def install_problem_handlers(app: FastAPI, publish_timeout_s: float) -> None:
             "kafka_unavailable",
             request.url.path,
             headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        """Starlette's own refusals (no such path, method not allowed) in the same format."""
+        titles = {404: "Not found", 405: "Method not allowed"}
+        title = titles.get(exc.status_code, str(exc.detail))
+        detail = (
+            f"no {request.method} {request.url.path} here; see /docs"
+            if exc.status_code in titles
+            else str(exc.detail)
+        )
+        code = title.lower().replace(" ", "_")
+        return problem_response(
+            exc.status_code,
+            title,
+            detail,
+            code,
+            request.url.path,
+            headers=dict(exc.headers) if exc.headers else None,
         )
 
     app.add_exception_handler(RequestValidationError, validation_problem)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@
 from hub.config.loading import load_config
 from hub.config.models import (
     ApiClient,
+    BrpService,
     DeliveryPolicy,
     Destination,
     HubConfig,
@@ -19,6 +20,7 @@ from hub.config.models import (
 
 __all__ = [
     "ApiClient",
+    "BrpService",
     "DeliveryPolicy",
     "Destination",
     "HubConfig",

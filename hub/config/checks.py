@@ -39,6 +39,15 @@ def _tenant_issues(config: HubConfig) -> list[tuple[Loc, str]]:
             if destination.name in names[:j]:
                 issues.append(((*loc, "name"), f"duplicate destination {destination.name!r}"))
             issues += _settings_issues(destination.connector, destination.settings, loc)
+            if destination.enrich is not None and tenant.brp is None:
+                issues.append(
+                    ((*loc, "enrich", "brp"), "the tenant has no brp: (its BRP API) to ask")
+                )
+            spec = sink_connector(destination.connector)
+            if destination.enrich is not None and (spec is None or not spec.pushes):
+                issues.append(
+                    ((*loc, "enrich"), "only copies the hub delivers are enriched (not a topic)")
+                )
     return issues
 
 

@@ -60,6 +60,34 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_BRP_FIELD = r"^[a-zA-Z][a-zA-Z0-9]*(\.[a-zA-Z][a-zA-Z0-9]*)*$"
+
+
+class Enrichment(_Strict):
+    """What a destination's copies get added at delivery, from the base registries."""
+
+    brp: list[Annotated[str, Field(pattern=_BRP_FIELD, max_length=200)]] = Field(
+        min_length=1,
+        max_length=130,
+        description="Haal Centraal BRP personen ``fields`` of the submission's person "
+        "(naam, geboorte.datum, adressering...); the tenant needs ``brp``.",
+    )
+
+
+class BrpService(_Strict):
+    """A tenant's Haal Centraal BRP bevragen API (BRP personen, v2): ``POST <url>/personen``.
+
+    Gateway headers as the BRP API gateways ask: ``x-doelbinding`` and ``x-verwerking`` from
+    here, ``x-origin-oin`` the tenant's OIN; an API key from ``api_key_env`` as ``X-API-KEY``.
+    """
+
+    url: str = Field(pattern=r"^https?://\S+[^/]$", description="The API's base URL.")
+    api_key_env: str | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    doelbinding: str | None = Field(None, min_length=1, max_length=200)
+    verwerking: str | None = Field(None, min_length=1, max_length=200)
+    timeout_s: float = Field(10.0, gt=0, le=60)
+
+
 class Destination(_Strict):
     """A back office of one tenant, reached through one sink connector."""
 
@@ -73,6 +101,9 @@ class Destination(_Strict):
         strict=True,
         description="Deliveries at once to this destination (default: delivery.max_in_flight, "
         "else what its sink declares); never two of one key at once.",
+    )
+    enrich: Enrichment | None = Field(
+        None, description="Base-registry data added to this destination's copies at delivery."
     )
 
     @field_validator("connector")
@@ -96,6 +127,7 @@ class Tenant(_Strict):
     unrouted: Literal["count", "dead-letter"] = Field(
         "count", description="Events matching no route: only counted and logged, or dead-lettered."
     )
+    brp: BrpService | None = Field(None, description="The tenant's BRP API, for enrichment.")
 
     def destination(self, name: str) -> Destination | None:
         return next((d for d in self.destinations if d.name == name), None)

@@ -32,6 +32,7 @@ from hub.config import duration_seconds
 from hub.connector_host.context import connector_context
 from hub.delivery.blocks import BLOCKED, BlockReader, write_block
 from hub.delivery.engine import DeliveryEngine, DestinationStatus, EngineTarget
+from hub.delivery.enrichment import BrpPersonen, EnrichingSink
 from hub.delivery.history import (
     PREFIX,
     DeadLetter,
@@ -121,7 +122,10 @@ class DeliveryWorkers:
                     self.pool,
                     attachments,
                 )
-                sink = spec.build(spec.config.model_validate(destination.settings), context)
+                sink: Sink = spec.build(spec.config.model_validate(destination.settings), context)
+                if destination.enrich is not None and tenant.brp is not None:
+                    brp = BrpPersonen(tenant.brp, tenant.oin, context)
+                    sink = EnrichingSink(sink, brp, list(destination.enrich.brp))
                 topic = names.destination(tenant.id, destination.name)
                 self.targets[topic] = _Target(
                     tenant.id, destination.name, sink, destination.max_in_flight

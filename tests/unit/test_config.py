@@ -279,3 +279,13 @@ def test_a_webhook_url_with_credentials_is_refused(tmp_path: Path) -> None:
     )
     issue = _refusal(_write(tmp_path, text)).issues[0]
     assert "no user or password" in issue.message
+
+
+def test_enrichment_needs_the_tenants_brp_and_a_pushed_destination(tmp_path: Path) -> None:
+    text = TENANT.replace(
+        "        connector: topic\n",
+        "        connector: topic\n        enrich:\n          brp: [naam]\n",
+    )
+    messages = {i.field: i.message for i in _refusal(_write(tmp_path, text)).issues}
+    assert "no brp:" in messages["tenants[0].destinations[0].enrich.brp"]
+    assert "not a topic" in messages["tenants[0].destinations[0].enrich"]

@@ -1,7 +1,8 @@
 """Attachments of real size: their bytes in a blob store, a key on the event (claim check).
 
 ``BlobStore`` is the contract (hub/blobs/store.py); ``FolderBlobStore`` the embedded default,
-a folder under the hub's data dir; ``S3BlobStore`` any S3-compatible store (MinIO, Ceph, AWS).
+a folder under the hub's data dir; ``hub.blobs.s3.S3BlobStore`` any S3-compatible store (MinIO,
+Ceph, AWS), imported only where one is configured (obstore: 7 MB of a process's memory).
 """
 
 from __future__ import annotations
@@ -12,12 +13,10 @@ __all__ = [
     "BlobStoreUnavailableError",
     "BlobTooLargeError",
     "FolderBlobStore",
-    "S3BlobStore",
     "StoredBlob",
 ]
 
 from hub.blobs.folder import FolderBlobStore
-from hub.blobs.s3 import S3BlobStore
 from hub.blobs.store import (
     BlobNotFoundError,
     BlobStore,

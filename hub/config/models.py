@@ -220,6 +220,14 @@ class DeliveryPolicy(_Strict):
         description="Deliveries at once per destination (default: what its sink declares, 8 for "
         "webhook); never two of one key (zaak, submission) at once.",
     )
+    max_in_flight_total: int = Field(
+        512,
+        ge=1,
+        le=65_536,
+        strict=True,
+        description="Deliveries at once in one process over every destination (destinations "
+        "take turns for the free places): bounds memory whatever the number of tenants.",
+    )
     circuit_failures: int = Field(
         5,
         ge=1,

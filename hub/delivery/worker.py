@@ -157,6 +157,7 @@ class DeliveryWorkers:
             breaker=lambda: CircuitBreaker(policy.circuit_failures, break_s),
             block_after_s=float(duration_seconds(policy.block_after)),
             on_block=self._keep_block,
+            max_in_flight_total=policy.max_in_flight_total,
         )
         return self.running_engine
 

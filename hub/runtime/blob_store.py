@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hub.blobs import FolderBlobStore, S3BlobStore
+from hub.blobs import FolderBlobStore
 from hub.connector_host.attachments import HubAttachments
 
 if TYPE_CHECKING:
@@ -22,6 +22,8 @@ def blob_store_of(settings: Settings) -> BlobStore:
     empty: ``<data_dir>/blobs``."""
     spec = settings.blob_store.strip()
     if spec.startswith("s3://"):
+        from hub.blobs.s3 import S3BlobStore  # noqa: PLC0415 - only where a bucket is configured
+
         bucket, _, prefix = spec.removeprefix("s3://").partition("/")
         return S3BlobStore(
             endpoint_url=settings.s3_endpoint_url,

@@ -12,7 +12,8 @@ from pathlib import Path
 import obstore
 import pytest
 
-from hub.blobs import BlobNotFoundError, BlobStore, BlobStoreUnavailableError, S3BlobStore
+from hub.blobs import BlobNotFoundError, BlobStore, BlobStoreUnavailableError
+from hub.blobs.s3 import S3BlobStore
 from hub.blobs.store import blob_key
 from tests.kafka_under_test import free_port
 from tests.s3_under_test import S3UnderTest, s3_for_session

@@ -288,3 +288,39 @@ def test_releasing_what_cannot_be_released_is_one_clear_line(
         assert done.returncode != 0, more
         assert expected in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def _most_at_once(received: list[Any]) -> int:
+    moments = sorted([(r.arrived, 1) for r in received] + [(r.at, -1) for r in received])
+    running = peak = 0
+    for _, step in moments:
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
+async def test_deliveries_at_once_are_capped_per_process_and_every_destination_gets_turns(
+    hub_settings: Settings, backoffice: FakeBackOffice
+) -> None:
+    """12 destinations x 8 in flight could be 96 deliveries at once; with max_in_flight_total
+    6 there are never more than 6, and every destination is served while the others wait."""
+    names = [f"d{i}" for i in range(12)]
+    for name in names:
+        backoffice.script(name, delay_s=0.03)
+    config = _config(
+        [tenant_entry("0363", {name: backoffice.url(name) for name in names})],
+        max_in_flight=8,
+        max_in_flight_total=6,
+    )
+    async with running_hub(hub_settings, config) as (_hub, http):
+        await wait_ready(http)
+        for name in names:
+            await _produce(hub_settings, "0363", name, [f"{name}-{i}" for i in range(10)])
+        await until(lambda: all(len(backoffice.accepted(n)) >= 10 for n in names), 60)
+    received = [r for name in names for r in backoffice.accepted(name)]
+    assert len(received) == 120
+    assert 1 < _most_at_once(received) <= 6
+    first_of = sorted(min(r.arrived for r in backoffice.accepted(n)) for n in names)
+    last_first = first_of[-1] - min(r.arrived for r in received)
+    total = max(r.at for r in received) - min(r.arrived for r in received)
+    assert last_first < total / 2, "a destination waited until the others were done"

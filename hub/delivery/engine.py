@@ -244,11 +244,11 @@ class DeliveryEngine:
             self._ready[tp.topic] = None
 
     def _start_ready(self) -> None:
+        """Let the ready destinations start, in turn, while places are free (each one leaves the
+        ready set as it is looked at, and goes back to its end only if it found no place)."""
         now = time.monotonic()
-        for topic in list(self._ready):
-            if self._in_flight_total >= self.max_in_flight_total:
-                return
-            self._start_topic(topic, now)
+        while self._ready and self._in_flight_total < self.max_in_flight_total:
+            self._start_topic(next(iter(self._ready)), now)
 
     def _start_topic(self, topic: str, now: float) -> None:
         """Start what may start now for one destination (its limit, its keys, its circuit).

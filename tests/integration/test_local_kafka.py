@@ -88,9 +88,11 @@ async def test_index_files_are_preallocated_small(local_kafka: KafkaUnderTest) -
     await ensure_topics(local_kafka.bootstrap, [topic], partitions=1)
     assert local_kafka.data_dir is not None
     partition_dir = local_kafka.data_dir / "logs" / f"{topic}-0"
-    for _ in range(100):  # the leader creates the directory just after the topic exists
+    sizes: dict[str, int] = {}
+    for _ in range(200):  # the leader creates the log and its two indexes just after the topic
         if partition_dir.is_dir():
-            break
-        await asyncio.sleep(0.1)
-    sizes = {path.suffix: path.stat().st_size for path in partition_dir.glob("*index")}
+            sizes = {path.suffix: path.stat().st_size for path in partition_dir.glob("*index")}
+            if len(sizes) == 2:
+                break
+        await asyncio.sleep(0.05)
     assert sizes == {".index": INDEX_BYTES, ".timeindex": INDEX_BYTES}

@@ -39,10 +39,19 @@ def _tenant_issues(config: HubConfig) -> list[tuple[Loc, str]]:
             if destination.name in names[:j]:
                 issues.append(((*loc, "name"), f"duplicate destination {destination.name!r}"))
             issues += _settings_issues(destination.connector, destination.settings, loc)
-            if destination.enrich is not None and tenant.brp is None:
-                issues.append(
-                    ((*loc, "enrich", "brp"), "the tenant has no brp: (its BRP API) to ask")
-                )
+            enrich = destination.enrich
+            for registry, wanted, api in (
+                ("brp", enrich is not None and enrich.brp is not None, tenant.brp),
+                ("kvk", enrich is not None and enrich.kvk, tenant.kvk),
+                ("bag", enrich is not None and enrich.bag is not None, tenant.bag),
+            ):
+                if wanted and api is None:
+                    issues.append(
+                        (
+                            (*loc, "enrich", registry),
+                            f"the tenant has no {registry}: (its API) to ask",
+                        )
+                    )
             spec = sink_connector(destination.connector)
             if destination.enrich is not None and (spec is None or not spec.pushes):
                 issues.append(

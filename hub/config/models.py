@@ -63,15 +63,43 @@ class _Strict(BaseModel):
 _BRP_FIELD = r"^[a-zA-Z][a-zA-Z0-9]*(\.[a-zA-Z][a-zA-Z0-9]*)*$"
 
 
+class BagAddress(_Strict):
+    """Where a submission holds the address to look up in the BAG: dotted payload paths."""
+
+    postcode: str = Field(pattern=_BRP_FIELD, description="e.g. values.locatie.postcode")
+    huisnummer: str = Field(pattern=_BRP_FIELD, description="e.g. values.locatie.huisnummer")
+
+
 class Enrichment(_Strict):
     """What a destination's copies get added at delivery, from the base registries."""
 
-    brp: list[Annotated[str, Field(pattern=_BRP_FIELD, max_length=200)]] = Field(
+    brp: list[Annotated[str, Field(pattern=_BRP_FIELD, max_length=200)]] | None = Field(
+        None,
         min_length=1,
         max_length=130,
         description="Haal Centraal BRP personen ``fields`` of the submission's person "
         "(naam, geboorte.datum, adressering...); the tenant needs ``brp``.",
     )
+    kvk: bool = Field(
+        False, description="The KvK basisprofiel of the submission's company (eHerkenning)."
+    )
+    bag: BagAddress | None = Field(
+        None, description="The BAG addresses at the submission's postcode and huisnummer."
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> Enrichment:
+        if self.brp is None and not self.kvk and self.bag is None:
+            raise ValueError("name at least one of brp, kvk or bag")
+        return self
+
+
+class RegistryApi(_Strict):
+    """A tenant's KvK or BAG API: its base URL, and the environment variable with its key."""
+
+    url: str = Field(pattern=r"^https?://\S+[^/]$", description="The API's base URL.")
+    api_key_env: str | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    timeout_s: float = Field(10.0, gt=0, le=60)
 
 
 class BrpService(_Strict):
@@ -128,6 +156,12 @@ class Tenant(_Strict):
         "count", description="Events matching no route: only counted and logged, or dead-lettered."
     )
     brp: BrpService | None = Field(None, description="The tenant's BRP API, for enrichment.")
+    kvk: RegistryApi | None = Field(
+        None, description="The tenant's KvK API (basisprofielen), for enrichment."
+    )
+    bag: RegistryApi | None = Field(
+        None, description="The tenant's BAG Individuele Bevragingen API, for enrichment."
+    )
 
     def destination(self, name: str) -> Destination | None:
         return next((d for d in self.destinations if d.name == name), None)

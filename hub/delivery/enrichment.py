@@ -1,10 +1,19 @@
 """Base-registry data added to one destination's copies, at delivery (``destinations[].enrich``).
 
-A destination that asks for ``enrich: {brp: [naam, geboorte.datum]}`` gets, with each submission
-of a person, the fields it named of that person from the tenant's Haal Centraal BRP bevragen API
-(BRP personen v2, ``POST <url>/personen``, ``RaadpleegMetBurgerservicenummer``): the event it
-receives has the BRP's answer beside the payload, as ``enrichment.brp`` (``{"personen": [...]}``,
-the API's own shape). Other destinations of the same event get nothing of it.
+The event a destination receives gets, beside the payload, ``enrichment.<registry>`` in the
+registry's own shape; other destinations of the same event get nothing of it:
+
+- ``brp: [naam, geboorte.datum]``: the person's named fields from the tenant's Haal Centraal BRP
+  bevragen API (BRP personen v2, ``POST <url>/personen``, ``RaadpleegMetBurgerservicenummer``):
+  ``{"personen": [...]}``; the person is the submission's legal subject when it is a BSN;
+- ``kvk: true``: the company's basisprofiel from the KvK API (``GET <url>/basisprofielen/<kvk>``,
+  header ``apikey``); the company is the legal subject when it is a KvK number (eHerkenning);
+- ``bag: {postcode: <path>, huisnummer: <path>}``: the addresses at that postcode and number
+  from the BAG Individuele Bevragingen API (``GET <url>/adressen``, header ``X-Api-Key``):
+  ``{"adressen": [...]}``.
+
+A registry that does not know the person, company or address (404, an empty answer) adds
+nothing; one that does not answer fails the attempt.
 
 Why at delivery and not in the router: the person's data never lands on a Kafka topic (only in
 the request to the one back office that asked), the router never waits on a registry, and a BRP
@@ -17,9 +26,11 @@ submission without one (eHerkenning, no login) is delivered as it is.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlencode
 
 import orjson
 
@@ -31,28 +42,99 @@ from contracts.registry import contract_for
 
 if TYPE_CHECKING:
     from connectors.sdk import ConnectorContext, Failure, Health, Outcome, Sink
-    from hub.config import BrpService
+    from hub.config.models import BagAddress, BrpService, RegistryApi
 
-__all__ = ["BrpPersonen", "EnrichingSink", "legal_subject_bsn"]
+__all__ = [
+    "BagAdressen",
+    "BrpPersonen",
+    "EnrichingSink",
+    "KvkBasisprofiel",
+    "Lookup",
+    "legal_subject",
+]
 
 SUBMISSION = "nl.gemeente.formulier.ingediend"
+_POSTCODE = re.compile(r"^[1-9][0-9]{3}[A-Z]{2}$")
 _SUBMISSION_V2 = contract_for(SUBMISSION, 2)
 
 
-def legal_subject_bsn(delivery: Delivery) -> str | None:
-    """The BSN whom a submission is about, read as contract v2 (v1 upcast); None for any other
-    event or a submission without one."""
+def _submission(delivery: Delivery) -> Any | None:
+    """The submission read as contract v2 (v1 upcast); None for any other event."""
     if not delivery.event.type.startswith(SUBMISSION):
         return None
-    submission = read_as(delivery.event, _SUBMISSION_V2)
-    subject = submission.authentication.legal_subject  # type: ignore[attr-defined]
-    return str(subject.value) if subject is not None and subject.type == "bsn" else None
+    return read_as(delivery.event, _SUBMISSION_V2)
+
+
+def legal_subject(delivery: Delivery, kind: str) -> str | None:
+    """The identifier (``bsn``, ``kvk``) of whom a submission is about, if it is of ``kind``."""
+    submission = _submission(delivery)
+    subject = None if submission is None else submission.authentication.legal_subject
+    return str(subject.value) if subject is not None and subject.type == kind else None
+
+
+def _at(payload: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(payload, dict):
+            return None
+        payload = payload.get(part)
+    return payload
+
+
+Found = dict[str, Any] | None  # a registry's answer, or None: it knows nothing to add
+
+
+class Lookup(Protocol):
+    """One registry's part of a destination's enrichment."""
+
+    name: str
+
+    async def find(self, delivery: Delivery) -> Found | Failure: ...
+
+    async def close(self) -> None: ...
+
+
+def _client(
+    context: ConnectorContext,
+    header: str,
+    env: str | None,
+    timeout_s: float,
+    headers: dict[str, str] | None = None,
+) -> Any:
+    auth = HeaderAuth(header=header, value_env=env) if env else NoAuth()
+    return context.http.client(auth=auth, timeout_s=timeout_s, headers=headers or {})
+
+
+async def _get_json(client: Any, url: str, registry: str) -> Found | Failure:
+    """GET ``url``: its JSON object, None when the registry has none (404), or the failure."""
+    try:
+        response = await client.get(
+            url, headers={"Accept": "application/json, application/hal+json"}
+        )
+    except SecretMissingError as exc:
+        return Permanent(f"{registry}: {exc} (api_key_env)")
+    except HttpError as exc:
+        return failure_for_exception(exc)
+    if response.status == 404:
+        return None
+    failure = failure_for_status(response.status, response.headers, datetime.now(UTC))
+    if failure is not None:
+        return replace(failure, reason=f"{registry}: {failure.reason}")
+    try:
+        answer = orjson.loads(response.body)
+    except orjson.JSONDecodeError:
+        return Permanent(f"{registry}: the answer is not JSON")
+    return answer if isinstance(answer, dict) else Permanent(f"{registry}: not a JSON object")
 
 
 class BrpPersonen:
-    """One tenant's BRP personen API: the named fields of one person."""
+    """One tenant's BRP personen API: the named fields of the submission's person."""
 
-    def __init__(self, service: BrpService, oin: str, context: ConnectorContext) -> None:
+    name = "brp"
+
+    def __init__(
+        self, service: BrpService, oin: str, context: ConnectorContext, fields: list[str]
+    ) -> None:
+        self.fields = fields
         self.url = f"{service.url}/personen"
         headers = {"x-origin-oin": oin}
         if service.doelbinding:
@@ -66,7 +148,11 @@ class BrpPersonen:
         )
         self._client = context.http.client(auth=auth, timeout_s=service.timeout_s, headers=headers)
 
-    async def person(self, bsn: str, fields: list[str]) -> dict[str, Any] | Failure:
+    async def find(self, delivery: Delivery) -> Found | Failure:
+        bsn = legal_subject(delivery, "bsn")
+        return None if bsn is None else await self.person(bsn, self.fields)
+
+    async def person(self, bsn: str, fields: list[str]) -> Found | Failure:
         """The BRP's answer (``{"type", "personen": [...]}``), or why there is none: Retryable
         for what may work later (timeouts, 5xx, 429), Permanent for a refusal (4xx)."""
         body = orjson.dumps(
@@ -93,34 +179,87 @@ class BrpPersonen:
             return Permanent("BRP: the answer is not JSON")
         if not isinstance(answer, dict) or not isinstance(answer.get("personen"), list):
             return Permanent("BRP: the answer has no personen list")
-        return {"personen": answer["personen"]}
+        return {"personen": answer["personen"]} if answer["personen"] else None
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+class KvkBasisprofiel:
+    """One tenant's KvK API: the basisprofiel of the submission's company."""
+
+    name = "kvk"
+
+    def __init__(self, api: RegistryApi, context: ConnectorContext) -> None:
+        self.url = api.url
+        self._client = _client(context, "apikey", api.api_key_env, api.timeout_s)
+
+    async def find(self, delivery: Delivery) -> Found | Failure:
+        kvk = legal_subject(delivery, "kvk")
+        if kvk is None:
+            return None
+        return await _get_json(self._client, f"{self.url}/basisprofielen/{kvk}", "KvK")
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+class BagAdressen:
+    """One tenant's BAG Individuele Bevragingen API: the addresses at the submission's postcode
+    and huisnummer (dotted paths into the payload)."""
+
+    name = "bag"
+
+    def __init__(self, api: RegistryApi, where: BagAddress, context: ConnectorContext) -> None:
+        self.url, self.where = api.url, where
+        self._client = _client(context, "X-Api-Key", api.api_key_env, api.timeout_s)
+
+    async def find(self, delivery: Delivery) -> Found | Failure:
+        submission = _submission(delivery)
+        if submission is None:
+            return None
+        payload = submission.model_dump(mode="json")
+        postcode = str(_at(payload, self.where.postcode) or "").replace(" ", "").upper()
+        number = str(_at(payload, self.where.huisnummer) or "")
+        if not (_POSTCODE.fullmatch(postcode) and number.isascii() and number.isdigit()):
+            return None  # no address to look up
+        query = urlencode({"postcode": postcode, "huisnummer": number})
+        found = await _get_json(self._client, f"{self.url}/adressen?{query}", "BAG")
+        if not isinstance(found, dict):
+            return found
+        adressen = (found.get("_embedded") or {}).get("adressen") or []
+        return {"adressen": adressen} if adressen else None
 
     async def close(self) -> None:
         await self._client.aclose()
 
 
 class EnrichingSink:
-    """A destination's sink whose deliveries first get ``enrichment.brp`` (see the module)."""
+    """A destination's sink whose deliveries first get ``enrichment`` (see the module)."""
 
-    def __init__(self, sink: Sink, brp: BrpPersonen, fields: list[str]) -> None:
-        self.sink, self.brp, self.fields = sink, brp, fields
+    def __init__(self, sink: Sink, lookups: list[Lookup]) -> None:
+        self.sink, self.lookups = sink, lookups
         self.max_in_flight = sink.max_in_flight
 
     async def open(self) -> None:
         await self.sink.open()
 
     async def deliver(self, delivery: Delivery) -> Outcome:
-        try:
-            bsn = legal_subject_bsn(delivery)
-        except ContractError as exc:
-            return Permanent(f"cannot read the submission to enrich it: {exc}")
-        if bsn is None:
+        enrichment: dict[str, Any] = {}
+        for lookup in self.lookups:
+            try:
+                found = await lookup.find(delivery)
+            except ContractError as exc:
+                return Permanent(f"cannot read the submission to enrich it: {exc}")
+            if found is None:
+                continue
+            if not isinstance(found, dict):
+                return found
+            enrichment[lookup.name] = found
+        if not enrichment:
             return await self.sink.deliver(delivery)
-        found = await self.brp.person(bsn, self.fields)
-        if not isinstance(found, dict):
-            return found
         payload = orjson.loads(delivery.event.data)
-        payload["enrichment"] = {"brp": found}
+        payload["enrichment"] = enrichment
         event = replace(delivery.event, data=orjson.dumps(payload))
         return await self.sink.deliver(replace(delivery, event=event))
 
@@ -129,4 +268,5 @@ class EnrichingSink:
 
     async def close(self) -> None:
         await self.sink.close()
-        await self.brp.close()
+        for lookup in self.lookups:
+            await lookup.close()

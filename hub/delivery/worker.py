@@ -32,7 +32,13 @@ from hub.config import duration_seconds
 from hub.connector_host.context import connector_context
 from hub.delivery.blocks import BLOCKED, BlockReader, write_block
 from hub.delivery.engine import DeliveryEngine, DestinationStatus, EngineTarget
-from hub.delivery.enrichment import BrpPersonen, EnrichingSink
+from hub.delivery.enrichment import (
+    BagAdressen,
+    BrpPersonen,
+    EnrichingSink,
+    KvkBasisprofiel,
+    Lookup,
+)
 from hub.delivery.history import (
     PREFIX,
     DeadLetter,
@@ -59,8 +65,9 @@ if TYPE_CHECKING:
 
     from aiokafka import ConsumerRecord
 
-    from connectors.sdk import AttachmentStore, Failure, HttpTransport, Sink
-    from hub.config import HubConfig
+    from connectors.sdk import AttachmentStore, ConnectorContext, Failure, HttpTransport, Sink
+    from hub.config import HubConfig, Tenant
+    from hub.config.models import Enrichment
     from hub.delivery.history import DeliveryHistory
     from hub.kafka.producing import RecordProducer
     from hub.kafka.topics import TopicNames
@@ -85,6 +92,18 @@ class _Target:
     destination: str
     sink: Sink
     max_in_flight: int | None = None  # the destination's own, else the policy's, else the sink's
+
+
+def _lookups(tenant: Tenant, enrich: Enrichment, context: ConnectorContext) -> list[Lookup]:
+    """The registries a destination's enrichment asks (config checks: the tenant has each)."""
+    lookups: list[Lookup] = []
+    if enrich.brp is not None and tenant.brp is not None:
+        lookups.append(BrpPersonen(tenant.brp, tenant.oin, context, list(enrich.brp)))
+    if enrich.kvk and tenant.kvk is not None:
+        lookups.append(KvkBasisprofiel(tenant.kvk, context))
+    if enrich.bag is not None and tenant.bag is not None:
+        lookups.append(BagAdressen(tenant.bag, enrich.bag, context))
+    return lookups
 
 
 class DeliveryWorkers:
@@ -123,9 +142,8 @@ class DeliveryWorkers:
                     attachments,
                 )
                 sink: Sink = spec.build(spec.config.model_validate(destination.settings), context)
-                if destination.enrich is not None and tenant.brp is not None:
-                    brp = BrpPersonen(tenant.brp, tenant.oin, context)
-                    sink = EnrichingSink(sink, brp, list(destination.enrich.brp))
+                if destination.enrich is not None:
+                    sink = EnrichingSink(sink, _lookups(tenant, destination.enrich, context))
                 topic = names.destination(tenant.id, destination.name)
                 self.targets[topic] = _Target(
                     tenant.id, destination.name, sink, destination.max_in_flight

@@ -14,6 +14,7 @@ from hub.runtime.settings import Settings
 from tests.conftest import demo_token, running_hub
 from tests.fakes.backoffice import FakeBackOffice, running_backoffice
 from tests.fakes.brp import FakeBrp, running_brp
+from tests.fakes.registries import running_registries
 from tests.integration.helpers import SECRETS, form_route, tenant_entry, until, wait_ready
 from tests.kafka_reading import read_topics
 from tests.samples import VALID_BSN, submission
@@ -124,4 +125,66 @@ async def test_a_brp_that_does_not_answer_delays_only_the_destination_that_asks(
     assert delivered.body is not None
     assert delivered.body["data"]["enrichment"]["brp"]["personen"][0]["naam"]["voornamen"] == (
         "Suzanne"
+    )
+
+
+async def test_kvk_and_bag_enrich_the_destination_that_asks(
+    hub_settings: Settings, backoffice: FakeBackOffice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The company's KvK basisprofiel (eHerkenning's KvK number) and the BAG addresses at the
+    submission's postcode and huisnummer, from real local servers speaking both APIs."""
+    monkeypatch.setenv("REGISTRY_KEY_TEST", "registry-key")
+    with running_registries() as registries:
+        tenant: dict[str, Any] = tenant_entry(
+            "0363", {"zaken": backoffice.url("zaken"), "archief": backoffice.url("archief")}
+        )
+        tenant["destinations"][0]["enrich"] = {
+            "kvk": True,
+            "bag": {
+                "postcode": "values.locatie.postcode",
+                "huisnummer": "values.locatie.huisnummer",
+            },
+        }
+        api = {"api_key_env": "REGISTRY_KEY_TEST"}
+        tenant["kvk"] = {"url": registries.kvk_url, **api}
+        tenant["bag"] = {"url": registries.bag_url, **api}
+        config = HubConfig.model_validate(
+            {
+                "tenants": [tenant],
+                "clients": [
+                    {"id": "demo-eformulieren", "secret_file": str(SECRETS), "tenants": ["0363"]}
+                ],
+                "routes": [form_route("0363", "parkeervergunning", ["zaken", "archief"])],
+            }
+        )
+        company = submission(
+            "parkeervergunning",
+            authentication={"method": "eherkenning", "kvk": "69599084"},
+            values={"locatie": {"postcode": "1012 js", "huisnummer": 1}},
+        )
+        citizen = submission("parkeervergunning", values={"opmerking": "geen adres"})
+        async with running_hub(hub_settings, config) as (_hub, http):
+            await wait_ready(http)
+            for body in (company, citizen):
+                answer = await http.post(
+                    "/api/v1/tenants/0363/submissions", json=body, headers=AUTH
+                )
+                assert answer.status_code == 202, answer.text
+            await until(lambda: len(backoffice.accepted("zaken")) == 2)
+            await until(lambda: len(backoffice.accepted("archief")) == 2)
+        requests = registries.received()
+    zaken = {r.body["subject"]: r.body["data"] for r in backoffice.accepted("zaken") if r.body}
+    enriched = zaken[company["submission_id"]]["enrichment"]
+    assert enriched["kvk"]["naam"] == "Test EMZ Dagobert"
+    assert enriched["bag"]["adressen"][0]["openbareRuimteNaam"] == "Dam"
+    assert "enrichment" not in zaken[citizen["submission_id"]]  # no KvK number, no address
+    assert all("enrichment" not in r.body["data"] for r in backoffice.accepted("archief") if r.body)
+    paths = sorted(path for path, _ in requests)
+    assert paths == [
+        "/api/v1/basisprofielen/69599084?",
+        "/lvbag/individuelebevragingen/v2/adressen?postcode=1012JS&huisnummer=1",
+    ]
+    assert all(
+        headers.get("apikey") == "registry-key" or headers.get("x-api-key") == "registry-key"
+        for _, headers in requests
     )

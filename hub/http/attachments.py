@@ -21,7 +21,6 @@ from hub.http.problems import ProblemError
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from hub.config import HubConfig
     from hub.connector_host.attachments import HubAttachments
     from hub.http.auth import Authenticator
 
@@ -29,10 +28,9 @@ __all__ = ["mount_attachments"]
 
 
 def mount_attachments(
-    app: FastAPI, config: HubConfig, authenticator: Authenticator, attachments: HubAttachments
+    app: FastAPI, authenticator: Authenticator, attachments: HubAttachments
 ) -> None:
     """Serve the tenants' attachments (see the module docstring)."""
-    tenants = {t.id for t in config.tenants}
     router = APIRouter(tags=["intake"])
 
     def not_found(what: str) -> ProblemError:
@@ -41,10 +39,7 @@ def mount_attachments(
     @router.get(ATTACHMENT_PATH, summary="Download an attachment of a tenant's submission")
     async def attachment(tenant: str, sha256: str, request: Request) -> Response:
         """The attachment's bytes (see hub.http.attachments)."""
-        client = authenticator.authenticate(request.headers.get("authorization"))
-        if tenant not in tenants:
-            raise not_found(f"no tenant {tenant!r} here")
-        authenticator.authorize(client, tenant)
+        authenticator.caller_for(request.headers.get("authorization"), tenant)
         key = attachment_key(tenant, sha256)
         if key is None:
             raise not_found("no such attachment")

@@ -71,6 +71,7 @@ class Authenticator:
             for c in config.clients
         }
         self.providers = {p.issuer: ProviderKeys(p) for p in config.identity_providers}
+        self._tenants = frozenset(t.id for t in config.tenants)
         self._refreshing: list[asyncio.Task[None]] = []
         # token -> (its client, the last moment it is still accepted); insertion ordered
         self._verified: dict[str, tuple[AuthenticatedClient, float]] = {}
@@ -132,6 +133,16 @@ class Authenticator:
             if now > accepted_until:
                 raise _unauthorized("token refused: Signature has expired")
         return client, accepted_until
+
+    def caller_for(self, authorization: str | None, tenant: str) -> AuthenticatedClient:
+        """The caller acting for ``tenant``: ProblemError 401 without a valid token (before
+        anything is said about the tenant), 404 for a tenant this hub does not serve, 403 for a
+        client not bound to it."""
+        client = self.authenticate(authorization)
+        if tenant not in self._tenants:
+            raise ProblemError(404, "Unknown tenant", f"no tenant {tenant!r} here", "not_found")
+        self.authorize(client, tenant)
+        return client
 
     @staticmethod
     def authorize(client: AuthenticatedClient, tenant: str) -> None:

@@ -61,10 +61,7 @@ def mount_push_sources(
 
     def authenticate(authorization: str | None, tenant: str) -> Caller:
         try:
-            client = authenticator.authenticate(authorization)
-            if tenant not in tenants:
-                raise ProblemError(404, "Unknown tenant", f"no tenant {tenant!r} here", "not_found")
-            authenticator.authorize(client, tenant)
+            client = authenticator.caller_for(authorization, tenant)
         except ProblemError as error:
             raise _refusal(error) from error
         return Caller(client.id, tuple(client.tenants))

@@ -256,7 +256,7 @@ def build_hub(
             settings.publish_timeout_s,
             attachments,
         )
-        mount_attachments(app, config, authenticator, attachments)
+        mount_attachments(app, authenticator, attachments)
 
     built = Hub(settings, config, broker, metrics, app, consumers)
     install_operations(app, built.ready, metrics, specification, delivery.status)

@@ -22,19 +22,27 @@ from typing import TYPE_CHECKING
 from connectors.sdk.http_auth import TokenRefusedError
 from connectors.sdk.http_messages import (
     HttpConnectError,
+    HttpError,
     HttpProtocolError,
     HttpTimeoutError,
     HttpTlsError,
 )
 from connectors.sdk.outcomes import Permanent, Retryable, Throttled
+from connectors.sdk.secrets import SecretMissingError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Awaitable, Mapping
 
-    from connectors.sdk.http_messages import HttpError
+    from connectors.sdk.http_messages import HttpResponse
     from connectors.sdk.outcomes import Failure
 
-__all__ = ["failure_for_exception", "failure_for_status", "retry_after_seconds", "status_line"]
+__all__ = [
+    "answer_or_failure",
+    "failure_for_exception",
+    "failure_for_status",
+    "retry_after_seconds",
+    "status_line",
+]
 
 _RETRYABLE = frozenset({408, 425})
 
@@ -119,3 +127,20 @@ def failure_for_exception(exc: HttpError) -> Retryable:
     body.
     """
     return Retryable(f"{_kind(exc)}: {_cause(exc)}")
+
+
+async def answer_or_failure(
+    request: Awaitable[HttpResponse], secret_setting: str
+) -> HttpResponse | Failure:
+    """The answer to ``request`` when it is a 2xx, else the failure as a sink reports it: the
+    refusing status classified (``failure_for_status``, its ``code`` the status), a network
+    error classified (``failure_for_exception``), or Permanent when the secret the client needs
+    is missing (naming the setting, ``secret_setting``, that names it)."""
+    try:
+        response = await request
+    except SecretMissingError as exc:
+        return Permanent(f"{exc} ({secret_setting})")
+    except HttpError as exc:
+        return failure_for_exception(exc)
+    failure = failure_for_status(response.status, response.headers, datetime.now(UTC))
+    return response if failure is None else failure

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -13,15 +12,16 @@ from connectors.sdk import (
     HeaderAuth,
     Health,
     HttpError,
+    HttpResponse,
     NoAuth,
     Permanent,
     SecretMissingError,
 )
-from connectors.sdk.http import failure_for_exception, failure_for_status
+from connectors.sdk.http import answer_or_failure
 from contracts.errors import ContractError
 
 if TYPE_CHECKING:
-    from connectors.sdk import ConnectorContext, Delivery, HttpResponse, Outcome
+    from connectors.sdk import ConnectorContext, Delivery, Outcome
     from connectors.webhook.config import WebhookConfig
     from contracts.cloudevents import CloudEvent
 
@@ -103,17 +103,12 @@ class WebhookSink:
             body = orjson.dumps(structured_event(delivery.event))
         except ContractError as exc:
             return Permanent(f"cannot send the event: {exc}")
-        try:
-            response = await self._client.post(
-                self._url, body=body, headers=request_headers(delivery)
-            )
-        except SecretMissingError as exc:
-            return Permanent(f"{exc} (auth_header_env)")
-        except HttpError as exc:
-            return failure_for_exception(exc)
-        failure = failure_for_status(response.status, response.headers, datetime.now(UTC))
-        if failure is not None:
-            return failure
+        response = await answer_or_failure(
+            self._client.post(self._url, body=body, headers=request_headers(delivery)),
+            "auth_header_env",
+        )
+        if not isinstance(response, HttpResponse):
+            return response
         reference = reference_of(response)
         return Delivered({"location": reference} if reference else {})
 

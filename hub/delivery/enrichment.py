@@ -28,20 +28,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
 import orjson
 
-from connectors.sdk import Delivery, HeaderAuth, HttpError, NoAuth, Permanent, SecretMissingError
-from connectors.sdk.http import failure_for_exception, failure_for_status
+from connectors.sdk import Delivery, HeaderAuth, HttpResponse, NoAuth, Permanent
+from connectors.sdk.http import answer_or_failure
 from contracts.errors import ContractError
 from contracts.events import read_as
 from contracts.registry import contract_for
 
 if TYPE_CHECKING:
-    from connectors.sdk import ConnectorContext, Failure, Health, Outcome, Sink
+    from collections.abc import Awaitable
+
+    from connectors.sdk import ConnectorContext, Failure, Health, HttpClient, Outcome, Sink
     from hub.config.models import BagAddress, BrpService, RegistryApi
 
 __all__ = [
@@ -59,16 +60,16 @@ _SUBMISSION_V2 = contract_for(SUBMISSION, 2)
 
 
 def _submission(delivery: Delivery) -> Any | None:
-    """The submission read as contract v2 (v1 upcast); None for any other event."""
+    """The submission read as contract v2 (v1 upcast); None for any other event. Raises
+    ContractError when it cannot be read."""
     if not delivery.event.type.startswith(SUBMISSION):
         return None
     return read_as(delivery.event, _SUBMISSION_V2)
 
 
-def legal_subject(delivery: Delivery, kind: str) -> str | None:
+def legal_subject(submission: Any, kind: str) -> str | None:
     """The identifier (``bsn``, ``kvk``) of whom a submission is about, if it is of ``kind``."""
-    submission = _submission(delivery)
-    subject = None if submission is None else submission.authentication.legal_subject
+    subject = submission.authentication.legal_subject
     return str(subject.value) if subject is not None and subject.type == kind else None
 
 
@@ -84,11 +85,11 @@ Found = dict[str, Any] | None  # a registry's answer, or None: it knows nothing 
 
 
 class Lookup(Protocol):
-    """One registry's part of a destination's enrichment."""
+    """One registry's part of a destination's enrichment, for one submission (contract v2)."""
 
     name: str
 
-    async def find(self, delivery: Delivery) -> Found | Failure: ...
+    async def find(self, submission: Any) -> Found | Failure: ...
 
     async def close(self) -> None: ...
 
@@ -99,31 +100,26 @@ def _client(
     env: str | None,
     timeout_s: float,
     headers: dict[str, str] | None = None,
-) -> Any:
+) -> HttpClient:
     auth = HeaderAuth(header=header, value_env=env) if env else NoAuth()
     return context.http.client(auth=auth, timeout_s=timeout_s, headers=headers or {})
 
 
-async def _get_json(client: Any, url: str, registry: str) -> Found | Failure:
-    """GET ``url``: its JSON object, None when the registry has none (404), or the failure."""
+async def _json_answer(
+    request: Awaitable[HttpResponse], registry: str, none_if_unknown: bool = True
+) -> Found | Failure:
+    """The registry's JSON object; None when it has none (404, if ``none_if_unknown``); else
+    the failure, its reason naming the registry."""
+    answer = await answer_or_failure(request, "api_key_env")
+    if not isinstance(answer, HttpResponse):
+        if none_if_unknown and answer.code == "404":
+            return None
+        return replace(answer, reason=f"{registry}: {answer.reason}")
     try:
-        response = await client.get(
-            url, headers={"Accept": "application/json, application/hal+json"}
-        )
-    except SecretMissingError as exc:
-        return Permanent(f"{registry}: {exc} (api_key_env)")
-    except HttpError as exc:
-        return failure_for_exception(exc)
-    if response.status == 404:
-        return None
-    failure = failure_for_status(response.status, response.headers, datetime.now(UTC))
-    if failure is not None:
-        return replace(failure, reason=f"{registry}: {failure.reason}")
-    try:
-        answer = orjson.loads(response.body)
+        document = orjson.loads(answer.body)
     except orjson.JSONDecodeError:
         return Permanent(f"{registry}: the answer is not JSON")
-    return answer if isinstance(answer, dict) else Permanent(f"{registry}: not a JSON object")
+    return document if isinstance(document, dict) else Permanent(f"{registry}: not a JSON object")
 
 
 class BrpPersonen:
@@ -141,48 +137,38 @@ class BrpPersonen:
             headers["x-doelbinding"] = service.doelbinding
         if service.verwerking:
             headers["x-verwerking"] = service.verwerking
-        auth = (
-            HeaderAuth(header="X-API-KEY", value_env=service.api_key_env)
-            if service.api_key_env
-            else NoAuth()
+        self._client = _client(
+            context, "X-API-KEY", service.api_key_env, service.timeout_s, headers
         )
-        self._client = context.http.client(auth=auth, timeout_s=service.timeout_s, headers=headers)
 
-    async def find(self, delivery: Delivery) -> Found | Failure:
-        bsn = legal_subject(delivery, "bsn")
-        return None if bsn is None else await self.person(bsn, self.fields)
-
-    async def person(self, bsn: str, fields: list[str]) -> Found | Failure:
-        """The BRP's answer (``{"type", "personen": [...]}``), or why there is none: Retryable
-        for what may work later (timeouts, 5xx, 429), Permanent for a refusal (4xx)."""
+    async def find(self, submission: Any) -> Found | Failure:
+        """The BRP's answer for the person (``{"personen": [...]}``), or why there is none:
+        Retryable for what may work later (timeouts, 5xx, 429), Permanent for a refusal."""
+        bsn = legal_subject(submission, "bsn")
+        if bsn is None:
+            return None
         body = orjson.dumps(
             {
                 "type": "RaadpleegMetBurgerservicenummer",
                 "burgerservicenummer": [bsn],
-                "fields": fields,
+                "fields": self.fields,
             }
         )
-        try:
-            response = await self._client.post(
-                self.url, body=body, headers={"Content-Type": "application/json"}
-            )
-        except SecretMissingError as exc:
-            return Permanent(f"BRP: {exc} (api_key_env)")
-        except HttpError as exc:
-            return failure_for_exception(exc)
-        failure = failure_for_status(response.status, response.headers, datetime.now(UTC))
-        if failure is not None:
-            return replace(failure, reason=f"BRP: {failure.reason}")
-        try:
-            answer = orjson.loads(response.body)
-        except orjson.JSONDecodeError:
-            return Permanent("BRP: the answer is not JSON")
-        if not isinstance(answer, dict) or not isinstance(answer.get("personen"), list):
+        request = self._client.post(
+            self.url, body=body, headers={"Content-Type": "application/json"}
+        )
+        answer = await _json_answer(request, "BRP", none_if_unknown=False)
+        if not isinstance(answer, dict):
+            return answer
+        if not isinstance(answer.get("personen"), list):
             return Permanent("BRP: the answer has no personen list")
         return {"personen": answer["personen"]} if answer["personen"] else None
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+_ACCEPT_JSON = {"Accept": "application/json, application/hal+json"}
 
 
 class KvkBasisprofiel:
@@ -194,11 +180,12 @@ class KvkBasisprofiel:
         self.url = api.url
         self._client = _client(context, "apikey", api.api_key_env, api.timeout_s)
 
-    async def find(self, delivery: Delivery) -> Found | Failure:
-        kvk = legal_subject(delivery, "kvk")
+    async def find(self, submission: Any) -> Found | Failure:
+        kvk = legal_subject(submission, "kvk")
         if kvk is None:
             return None
-        return await _get_json(self._client, f"{self.url}/basisprofielen/{kvk}", "KvK")
+        url = f"{self.url}/basisprofielen/{kvk}"
+        return await _json_answer(self._client.get(url, headers=_ACCEPT_JSON), "KvK")
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -214,17 +201,15 @@ class BagAdressen:
         self.url, self.where = api.url, where
         self._client = _client(context, "X-Api-Key", api.api_key_env, api.timeout_s)
 
-    async def find(self, delivery: Delivery) -> Found | Failure:
-        submission = _submission(delivery)
-        if submission is None:
-            return None
+    async def find(self, submission: Any) -> Found | Failure:
         payload = submission.model_dump(mode="json")
         postcode = str(_at(payload, self.where.postcode) or "").replace(" ", "").upper()
         number = str(_at(payload, self.where.huisnummer) or "")
         if not (_POSTCODE.fullmatch(postcode) and number.isascii() and number.isdigit()):
             return None  # no address to look up
         query = urlencode({"postcode": postcode, "huisnummer": number})
-        found = await _get_json(self._client, f"{self.url}/adressen?{query}", "BAG")
+        url = f"{self.url}/adressen?{query}"
+        found = await _json_answer(self._client.get(url, headers=_ACCEPT_JSON), "BAG")
         if not isinstance(found, dict):
             return found
         adressen = (found.get("_embedded") or {}).get("adressen") or []
@@ -245,12 +230,15 @@ class EnrichingSink:
         await self.sink.open()
 
     async def deliver(self, delivery: Delivery) -> Outcome:
+        try:
+            submission = _submission(delivery)  # read once, for every registry
+        except ContractError as exc:
+            return Permanent(f"cannot read the submission to enrich it: {exc}")
+        if submission is None:
+            return await self.sink.deliver(delivery)
         enrichment: dict[str, Any] = {}
         for lookup in self.lookups:
-            try:
-                found = await lookup.find(delivery)
-            except ContractError as exc:
-                return Permanent(f"cannot read the submission to enrich it: {exc}")
+            found = await lookup.find(submission)
             if found is None:
                 continue
             if not isinstance(found, dict):

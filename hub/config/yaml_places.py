@@ -13,22 +13,9 @@ from hub.errors import ConfigError, ConfigIssue
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["Loc", "dotted", "explain", "issue_at", "line_index", "read_yaml"]
+__all__ = ["Loc", "dotted", "explain", "issue_at", "read_yaml"]
 
 Loc = tuple[str | int, ...]
-
-
-def line_index(node: yaml.Node, loc: Loc = ()) -> dict[Loc, int]:
-    """Every path in a composed YAML document, mapped to its 1-based line."""
-    lines = {loc: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            lines.update(line_index(value, (*loc, key.value)))
-            lines[(*loc, key.value)] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            lines.update(line_index(item, (*loc, i)))
-    return lines
 
 
 def dotted(loc: Loc) -> str:
@@ -67,29 +54,31 @@ def read_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
         raise ConfigError([ConfigIssue(str(path), line, "(syntax)", str(exc.problem))]) from exc
     if node is None:
         return None, {}
-    _check_shape(path, node)
+    lines = _line_index(path, node)
     try:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:  # pragma: no cover - compose found the same first
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise ConfigError([ConfigIssue(str(path), line, "(syntax)", str(exc.problem))]) from exc
-    return data, line_index(node)
+    return data, lines
 
 
 MAX_NODES = 100_000  # values in one file, aliases expanded: a config is a few thousand
 
 
-def _check_shape(path: Path, root: yaml.Node) -> None:
-    """Refuse what YAML accepts but a config must not be: a key written twice in one mapping
-    (YAML keeps the last, silently: a second ``routes:`` dropped the first), and aliases that
-    expand past ``MAX_NODES`` values (a "billion laughs" file hung the loader at 2.5 GB)."""
+def _line_index(path: Path, root: yaml.Node) -> dict[Loc, int]:
+    """Every path in a composed YAML document mapped to its 1-based line (a mapping entry: its
+    key's line). Refuses, on the way, what YAML accepts but a config must not be: a key written
+    twice in one mapping (YAML keeps the last, silently: a second ``routes:`` dropped the
+    first), and aliases that expand past ``MAX_NODES`` values (a "billion laughs" file hung the
+    loader at 2.5 GB)."""
     issues: list[ConfigIssue] = []
-    seen = 0
+    lines: dict[Loc, int] = {}
     stack: list[tuple[yaml.Node, Loc]] = [(root, ())]
     while stack:
         node, loc = stack.pop()
-        seen += 1
-        if seen > MAX_NODES:
+        lines.setdefault(loc, node.start_mark.line + 1)
+        if len(lines) > MAX_NODES:
             problem = f"more than {MAX_NODES} values once its aliases (*name) are expanded"
             raise ConfigError([ConfigIssue(str(path), None, "(file)", problem)])
         if isinstance(node, yaml.MappingNode):
@@ -103,11 +92,13 @@ def _check_shape(path: Path, root: yaml.Node) -> None:
                     )
                     issues.append(ConfigIssue(str(path), line, dotted((*loc, key.value)), problem))
                 first_line.setdefault(key.value, line)
+                lines.setdefault((*loc, key.value), line)
                 stack.append((value, (*loc, key.value)))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend((item, (*loc, i)) for i, item in enumerate(node.value))
     if issues:
         raise ConfigError(sorted(issues, key=lambda issue: issue.line or 0))
+    return lines
 
 
 def explain(error: Any) -> str:

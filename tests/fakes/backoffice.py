@@ -12,26 +12,25 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.fakes.serving import serving
+
 __all__ = ["FakeBackOffice", "Received", "WebhookConformanceFake", "running_backoffice"]
 
 _REQUIRED = ("id", "source", "type")
-_START_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -242,28 +241,14 @@ def check_cloudevent(content_type: str, raw: bytes) -> tuple[dict[str, Any] | No
 @contextmanager
 def running_backoffice() -> Iterator[FakeBackOffice]:
     """A FakeBackOffice serving on a free loopback port; stopped, its thread joined, on exit."""
-    with closing(socket.socket()) as sock:
-        # TCP_NODELAY: uvicorn writes headers and body apart; Nagle would hold the body back.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind(("127.0.0.1", 0))  # bound here, so no other test can take the port meanwhile
-        fake = FakeBackOffice(port=sock.getsockname()[1])
-        app = Starlette(routes=[Route("/{name}", fake._handle, methods=["POST"])])
-        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="fake-backoffice", daemon=True
-        )
-        thread.start()
+    fakes: list[FakeBackOffice] = []
+
+    def app_for(port: int) -> Starlette:
+        fakes.append(FakeBackOffice(port=port))
+        return Starlette(routes=[Route("/{name}", fakes[0]._handle, methods=["POST"])])
+
+    with serving(app_for, "fake-backoffice"):
         try:
-            deadline = time.monotonic() + _START_TIMEOUT_S
-            while not server.started:
-                if time.monotonic() > deadline or not thread.is_alive():
-                    raise RuntimeError("the fake back office did not start")
-                time.sleep(0.01)
-            yield fake
+            yield fakes[0]
         finally:
-            fake._stopping.set()
-            server.should_exit = True
-            thread.join(_START_TIMEOUT_S)
-    if thread.is_alive():
-        raise RuntimeError("the fake back office did not stop")
+            fakes[0]._stopping.set()

@@ -11,20 +11,19 @@ with ``invalidParams``; without the configured API key, 401. Every request is re
 from __future__ import annotations
 
 import re
-import socket
 import threading
-import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.fakes.serving import serving
 
 __all__ = ["PERSONS", "FakeBrp", "running_brp"]
 
@@ -153,24 +152,12 @@ class FakeBrp:
 @contextmanager
 def running_brp(api_key: str | None = None) -> Iterator[FakeBrp]:
     """A FakeBrp on a free loopback port; stopped on exit."""
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        fake = FakeBrp(port=sock.getsockname()[1], api_key=api_key)
-        app = Starlette(
-            routes=[Route("/haalcentraal/api/brp/personen", fake._personen, methods=["POST"])]
-        )
-        server = uvicorn.Server(
-            uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
-        )
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="fake-brp", daemon=True
-        )
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
-        try:
-            yield fake
-        finally:
-            server.should_exit = True
-            thread.join(10)
+    fakes: list[FakeBrp] = []
+
+    def app_for(port: int) -> Starlette:
+        fakes.append(FakeBrp(port=port, api_key=api_key))
+        route = Route("/haalcentraal/api/brp/personen", fakes[0]._personen, methods=["POST"])
+        return Starlette(routes=[route])
+
+    with serving(app_for, "fake-brp"):
+        yield fakes[0]

@@ -13,19 +13,18 @@ Every request is recorded.
 from __future__ import annotations
 
 import re
-import socket
 import threading
-import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.fakes.serving import serving
 
 __all__ = ["ADDRESSES", "COMPANIES", "FakeRegistries", "running_registries"]
 
@@ -128,25 +127,18 @@ class FakeRegistries:
 
 @contextmanager
 def running_registries() -> Iterator[FakeRegistries]:
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        fake = FakeRegistries(port=sock.getsockname()[1])
-        app = Starlette(
+    """FakeRegistries (KvK and BAG) on a free loopback port; stopped on exit."""
+    fakes: list[FakeRegistries] = []
+
+    def app_for(port: int) -> Starlette:
+        fake = FakeRegistries(port=port)
+        fakes.append(fake)
+        return Starlette(
             routes=[
                 Route("/api/v1/basisprofielen/{kvk}", fake._basisprofiel, methods=["GET"]),
                 Route("/lvbag/individuelebevragingen/v2/adressen", fake._adressen, methods=["GET"]),
             ]
         )
-        server = uvicorn.Server(
-            uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
-        )
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
-        try:
-            yield fake
-        finally:
-            server.should_exit = True
-            thread.join(10)
+
+    with serving(app_for, "fake-registries"):
+        yield fakes[0]

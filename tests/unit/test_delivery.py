@@ -36,6 +36,7 @@ from hub.kafka.headers import text_headers
 from hub.kafka.producing import RecordProducer
 from hub.kafka.topics import TopicNames
 from hub.observability.metrics import Metrics
+from tests.integration.helpers import tenant_entry
 
 DELAYS = ["10s", "1m", "5m"]
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -313,28 +314,11 @@ def test_since_without_an_offset_is_local_time() -> None:
 
 def test_a_destination_may_set_its_own_max_in_flight() -> None:
     """Issue 12 asks for max_in_flight per destination; only the policy's (for all) existed."""
-    config = HubConfig.model_validate(
-        {
-            "tenants": [
-                {
-                    "id": "0363",
-                    "name": "Amsterdam",
-                    "oin": "00000001002564440000",
-                    "rsin": "002564440",
-                    "destinations": [
-                        {
-                            "name": name,
-                            "connector": "webhook",
-                            "settings": {"url": "https://bo.example/in"},
-                            **({"max_in_flight": own} if own else {}),
-                        }
-                        for name, own in (("zaken", 2), ("archief", None))
-                    ],
-                }
-            ],
-            "delivery": {"max_in_flight": 5},
-        }
+    tenant = tenant_entry(
+        "0363", {"zaken": "https://bo.example/in", "archief": "https://bo.example/in"}
     )
+    tenant["destinations"][0]["max_in_flight"] = 2
+    config = HubConfig.model_validate({"tenants": [tenant], "delivery": {"max_in_flight": 5}})
     names = TopicNames("")
     workers = DeliveryWorkers(RecordProducer("127.0.0.1:9"), config, Metrics(), names)
     engine = workers.engine("127.0.0.1:9")

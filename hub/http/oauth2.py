@@ -60,7 +60,7 @@ class ProviderKeys:
         self.provider = provider
         self.keys: dict[str, jwt.PyJWK] = {}
         self.fetched_at = float("-inf")
-        self._fetching: asyncio.Task[None] | None = None
+        self._fetching: asyncio.Task[None] | None = None  # held: a task no one holds may vanish
 
     async def fetch(self) -> None:
         """Fetch the JWK Set; keep the keys in use when that fails (logged)."""

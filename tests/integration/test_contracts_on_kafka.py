@@ -12,12 +12,12 @@ import pytest
 from faststream.kafka import KafkaBroker
 
 from contracts.cloudevents import CloudEvent, source_urn
-from contracts.events import read_as
+from contracts.events import build_event, read_as
 from contracts.formulier import v1, v2
 from contracts.registry import CONTRACTS, contract_for
 from hub.errors import ContractError
 from hub.kafka.admin import ensure_topics
-from hub.kafka.publishing import publish_contract_event
+from hub.kafka.publishing import send_event
 from hub.kafka.topics import TopicNames
 from tests.kafka_reading import read_topics
 from tests.kafka_under_test import KafkaUnderTest
@@ -26,6 +26,23 @@ pytestmark = pytest.mark.kafka
 SOURCE = source_urn("00000001002564440000", "open-formulieren")
 V1 = contract_for("nl.gemeente.formulier.ingediend", 1)
 V2 = contract_for("nl.gemeente.formulier.ingediend", 2)
+
+
+async def publish_contract_event(
+    broker: KafkaBroker,
+    names: TopicNames,
+    spec: Any,
+    payload: object,
+    *,
+    tenant: str,
+    source: str,
+) -> tuple[CloudEvent, Any]:
+    """Build ``payload`` as an event of ``spec`` (ContractError: nothing sent) and publish it
+    on its contract topic, as the hub's publisher does."""
+    event, key = build_event(spec, payload, tenant=tenant, source=source)
+    return event, await send_event(broker, names.contract(spec), event, key)
+
+
 # Personal data that the examples carry in their payloads, and that must appear nowhere else.
 PERSONAL = ["999993653", "Jan de Vries", "jan.devries@example.nl", "Dam 1", "68750110"]
 

@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
-from connectors import eformulieren, topic, webhook
+from connectors import brp_update, eformulieren, topic, webhook
 from connectors.sdk import ConnectorSpec, SinkSpec, SourceSpec
 
-__all__ = ["CONNECTORS", "connector_names", "sink_connector", "source_connector"]
+__all__ = [
+    "CONNECTORS",
+    "connector_names",
+    "polling_connector_names",
+    "sink_connector",
+    "source_connector",
+]
 
-CONNECTORS: tuple[ConnectorSpec, ...] = (eformulieren.SPEC, topic.SPEC, webhook.SPEC)
+CONNECTORS: tuple[ConnectorSpec, ...] = (
+    brp_update.VOLGINDICATIES,
+    brp_update.WIJZIGINGEN,
+    eformulieren.SPEC,
+    topic.SPEC,
+    webhook.SPEC,
+)
 
 
 def connector_names(kind: str) -> list[str]:
     return sorted(spec.name for spec in CONNECTORS if spec.kind == kind)
+
+
+def polling_connector_names() -> list[str]:
+    """The source connectors the hub polls (their spec has ``poll``)."""
+    return sorted(s.name for s in CONNECTORS if isinstance(s, SourceSpec) and s.poll is not None)
 
 
 def sink_connector(name: str) -> SinkSpec | None:

@@ -19,6 +19,7 @@ from contracts.aflevering import v1 as aflevering_v1
 from contracts.base import Contract
 from contracts.bericht import v1 as bericht_v1
 from contracts.brp import v1 as brp_v1
+from contracts.brp import v2 as brp_v2
 from contracts.errors import ContractError
 from contracts.formulier import v1 as formulier_v1
 from contracts.formulier import v2 as formulier_v2
@@ -115,6 +116,14 @@ CONTRACTS: tuple[ContractSpec, ...] = (
         model=brp_v1.PersoonGewijzigd,
         summary="A BRP change to a person the tenant follows (which categories, not values).",
         example=brp_v1.EXAMPLE,
+    ),
+    ContractSpec(
+        type="nl.gemeente.brp.persoon-gewijzigd",
+        version=2,
+        model=brp_v2.PersoonGewijzigd,
+        summary="A person the tenant follows changed in the BRP (who and which day; not what).",
+        example=brp_v2.EXAMPLE,
+        upcast_from_previous=brp_v2.upcast_from_v1,
     ),
     ContractSpec(
         type="nl.gemeente.bericht.verzoek-aangemaakt",

@@ -73,6 +73,9 @@ class SinkConformance:
     invalid_configs: Sequence[tuple[Mapping[str, Any], str]]
     environ: Mapping[str, str] = field(default_factory=dict)
     contract: ContractSpec | None = None
+    # The payload of event ``number`` (default: the contract's example for each): a sink whose
+    # back office keeps one thing per subject (a follow per person) needs events about others.
+    payload: Callable[[int], Mapping[str, Any]] | None = None
 
     def case_names(self) -> list[str]:
         return list(_CASES)
@@ -84,7 +87,7 @@ class SinkConformance:
         contract = self.contract or _contract_for(self.spec)
         event, _ = build_event(
             contract,
-            contract.example,
+            contract.example if self.payload is None else self.payload(number),
             tenant=TENANT.id,
             source=source_urn(TENANT.oin, "conformance"),
             event_id=f"00000000-0000-4000-8000-{number:012d}",

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from connectors.registry import sink_connector
+from connectors.registry import sink_connector, source_connector
 from contracts.personal_data import personal_data_at, personal_data_paths
 from contracts.registry import CONTRACTS, is_known_type, versions_of
 from hub.config.yaml_places import Loc
 
 if TYPE_CHECKING:
-    from hub.config.models import HubConfig, Route
+    from hub.config.models import HubConfig, PolledSource, Route
 
 __all__ = ["Loc", "cross_reference_issues"]
 
@@ -57,13 +57,25 @@ def _tenant_issues(config: HubConfig) -> list[tuple[Loc, str]]:
                 issues.append(
                     ((*loc, "enrich"), "only copies the hub delivers are enriched (not a topic)")
                 )
+        issues += _source_issues(tenant.sources, i)
+    return issues
+
+
+def _source_issues(sources: list[PolledSource], tenant: int) -> list[tuple[Loc, str]]:
+    issues: list[tuple[Loc, str]] = []
+    names = [source.name for source in sources]
+    for j, source in enumerate(sources):
+        loc: Loc = ("tenants", tenant, "sources", j)
+        if source.name in names[:j]:
+            issues.append(((*loc, "name"), f"duplicate source {source.name!r}"))
+        issues += _settings_issues(source.connector, source.settings, loc, kind="source")
     return issues
 
 
 def _settings_issues(
-    connector: str, settings: dict[str, object], loc: Loc
+    connector: str, settings: dict[str, object], loc: Loc, kind: str = "sink"
 ) -> list[tuple[Loc, str]]:
-    spec = sink_connector(connector)
+    spec = sink_connector(connector) if kind == "sink" else source_connector(connector)
     if spec is None:  # already reported on the connector field itself
         return []
     try:

@@ -13,7 +13,11 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from connectors.registry import connector_names, sink_connector
+from connectors.registry import (
+    connector_names,
+    polling_connector_names,
+    sink_connector,
+)
 from hub.errors import ConfigError, ConfigIssue
 
 __all__ = [
@@ -21,6 +25,7 @@ __all__ = [
     "DeliveryPolicy",
     "Destination",
     "HubConfig",
+    "PolledSource",
     "Route",
     "Tenant",
     "client_secret",
@@ -142,6 +147,23 @@ class Destination(_Strict):
         return value
 
 
+class PolledSource(_Strict):
+    """A system the hub asks for news on this tenant's behalf, through one polling source
+    connector (``brp-wijzigingen``). One hub process at a time polls it (docs/design.md)."""
+
+    name: str = Field(pattern=_NAME, description="Lowercase name, unique within the tenant.")
+    connector: str = Field(description="Polling source connector, e.g. 'brp-wijzigingen'.")
+    settings: dict[str, object] = Field(default_factory=dict, description="The connector's config.")
+
+    @field_validator("connector")
+    @classmethod
+    def _known_polling_connector(cls, value: str) -> str:
+        if value not in polling_connector_names():
+            known = ", ".join(polling_connector_names())
+            raise ValueError(f"not a polling source connector; known: {known}")
+        return value
+
+
 class Tenant(_Strict):
     """A municipality, identified by its CBS gemeentecode."""
 
@@ -161,6 +183,9 @@ class Tenant(_Strict):
     )
     bag: RegistryApi | None = Field(
         None, description="The tenant's BAG Individuele Bevragingen API, for enrichment."
+    )
+    sources: list[PolledSource] = Field(
+        default_factory=list, description="Systems the hub polls for this tenant's events."
     )
 
     def destination(self, name: str) -> Destination | None:

@@ -16,11 +16,12 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from hub.errors import KnooppuntError
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from hub.kafka.topics import TopicNames
 
-__all__ = ["CHECKPOINT_TOPIC", "MAX_CHECKPOINT_BYTES", "CheckpointStore", "checkpoint_key"]
+__all__ = ["MAX_CHECKPOINT_BYTES", "CheckpointStore", "checkpoint_key"]
 
-CHECKPOINT_TOPIC = "knooppunt.checkpoints"
 MAX_CHECKPOINT_BYTES = 1024
 _TOPIC_ALREADY_EXISTS = 36
 
@@ -35,7 +36,7 @@ class CheckpointStore:
 
     def __init__(self, bootstrap: str, names: TopicNames) -> None:
         self.bootstrap = bootstrap
-        self.topic = f"{names.prefix}{CHECKPOINT_TOPIC}"
+        self.topic = names.checkpoints()
         self._checkpoints: dict[str, str] = {}
         self._producer: AIOKafkaProducer | None = None
 
@@ -50,6 +51,17 @@ class CheckpointStore:
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+
+    async def refresh(self, keys: Collection[str]) -> None:
+        """Read the topic to its end again for ``keys``: another process may have stored their
+        checkpoints since (a poller taken over starts where the other stopped). Other keys keep
+        what this process stored itself."""
+        found = await self._read_all()
+        for key in keys:
+            if key in found:
+                self._checkpoints[key] = found[key]
+            else:
+                self._checkpoints.pop(key, None)
 
     def get(self, key: str) -> str | None:
         """The last stored checkpoint of ``key``; None when it never had one."""

@@ -51,6 +51,14 @@ class TopicNames:
         """Blocked and released push destinations (hub.delivery.blocks), compacted."""
         return f"{self.prefix}knooppunt.destination-blocks"
 
+    def checkpoints(self) -> str:
+        """Polling sources' checkpoints (hub.connector_host.checkpoints), compacted."""
+        return f"{self.prefix}knooppunt.checkpoints"
+
+    def pollers(self) -> str:
+        """Partitions only, no records: who polls which source (hub.connector_host.pollers)."""
+        return f"{self.prefix}knooppunt.pollers"
+
     def group(self, role: str) -> str:
         return f"{self.prefix}knooppunt-{role}"
 
@@ -69,4 +77,6 @@ class TopicNames:
         topics.append(self.dead_letter(QUARANTINE))
         topics.extend(self.retry(delay) for delay in config.delivery.retry_delays)
         topics.append(self.destination_blocks())
+        if any(tenant.sources for tenant in config.tenants):
+            topics.extend([self.checkpoints(), self.pollers()])
         return topics

@@ -21,6 +21,8 @@ from faststream.specification import AsyncAPI
 
 import hub
 from contracts.registry import CONTRACTS
+from hub.connector_host.pollers import POLLER_PARTITIONS, PollerGroup
+from hub.connector_host.publishing import contract_publisher
 from hub.delivery.worker import DeliveryWorkers
 from hub.http.attachments import mount_attachments
 from hub.http.auth import Authenticator
@@ -150,6 +152,27 @@ async def _warm_when_ready(built: Hub, producer: RecordProducer, limit_s: float 
     producer.warm(built.settings.topics.hub_written(built.config))
 
 
+def _group_members(
+    settings: Settings,
+    config: HubConfig,
+    broker: KafkaBroker,
+    metrics: Metrics,
+    delivery: DeliveryWorkers,
+) -> list[Consumer]:
+    """The consumer-group members this process's roles run: the router, the delivery engine
+    and retry tiers, and (api) the polling sources' owner."""
+    bootstrap, roles, names = settings.kafka_bootstrap_servers, settings.role_set, settings.topics
+    members: list[Consumer] = []
+    if "router" in roles:
+        members.append(router_consumer(bootstrap, config, metrics, names))
+    if "delivery" in roles:
+        members.extend(delivery.consumers(bootstrap))
+    if "api" in roles and any(tenant.sources for tenant in config.tenants):
+        publish = contract_publisher(broker, names, config, settings.publish_timeout_s)
+        members.append(PollerGroup(bootstrap, config, names, publish, metrics))
+    return members
+
+
 def build_hub(
     settings: Settings, config: HubConfig, announce: bool = False, freeze_heap: bool = False
 ) -> Hub:
@@ -176,13 +199,8 @@ def build_hub(
     attachments = attachments_of(settings)  # opens nothing until the first file
     delivery = DeliveryWorkers(producer, config, metrics, settings.topics, attachments=attachments)
     metrics.registry.register(DestinationCollector(delivery.status))
-    bootstrap = settings.kafka_bootstrap_servers
     roles = settings.role_set
-    consumers: list[Consumer] = []
-    if "router" in roles:
-        consumers.append(router_consumer(bootstrap, config, metrics, settings.topics))
-    if "delivery" in roles:
-        consumers.extend(delivery.consumers(bootstrap))
+    consumers = _group_members(settings, config, broker, metrics, delivery)
     document_topics(broker, config, settings.topics)
     specification = AsyncAPI(
         broker,
@@ -201,8 +219,11 @@ def build_hub(
             settings.topic_replication,
             settings.topic_min_insync_replicas,
             hub_written=settings.topics.hub_written(config),
-            partitions_of=dict.fromkeys(delivery.push_topics(), settings.push_partitions),
-            compacted=[settings.topics.destination_blocks()],
+            partitions_of={
+                **dict.fromkeys(delivery.push_topics(), settings.push_partitions),
+                settings.topics.pollers(): POLLER_PARTITIONS,
+            },
+            compacted=[settings.topics.destination_blocks(), settings.topics.checkpoints()],
         )
         await delivery.open()
         await broker.start()

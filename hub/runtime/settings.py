@@ -67,9 +67,10 @@ class Settings(BaseSettings):
     roles: str = Field(
         "api,router,delivery",
         pattern=r"^(api|router|delivery)(,(api|router|delivery))*$",
-        description="What this process does, comma separated: api (HTTP intake), router, "
-        "delivery (the delivery engine and retry tiers). Processes of one role share the work "
-        "through their consumer group; health, readiness and metrics are always served.",
+        description="What this process does, comma separated: api (HTTP intake and polling "
+        "sources), router, delivery (the delivery engine and retry tiers). Processes of one "
+        "role share the work through their consumer group; health, readiness and metrics are "
+        "always served.",
     )
     shutdown_grace_s: float = Field(
         15.0, gt=0, description="How long in-flight events may take to finish on shutdown."

@@ -157,6 +157,6 @@ def test_a_version_without_snapshot_and_a_removed_version_are_reported(tmp_path:
     stray = tmp_path / "nl.gemeente.oud" / "v1.json"
     stray.parent.mkdir()
     stray.write_text("{}")
-    problems = check_snapshots(tmp_path, [contract_for("nl.gemeente.brp.persoon-gewijzigd")])
+    problems = check_snapshots(tmp_path, [contract_for("nl.gemeente.brp.persoon-gewijzigd", 1)])
     assert problems[0].startswith("nl.gemeente.brp.persoon-gewijzigd v1: no snapshot")
     assert problems[1].startswith("nl.gemeente.oud/v1.json: published, but no longer")

@@ -74,7 +74,8 @@ def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
     assert fields["tenants[0].oin"].message == "must be exactly 20 digits, got '123'"
     assert fields["tenants[0].oin"].line == 4
     assert (
-        "unknown connector; known: topic" in fields["tenants[0].destinations[0].connector"].message
+        "unknown connector; known: brp-volgindicaties, topic"
+        in fields["tenants[0].destinations[0].connector"].message
     )
 
 
@@ -289,3 +290,21 @@ def test_enrichment_needs_the_tenants_brp_and_a_pushed_destination(tmp_path: Pat
     messages = {i.field: i.message for i in _refusal(_write(tmp_path, text)).issues}
     assert "no brp:" in messages["tenants[0].destinations[0].enrich.brp"]
     assert "not a topic" in messages["tenants[0].destinations[0].enrich"]
+
+
+def test_polling_sources_are_checked_like_destinations(tmp_path: Path) -> None:
+    sources = """\
+    sources:
+      - name: brp
+        connector: brp-wijzigingen
+        settings: {interval_s: 0}
+"""
+    issues = {
+        (i.field, i.line): i.message for i in _refusal(_write(tmp_path, TENANT + sources)).issues
+    }
+    assert issues[("tenants[0].sources[0].settings.url", 12)] == "Field required"
+    assert "greater than or equal to 1" in issues[("tenants[0].sources[0].settings.interval_s", 12)]
+    sink = sources.replace("brp-wijzigingen", "webhook")
+    issue = _refusal(_write(tmp_path, TENANT + sink)).issues[0]
+    assert (issue.field, issue.line) == ("tenants[0].sources[0].connector", 11)
+    assert issue.message.endswith("not a polling source connector; known: brp-wijzigingen")

@@ -3,6 +3,7 @@ HTTP client auth and bounded connector metrics."""
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import tomllib
@@ -17,6 +18,7 @@ import hub.config.checks
 import hub.config.models
 from connectors.registry import CONNECTORS, sink_connector
 from connectors.sdk import (
+    ConnectorSpec,
     HeaderAuth,
     HttpClients,
     HttpError,
@@ -27,6 +29,7 @@ from connectors.sdk import (
     SecretMissingError,
     Secrets,
     SinkSpec,
+    SourceSpec,
     ZgwJwtAuth,
 )
 from connectors.sdk.docs import render_connectors_doc
@@ -60,7 +63,16 @@ def test_every_connector_folder_is_registered_once() -> None:
     folders = {p.parent.name for p in (REPO / "connectors").glob("*/__init__.py")} - {"sdk"}
     names = [spec.name for spec in CONNECTORS]
     assert len(names) == len(set(names))
-    assert set(names) == folders
+    declared: dict[str, list[ConnectorSpec]] = {
+        folder: [
+            value
+            for value in vars(importlib.import_module(f"connectors.{folder}")).values()
+            if isinstance(value, SinkSpec | SourceSpec)
+        ]
+        for folder in folders
+    }
+    assert all(declared.values()), f"folders declaring no connector: {declared}"
+    assert sorted(s.name for specs in declared.values() for s in specs) == sorted(names)
 
 
 def test_the_sdk_does_not_import_pytest_at_runtime() -> None:

@@ -5,6 +5,7 @@ it again (contracts.events.payload_as)."""
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -51,9 +52,30 @@ _V1_SUBMISSIONS = st.builds(
     st.dictionaries(st.text(max_size=20), st.one_of(st.none(), st.booleans(), _TEXT), max_size=3),
 )
 
+_CATEGORIES = st.sampled_from(
+    ["naam", "geboorte", "overlijden", "verblijfplaats", "partnerschap", "gezag"]
+)
+_V1_CHANGES = st.fixed_dictionaries(
+    {
+        "wijziging_id": st.uuids().map(str),
+        "bsn": _BSNS,
+        "gewijzigd": st.lists(_CATEGORIES, min_size=1, max_size=3),
+        "geregistreerd_op": st.datetimes(
+            timezones=st.sampled_from(
+                [UTC, timezone(timedelta(hours=1)), timezone(-timedelta(hours=11))]
+            )
+        ).map(lambda moment: moment.isoformat()),
+    },
+    optional={
+        "ingangsdatum": st.dates().map(str),
+        "volgindicatie_id": st.text(max_size=100),
+    },
+)
+
 # Per upcaster (type, the version it makes): payloads of the version before it.
 CASES: dict[tuple[str, int], st.SearchStrategy[dict[str, Any]]] = {
     (SUBMITTED, 2): _V1_SUBMISSIONS,
+    ("nl.gemeente.brp.persoon-gewijzigd", 2): _V1_CHANGES,
 }
 
 

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from contracts.base import Contract
 from contracts.brp.v1 import Categorie
@@ -27,6 +27,8 @@ __all__ = ["PersoonGewijzigd", "upcast_from_v1"]
 
 
 class PersoonGewijzigd(Contract):
+    model_config = ConfigDict(title="PersoonGewijzigdV2")  # v1 keeps the plain name (AsyncAPI)
+
     wijziging_id: UUID = Field(description="Id of this change report; the event's subject.")
     bsn: Annotated[Bsn, PersonalData(PersonalDataKind.BSN)] = Field(
         description="The person (payload only, never in headers or keys)."

@@ -118,3 +118,11 @@ def test_invalid_payloads_name_the_field(
     with pytest.raises(ContractError) as caught:
         build_event(spec, {**spec.example, **change}, tenant="0363", source=SOURCE)
     assert caught.value.field == field
+
+
+def test_every_contract_model_has_its_own_schema_title() -> None:
+    # Two versions' models of the same name made FastStream's AsyncAPI generator warn that one
+    # overwrote the other (persoon-gewijzigd v2 did): the document then showed one schema twice.
+    models = {spec.model for spec in CONTRACTS}  # the ZGW kanalen share one model: one schema
+    titles = [model.model_json_schema()["title"] for model in models]
+    assert len(titles) == len(set(titles)), sorted(t for t in titles if titles.count(t) > 1)

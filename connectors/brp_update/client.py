@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from connectors.sdk import HttpResponse, Permanent
+from connectors.sdk import HttpResponse, Permanent, SecretMissingError
 from connectors.sdk.http import answer_or_failure
+from connectors.sdk.http_auth import secret_names
 from contracts.identifiers import is_valid_bsn
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from connectors.brp_update.config import BrpUpdateApi
     from connectors.sdk import ConnectorContext, Failure, HttpClient
 
-__all__ = ["BrpUpdateError", "changed_since", "update_client"]
+__all__ = ["BrpUpdateError", "changed_since", "missing_secret", "update_client"]
 
 _JSON = "application/json"
 
@@ -28,6 +29,17 @@ class BrpUpdateError(Exception):
     def __init__(self, failure: Failure) -> None:
         super().__init__(failure.reason)
         self.failure = failure
+
+
+def missing_secret(api: BrpUpdateApi, context: ConnectorContext) -> str | None:
+    """Why the secret ``auth`` names cannot be read (``"auth: environment variable X is not
+    set"``), or None when it can: checked at start, so a missing key stops the start."""
+    for name in secret_names(api.auth):
+        try:
+            context.secrets.get(name)
+        except SecretMissingError as exc:
+            return f"auth: {exc}"
+    return None
 
 
 def update_client(api: BrpUpdateApi, context: ConnectorContext) -> HttpClient:

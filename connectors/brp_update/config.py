@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from connectors.sdk import HttpAuth, NoAuth
 
 __all__ = ["BrpUpdateApi", "VolgindicatiesConfig", "WijzigingenConfig"]
+
+_A_YEAR = timedelta(days=366)
 
 
 class BrpUpdateApi(BaseModel):
@@ -65,6 +67,18 @@ class WijzigingenConfig(BrpUpdateApi):
         description="The first day to report when the poller has no checkpoint yet (its first "
         "run); default: the day it first runs. Later runs go on from the checkpoint.",
     )
+
+    @field_validator("start_date")
+    @classmethod
+    def _a_year_around_today(cls, start: date | None) -> date | None:
+        today = date.today()
+        if start is not None and not today - _A_YEAR <= start <= today + _A_YEAR:
+            raise ValueError(
+                f"within a year of today ({today - _A_YEAR} to {today + _A_YEAR}): the API "
+                "keeps no changes from before a person was followed"
+            )
+        return start
+
     max_days: int = Field(
         31, ge=1, le=366, description="Days one poll reports at most, when catching up."
     )

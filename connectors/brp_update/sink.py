@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from connectors.brp_update.changes import DUTCH_TIME
-from connectors.brp_update.client import update_client
+from connectors.brp_update.client import missing_secret, update_client
 from connectors.sdk import (
     DEFAULT_MAX_IN_FLIGHT,
     Delivered,
@@ -27,7 +27,7 @@ from connectors.sdk import (
     SecretMissingError,
 )
 from connectors.sdk.http import answer_or_failure
-from contracts.errors import ContractError
+from contracts.errors import ContractError, KnooppuntError
 from contracts.events import read_as
 from contracts.registry import contract_for
 
@@ -73,11 +73,17 @@ def _active_end(existing: dict[str, Any] | None, today: date) -> tuple[bool, dat
 
 
 class VolgindicatiesSink:
-    """A ``Sink``: one GET and at most one PUT per submission with a BSN."""
+    """A ``Sink``: one GET and at most one PUT per submission with a BSN. Built without the
+    secret ``auth`` names, it raises KnooppuntError naming it: the hub refuses to start."""
 
     max_in_flight = DEFAULT_MAX_IN_FLIGHT
 
     def __init__(self, config: VolgindicatiesConfig, context: ConnectorContext) -> None:
+        missing = missing_secret(config, context)
+        if missing:
+            raise KnooppuntError(
+                f"tenant {context.tenant.id}, destination {context.destination}: {missing}"
+            )
         self.config = config
         self._client = update_client(config, context)
 

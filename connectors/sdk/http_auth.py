@@ -53,6 +53,7 @@ __all__ = [
     "TokenRefusedError",
     "ZgwJwtAuth",
     "auth_flow_for",
+    "secret_names",
     "zgw_jwt",
 ]
 
@@ -100,6 +101,18 @@ class OAuth2ClientCredentials(_Model):
 HttpAuth = Annotated[
     NoAuth | HeaderAuth | ZgwJwtAuth | OAuth2ClientCredentials, Field(discriminator="type")
 ]
+
+
+def secret_names(auth: NoAuth | HeaderAuth | ZgwJwtAuth | OAuth2ClientCredentials) -> list[str]:
+    """The environment variables ``auth`` reads its secrets from (empty for ``none``): what a
+    connector checks at start, so a missing one stops the start instead of every request."""
+    if isinstance(auth, HeaderAuth):
+        return [auth.value_env]
+    if isinstance(auth, ZgwJwtAuth):
+        return [auth.secret_env]
+    if isinstance(auth, OAuth2ClientCredentials):
+        return [auth.client_secret_env]
+    return []
 
 
 class MutualTls(_Model):

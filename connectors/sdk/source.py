@@ -138,11 +138,16 @@ class PollResult:
 
     events: Sequence[NewEvent]
     next_checkpoint: str
+    # Checkpoints on the way: ``(n, checkpoint)`` says the poll may resume from ``checkpoint``
+    # once the first ``n`` events are on Kafka; the hub stores each as it gets there, so a
+    # crash in a long round repeats at most the events after the last one (ascending n).
+    progress: Sequence[tuple[int, str]] = ()
 
 
 @runtime_checkable
 class PollingSource(Protocol):
-    """A source the hub polls, per tenant, every ``interval_s`` seconds."""
+    """A source the hub polls, per tenant, every ``interval_s`` seconds; built per tenant by
+    its spec's ``poll(config, context)`` when the hub starts."""
 
     interval_s: float
 

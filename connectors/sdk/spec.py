@@ -61,14 +61,16 @@ class SinkSpec:
 @dataclass(frozen=True)
 class SourceSpec:
     """A source: ``push(config)`` builds a PushSource (HTTP routes the hub mounts) or
-    ``poll(config)`` a PollingSource (the hub runs it per tenant); exactly one of the two."""
+    ``poll(config, context)`` the PollingSource of one tenant (no I/O: check what can be
+    checked, such as the secrets it names, and raise KnooppuntError to refuse the start);
+    exactly one of the two."""
 
     name: str
     config: type[BaseModel]
     summary: str
     emits: tuple[str, ...]
     push: Callable[[Any], PushSource] | None = None
-    poll: Callable[[Any], PollingSource] | None = None
+    poll: Callable[[Any, ConnectorContext], PollingSource] | None = None
     example: Mapping[str, Any] = field(default_factory=dict)
     kind: Literal["source"] = field(default="source", init=False)
 

@@ -96,6 +96,8 @@ class PollerGroup:
         self.group_id = names.group("pollers")
         self.store = CheckpointStore(bootstrap, names)
         self.sources = polled_sources(config)
+        # Built now (no I/O): a source that cannot run (a secret not set) stops the start.
+        self._built = {polled.key: self._build(polled) for polled in self.sources}
         self._runs: dict[str, tuple[asyncio.Event, asyncio.Task[None]]] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -155,13 +157,8 @@ class PollerGroup:
             return
         await self.store.refresh([polled.key for polled in mine])
         for polled in mine:
-            runner = PollingRunner(
-                polled.entry.name,
-                self._source(polled),
-                self._context(polled),
-                self.publish,
-                self.store,
-            )
+            source, context = self._built[polled.key]
+            runner = PollingRunner(polled.entry.name, source, context, self.publish, self.store)
             stop = asyncio.Event()
             task = asyncio.create_task(runner.run(stop), name=f"poll:{polled.key}")
             self._runs[polled.key] = (stop, task)
@@ -180,13 +177,11 @@ class PollerGroup:
         if leaving:
             log.info("sources_released", sources=len(leaving), polling=len(self._runs))
 
-    def _source(self, polled: Polled) -> PollingSource:
+    def _build(self, polled: Polled) -> tuple[PollingSource, ConnectorContext]:
         spec = source_connector(polled.entry.connector)
         if spec is None or spec.poll is None:  # the config check refuses it before
             raise KnooppuntError(f"{polled.entry.connector!r} is no polling source connector")
-        return spec.poll(spec.config.model_validate(polled.entry.settings))
-
-    def _context(self, polled: Polled) -> ConnectorContext:
-        return connector_context(
+        context = connector_context(
             polled.tenant, polled.entry.name, polled.entry.connector, self.metrics, pool=self.pool
         )
+        return spec.poll(spec.config.model_validate(polled.entry.settings), context), context

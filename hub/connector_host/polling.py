@@ -43,11 +43,15 @@ class PollingRunner:
 
     async def poll_once(self) -> int:
         """One round: poll from the stored checkpoint, publish each event in order (awaiting
-        its ack), then store the next checkpoint. Returns how many events were published.
+        its ack; storing each checkpoint of ``progress`` as its events are on Kafka), then
+        store the next checkpoint. Returns how many events were published.
         Raises what poll or publish raised; the checkpoint then stays where it was."""
         result = await self.source.poll(self.context, self.store.get(self.key))
-        for event in result.events:
+        on_the_way = dict(result.progress)
+        for count, event in enumerate(result.events, start=1):
             await self.publish(event)
+            if count in on_the_way and on_the_way[count] != self.store.get(self.key):
+                await self.store.save(self.key, on_the_way[count])
         if result.next_checkpoint != self.store.get(self.key):
             await self.store.save(self.key, result.next_checkpoint)
         if result.events:

@@ -27,6 +27,7 @@ from connectors.sdk import (
     Throttled,
 )
 from connectors.sdk.conformance import TENANT, SinkConformance
+from contracts.errors import KnooppuntError
 from contracts.registry import contract_for
 from tests.fakes.brp_update import FakeBrpUpdate, running_brp_update
 from tests.samples import OTHER_VALID_BSN, VALID_BSN
@@ -63,8 +64,11 @@ def fake() -> Iterator[FakeBrpUpdate]:
         yield running
 
 
-def _poller(fake: FakeBrpUpdate, clock: Clock, **more: Any) -> WijzigingenSource:
-    return WijzigingenSource(WijzigingenConfig.model_validate(_settings(fake, **more)), clock)
+def _poller(
+    fake: FakeBrpUpdate, clock: Clock, context: ConnectorContext | None = None, **more: Any
+) -> WijzigingenSource:
+    config = WijzigingenConfig.model_validate(_settings(fake, **more))
+    return WijzigingenSource(config, context or _context(), clock)
 
 
 def _at_noon(day: date) -> datetime:
@@ -83,9 +87,9 @@ async def test_each_person_is_reported_once_for_the_day_of_their_last_change(
     fake.change(C, date(2021, 3, 4))  # before the follow: never reported
     fake.today = MONDAY
     clock = Clock(_at_noon(MONDAY))
-    poller = _poller(fake, clock, start_date="2021-03-10")
+    poller = _poller(fake, clock)
 
-    result = await poller.poll(_context(), None)
+    result = await poller.poll(_context(), "2021-03-10")
 
     reported = [(e.payload["bsn"], e.payload["gewijzigd_op"]) for e in result.events]
     assert reported == [(A, "2021-03-12"), (B, "2021-03-13")]
@@ -154,38 +158,63 @@ async def test_a_bad_item_is_left_out_and_counted_never_stalling_the_poller(
     context = ConnectorContext(
         TENANT, "brp-wijzigingen", "brp-wijzigingen", Secrets(ENVIRON), metrics=Counting()
     )
-    result = await _poller(fake, Clock(_at_noon(MONDAY))).poll(context, "2021-03-14")
+    result = await _poller(fake, Clock(_at_noon(MONDAY)), context).poll(context, "2021-03-14")
     assert [e.payload["bsn"] for e in result.events] == [A]
     assert ("wijziging", "not_a_bsn") in counted
 
 
 @pytest.mark.parametrize(
     ("status", "environ"),
-    [(503, ENVIRON), (401, {KEY_ENV: "verkeerd"}), (None, {})],
-    ids=["outage", "wrong-key", "no-key"],
+    [(503, ENVIRON), (401, {KEY_ENV: "verkeerd"})],
+    ids=["outage", "wrong-key"],
 )
 async def test_a_refusing_api_fails_the_round_and_the_checkpoint_stays(
     fake: FakeBrpUpdate, status: int | None, environ: dict[str, str]
 ) -> None:
     fake.fail_with = status
     fake.today = MONDAY
+    context = _context(environ)
     with pytest.raises(BrpUpdateError) as raised:
-        await _poller(fake, Clock(_at_noon(MONDAY))).poll(_context(environ), "2021-03-10")
+        await _poller(fake, Clock(_at_noon(MONDAY)), context).poll(context, "2021-03-10")
     assert raised.value.failure.reason
     assert VALID_BSN not in str(raised.value)
 
 
-def test_config_mistakes_name_the_field() -> None:
-    for settings, name in [
-        ({}, "url"),
-        ({"url": "https://user:pw@brp.example"}, "url"),
-        ({"url": "https://brp.example", "interval_s": 0}, "interval_s"),
-        ({"url": "https://brp.example", "start_date": "gisteren"}, "start_date"),
-        ({"url": "https://brp.example", "auth": {"type": "header"}}, "auth"),
-    ]:
-        with pytest.raises(ValueError, match=name):
-            WijzigingenConfig.model_validate(settings)
-    WijzigingenConfig.model_validate(dict(WIJZIGINGEN.example))
+def test_a_secret_that_is_not_set_refuses_the_start(fake: FakeBrpUpdate) -> None:
+    # Was: the hub started, then every round failed on it, for ever.
+    with pytest.raises(KnooppuntError, match=f"source brp-wijzigingen: auth: .*{KEY_ENV}"):
+        _poller(fake, Clock(_at_noon(MONDAY)), _context({}))
+    with pytest.raises(KnooppuntError, match=f"destination brp-volgen: auth: .*{KEY_ENV}"):
+        _sink(fake, environ={})
+
+
+async def test_a_long_day_stores_its_progress_and_resumes_after_it(fake: FakeBrpUpdate) -> None:
+    persons = [_valid_bsn(n) for n in range(250)]
+    for bsn in persons:
+        fake.follow("gemeente-0363", bsn, date(2021, 3, 1))
+        fake.change(bsn, date(2021, 3, 14))
+    fake.today = MONDAY
+    poller = _poller(fake, Clock(_at_noon(MONDAY)))
+    result = await poller.poll(_context(), "2021-03-14")
+    ids = [event.event_id for event in result.events]
+    assert ids == sorted(ids)
+    assert len(ids) == 250
+    assert result.progress == [
+        (100, f"2021-03-14>{ids[99]}"),
+        (200, f"2021-03-14>{ids[199]}"),
+        (250, "2021-03-15"),
+    ]
+    resumed = await poller.poll(_context(), f"2021-03-14>{ids[99]}")  # after a crash
+    assert [event.event_id for event in resumed.events] == ids[100:]
+
+
+def _valid_bsn(number: int) -> str:
+    """A BSN passing the 11-proef, distinct per ``number`` (< 1,000,000)."""
+    for eight in (f"2{number:07d}", f"3{number:07d}"):
+        total = sum(int(d) * w for d, w in zip(eight, range(9, 1, -1), strict=True))
+        if total % 11 < 10:  # the check digit; one of the two first digits gives one
+            return eight + str(total % 11)
+    raise AssertionError(number)
 
 
 # --- the brp-volgindicaties sink ---------------------------------------------------------
@@ -237,11 +266,11 @@ async def test_conformance(case: str) -> None:
     await CONFORMANCE.run(case)
 
 
-def _sink(fake: FakeBrpUpdate, **more: Any) -> Any:
+def _sink(fake: FakeBrpUpdate, environ: dict[str, str] = ENVIRON, **more: Any) -> Any:
     settings = {k: v for k, v in _settings(fake, **more).items() if k != "settle_s"}
     config = VolgindicatiesConfig.model_validate(settings)
     assert VOLGINDICATIES.build is not None
-    context = ConnectorContext(TENANT, "brp-volgen", "brp-volgindicaties", Secrets(ENVIRON))
+    context = ConnectorContext(TENANT, "brp-volgen", "brp-volgindicaties", Secrets(environ))
     return VOLGINDICATIES.build(config, context)
 
 

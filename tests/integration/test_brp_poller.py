@@ -131,7 +131,9 @@ async def test_days_missed_while_the_hub_was_down_are_reported_after_the_restart
     brp_update.follow("knooppunt", VALID_BSN, date(2026, 3, 1))
     brp_update.follow("knooppunt", OTHER_VALID_BSN, date(2026, 3, 1))
     config = hub_config([tenant_entry("0363", {})], [])
-    settings = WijzigingenConfig.model_validate(_source(brp_update, start)["settings"])
+    settings = WijzigingenConfig.model_validate(
+        {**_source(brp_update, start)["settings"], "start_date": None}  # from the clock's day
+    )
     clock = Clock(datetime(2026, 3, 2, 12, tzinfo=UTC))
     broker = KafkaBroker(kafka.bootstrap)
     await broker.connect()
@@ -142,7 +144,7 @@ async def test_days_missed_while_the_hub_was_down_are_reported_after_the_restart
         store = CheckpointStore(kafka.bootstrap, names)  # a process: checkpoints read from Kafka
         await store.start()
         try:
-            source = WijzigingenSource(settings, clock)
+            source = WijzigingenSource(settings, context, clock)
             return await PollingRunner("brp", source, context, publish, store).poll_once()
         finally:
             await store.stop()
@@ -162,3 +164,66 @@ async def test_days_missed_while_the_hub_was_down_are_reported_after_the_restart
     assert sorted(r.value.decode().count("gewijzigd_op") for r in records) == [1, 1]
     days = sorted((b'"2026-03-02"' in r.value, b'"2026-03-03"' in r.value) for r in records)
     assert days == [(False, True), (True, False)]
+
+
+class SimulatedCrashError(Exception):
+    """Stands in for the process being killed between two publishes."""
+
+
+async def test_a_crash_in_a_long_round_repeats_at_most_the_reports_since_the_last_checkpoint(
+    kafka: KafkaUnderTest, prefix: str, brp_update: FakeBrpUpdate
+) -> None:
+    # A new user killed the hub (SIGKILL) in a round of 2,999 reports: the whole round was
+    # published again after the restart, and the router (a new process, its memory empty)
+    # routed 182 of them twice. Now the round stores its checkpoint every 100 reports.
+    names = TopicNames(prefix)
+    await ensure_topics(kafka.bootstrap, [names.contract(CHANGED)], partitions=3)
+    day = date(2026, 3, 2)
+    brp_update.today = day + timedelta(days=1)
+    persons = [f"2{n:07d}" for n in range(400)]
+    persons = [p + str(_check(p)) for p in persons if _check(p) < 10][:250]
+    for bsn in persons:
+        brp_update.follow("knooppunt", bsn, day)
+        brp_update.change(bsn, day)
+    config = hub_config([tenant_entry("0363", {})], [])
+    settings = WijzigingenConfig.model_validate(
+        {**_source(brp_update, day)["settings"], "start_date": None}
+    )
+    clock = Clock(datetime(2026, 3, 2, 12, tzinfo=UTC))
+    broker = KafkaBroker(kafka.bootstrap)
+    await broker.connect()
+    publish = contract_publisher(broker, names, config)
+    context = connector_context(config.tenants[0], "brp", "brp-wijzigingen", Metrics())
+    sent: list[str] = []
+
+    async def publish_then_crash(event: Any) -> Any:
+        if len(sent) == 150:
+            raise SimulatedCrashError
+        sent.append(event.event_id)
+        return await publish(event)
+
+    async def one_round(publishing: Any) -> int:
+        store = CheckpointStore(kafka.bootstrap, names)
+        await store.start()
+        try:
+            source = WijzigingenSource(settings, context, clock)
+            return await PollingRunner("brp", source, context, publishing, store).poll_once()
+        finally:
+            await store.stop()
+
+    try:
+        assert await one_round(publish) == 0  # starts on the 2nd, which is not over
+        clock.now = datetime(2026, 3, 3, 12, tzinfo=UTC)
+        with pytest.raises(SimulatedCrashError):
+            await one_round(publish_then_crash)
+        assert await one_round(publish) == 150  # resumed after the 100th report
+    finally:
+        await broker.stop()
+    records = await read_topics(kafka.bootstrap, [names.contract(CHANGED)], expect=300)
+    ids = [dict(r.headers)["ce_id"].decode() for r in records]
+    assert len(set(ids)) == 250  # none lost
+    assert len(ids) - len(set(ids)) == 50  # repeated: the 50 after the last checkpoint
+
+
+def _check(eight: str) -> int:
+    return sum(int(d) * w for d, w in zip(eight, range(9, 1, -1), strict=True)) % 11

@@ -9,13 +9,24 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 __all__ = ["WebhookConfig"]
 
 # Set by the sink itself on every request; a static header must not replace them.
-_RESERVED = frozenset({"content-type", "idempotency-key", "authorization", "traceparent"})
+_RESERVED = frozenset(
+    {
+        "content-type",
+        "idempotency-key",
+        "authorization",
+        "traceparent",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+    }
+)
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an HTTP header name (RFC 9110)
 
 
 class WebhookConfig(BaseModel):
     """Where and how the sink POSTs. Secrets are never in the config: ``auth_header_env`` names
-    the environment variable that holds the Authorization value."""
+    the environment variable that holds the Authorization value, ``signing_secret_env`` the one
+    that holds the Standard Webhooks signing secret (connectors/webhook/signature.py)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -28,10 +39,18 @@ class WebhookConfig(BaseModel):
         pattern=r"^[A-Z_][A-Z0-9_]*$",
         description="Environment variable whose value is sent verbatim as Authorization.",
     )
+    signing_secret_env: str | None = Field(
+        None,
+        pattern=r"^[A-Z_][A-Z0-9_]*$",
+        description="Environment variable holding the Standard Webhooks signing secret "
+        "(whsec_ + base64 of 24 to 64 bytes; two separated by a space while rotating): each "
+        "request then carries webhook-id, webhook-timestamp and webhook-signature. Checked at "
+        "start.",
+    )
     headers: dict[str, str] = Field(
         default_factory=dict,
-        description="Extra static headers (not Content-Type, Idempotency-Key, Authorization or "
-        "traceparent, which the sink sets).",
+        description="Extra static headers (not Content-Type, Idempotency-Key, Authorization, "
+        "traceparent or the webhook-id, -timestamp and -signature headers, which the sink sets).",
     )
 
     @field_validator("url")

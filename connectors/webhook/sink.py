@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -18,10 +19,11 @@ from connectors.sdk import (
     SecretMissingError,
 )
 from connectors.sdk.http import answer_or_failure
+from connectors.webhook.signature import SignatureSecretError, signature_headers, signing_keys
 from contracts.errors import ContractError
 
 if TYPE_CHECKING:
-    from connectors.sdk import ConnectorContext, Delivery, Outcome
+    from connectors.sdk import ConnectorContext, Delivery, Outcome, Secrets
     from connectors.webhook.config import WebhookConfig
     from contracts.cloudevents import CloudEvent
 
@@ -78,7 +80,9 @@ class WebhookSink:
     """A ``Sink`` that POSTs each delivery once to ``config.url``; one HTTP client, reused.
 
     ``deliver`` returns ``Delivered`` on 2xx, otherwise the failure classified by
-    connectors.sdk.http. It never retries or sleeps: that is the delivery worker's job.
+    connectors.sdk.http. It never retries or sleeps: that is the delivery worker's job. With
+    ``signing_secret_env`` every request is signed (connectors/webhook/signature.py), the
+    secret read per delivery so that a rotated one is picked up.
     """
 
     max_in_flight = DEFAULT_MAX_IN_FLIGHT
@@ -86,6 +90,8 @@ class WebhookSink:
     def __init__(self, config: WebhookConfig, context: ConnectorContext) -> None:
         self.config = config
         self._url = str(config.url)
+        self._secrets: Secrets = context.secrets
+        self._where = f"tenant {context.tenant.id}, destination {context.destination}"
         auth = (
             HeaderAuth(header="Authorization", value_env=config.auth_header_env)
             if config.auth_header_env
@@ -96,16 +102,46 @@ class WebhookSink:
         )
 
     async def open(self) -> None:
-        """Nothing to prepare: connections are made on the first delivery."""
+        """Check the signing secret, when one is configured; connections are made on the first
+        delivery. Raises SecretMissingError (the variable is not set) or SignatureSecretError
+        (it holds no valid secret), naming tenant, destination, setting and variable."""
+        env = self.config.signing_secret_env
+        if env is None:
+            return
+        try:
+            signing_keys(self._secrets.get(env))
+        except SecretMissingError as exc:
+            raise SecretMissingError(f"{self._where}: signing_secret_env: {exc}") from None
+        except SignatureSecretError as exc:
+            raise SignatureSecretError(
+                f"{self._where}: signing_secret_env: environment variable {env}: {exc}"
+            ) from None
+
+    def _signed(self, delivery: Delivery, body: bytes) -> dict[str, str] | Permanent:
+        """The request's headers, signed when configured; Permanent when the secret is gone."""
+        headers = request_headers(delivery)
+        env = self.config.signing_secret_env
+        if env is None:
+            return headers
+        try:
+            keys = signing_keys(self._secrets.get(env))
+        except SecretMissingError as exc:
+            return Permanent(f"{exc} (signing_secret_env)")
+        except SignatureSecretError as exc:
+            return Permanent(f"environment variable {env}: {exc} (signing_secret_env)")
+        stamp = int(time.time())
+        return headers | signature_headers(keys, delivery.idempotency_key, stamp, body)
 
     async def deliver(self, delivery: Delivery) -> Outcome:
         try:
             body = orjson.dumps(structured_event(delivery.event))
         except ContractError as exc:
             return Permanent(f"cannot send the event: {exc}")
+        headers = self._signed(delivery, body)
+        if isinstance(headers, Permanent):
+            return headers
         response = await answer_or_failure(
-            self._client.post(self._url, body=body, headers=request_headers(delivery)),
-            "auth_header_env",
+            self._client.post(self._url, body=body, headers=headers), "auth_header_env"
         )
         if not isinstance(response, HttpResponse):
             return response

@@ -3,10 +3,15 @@ suite, then what it sends, how each answer is classified, and which settings are
 
 from __future__ import annotations
 
+import base64
 import dataclasses
-from collections.abc import Iterator
+import re
+import runpy
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import orjson
@@ -24,6 +29,7 @@ from connectors.sdk import (
     Outcome,
     Permanent,
     Retryable,
+    SecretMissingError,
     Secrets,
     TenantInfo,
     Throttled,
@@ -31,6 +37,7 @@ from connectors.sdk import (
 from connectors.sdk.conformance import SinkConformance
 from connectors.webhook import SPEC as WEBHOOK
 from connectors.webhook import WebhookConfig, WebhookSink
+from connectors.webhook.signature import SignatureSecretError, signatures, signing_keys
 from connectors.webhook.sink import build
 from contracts.cloudevents import source_urn
 from contracts.events import build_event
@@ -43,6 +50,9 @@ CONTRACT = contract_for("nl.gemeente.formulier.ingediend", 1)
 EVENT_ID = "b6e6c0e5-f93b-511d-b645-64ef99eee849"
 SENT_AT = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 TRACEPARENT = "00-05f09c67ee781c0d34e29c2cf2d0a842-6607fcc29eba592d-01"
+README = Path(__file__).parents[2] / "connectors" / "webhook" / "README.md"
+SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
+OTHER_SECRET = "whsec_" + base64.b64encode(bytes(range(100, 132))).decode()
 
 
 @contextmanager
@@ -276,6 +286,8 @@ async def test_the_reference_is_the_location_or_the_bodys_url(
         ({"url": "https://x.example", "timeout_s": 0}, "timeout_s"),
         ({"url": "https://x.example", "timeout_s": 121}, "timeout_s"),
         ({"url": "https://x.example", "auth_header_env": "Bearer abc"}, "auth_header_env"),
+        ({"url": "https://x.example", "signing_secret_env": "whsec_x"}, "signing_secret_env"),
+        ({"url": "https://x.example", "headers": {"Webhook-Signature": "v1,x"}}, "headers"),
         ({"url": "https://x.example", "retries": 3}, "retries"),
     ],
 )
@@ -290,3 +302,148 @@ def test_the_connector_declares_itself_as_a_pushing_sink() -> None:
     assert WEBHOOK.build is build
     assert WEBHOOK.pushes
     assert WEBHOOK.accepts_contract("nl.gemeente.brp.persoon-gewijzigd")
+
+
+def test_signatures_match_the_standard_webhooks_known_answer() -> None:
+    # The test vector of the Standard Webhooks reference libraries (their test_sign_function).
+    keys = signing_keys("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    signed = signatures(keys, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, b'{"test": 2432232314}')
+    assert signed == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("", "no secret given"),
+        ("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "does not start with 'whsec_'"),
+        ("whsec_not*base64", "is not base64"),
+        ("whsec_" + base64.b64encode(b"x" * 23).decode(), "is 23 bytes"),
+        ("whsec_" + base64.b64encode(b"x" * 65).decode(), "is 65 bytes"),
+        (f"{SECRET} whsec_short", "secret 2 is not base64"),
+    ],
+)
+def test_a_malformed_signing_secret_is_refused_without_showing_it(value: str, problem: str) -> None:
+    with pytest.raises(SignatureSecretError) as caught:
+        signing_keys(value)
+    message = str(caught.value)
+    assert problem in message
+    assert not any(secret in message for secret in value.split())
+
+
+def _signing_sink(url: str, environ: dict[str, str]) -> WebhookSink:
+    return _sink(url, environ, signing_secret_env="ZAKEN_SIGNING")
+
+
+async def test_a_signed_request_verifies_at_the_receiver(backoffice: FakeBackOffice) -> None:
+    backoffice.require_signature("zaken", SECRET)
+    sink = _signing_sink(backoffice.url("zaken"), {"ZAKEN_SIGNING": SECRET})
+    await sink.open()
+    before = int(time.time())
+    outcomes = [await sink.deliver(_delivery()), await sink.deliver(_delivery(attempt=2))]
+    await sink.close()
+    first, second = backoffice.received("zaken")
+    assert all(isinstance(o, Delivered) for o in outcomes), outcomes
+    assert (first.status, second.status) == (201, 201)  # the receiver verified both
+    key = _delivery().idempotency_key
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == key
+    assert before <= int(first.headers["webhook-timestamp"]) <= int(time.time())
+    assert re.fullmatch(r"v1,[A-Za-z0-9+/]{43}=", first.headers["webhook-signature"])
+
+
+async def test_a_signature_under_another_secret_is_refused(backoffice: FakeBackOffice) -> None:
+    backoffice.require_signature("zaken", SECRET)
+    sink = _signing_sink(backoffice.url("zaken"), {"ZAKEN_SIGNING": OTHER_SECRET})
+    await sink.open()
+    failure = await _failure(sink)
+    [refused] = backoffice.received("zaken")
+    assert refused.status == 401
+    assert isinstance(failure, Permanent)
+    assert failure.code == "401"
+    assert backoffice.accepted("zaken") == []
+
+
+async def test_unsigned_requests_are_refused_by_a_verifying_receiver(
+    backoffice: FakeBackOffice,
+) -> None:
+    backoffice.require_signature("zaken", SECRET)
+    failure = await _failure(_sink(backoffice.url("zaken")))
+    assert "webhook-signature" not in backoffice.received("zaken")[0].headers
+    assert isinstance(failure, Permanent)
+
+
+async def test_while_rotating_both_secrets_sign(backoffice: FakeBackOffice) -> None:
+    backoffice.require_signature("old", SECRET)
+    backoffice.require_signature("new", OTHER_SECRET)
+    environ = {"ZAKEN_SIGNING": f"{SECRET} {OTHER_SECRET}"}
+    for name in ("old", "new"):
+        sink = _signing_sink(backoffice.url(name), environ)
+        await sink.open()
+        outcome = await sink.deliver(_delivery())
+        await sink.close()
+        assert isinstance(outcome, Delivered), outcome
+        [request] = backoffice.received(name)
+        assert request.status == 201
+        assert len(request.headers["webhook-signature"].split()) == 2
+
+
+async def test_a_missing_signing_secret_is_refused_at_start(backoffice: FakeBackOffice) -> None:
+    sink = _signing_sink(backoffice.url("zaken"), {"OTHER": SECRET})
+    with pytest.raises(SecretMissingError) as caught:
+        await sink.open()
+    assert str(caught.value) == (
+        "tenant 0363, destination zaken: signing_secret_env: "
+        "environment variable ZAKEN_SIGNING is not set"
+    )
+    await sink.close()
+    assert backoffice.received("zaken") == []
+
+
+async def test_a_malformed_signing_secret_is_refused_at_start(backoffice: FakeBackOffice) -> None:
+    sink = _signing_sink(backoffice.url("zaken"), {"ZAKEN_SIGNING": "hunter2-not-a-secret"})
+    with pytest.raises(SignatureSecretError) as caught:
+        await sink.open()
+    await sink.close()
+    message = str(caught.value)
+    assert message.startswith("tenant 0363, destination zaken: signing_secret_env: ")
+    assert "ZAKEN_SIGNING" in message
+    assert "hunter2" not in message
+
+
+async def test_a_signing_secret_gone_after_the_start_is_permanent(
+    backoffice: FakeBackOffice,
+) -> None:
+    environ = {"ZAKEN_SIGNING": SECRET}
+    sink = _signing_sink(backoffice.url("zaken"), environ)
+    await sink.open()
+    del environ["ZAKEN_SIGNING"]  # read per delivery: a rotation, or here a removal, is seen
+    failure = await _failure(sink)
+    assert isinstance(failure, Permanent)
+    assert failure.reason == "environment variable ZAKEN_SIGNING is not set (signing_secret_env)"
+    assert backoffice.received("zaken") == []  # nothing went out unsigned
+
+
+def _readme_verify(folder: Path) -> Callable[[str, dict[str, str], bytes], bool]:
+    """The receiver's example in connectors/webhook/README.md, run as written."""
+    [example] = re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
+    module = folder / "receiver.py"
+    module.write_text(example)
+    verify: Callable[[str, dict[str, str], bytes], bool] = runpy.run_path(str(module))["verify"]
+    return verify
+
+
+async def test_the_readmes_receiver_example_verifies_what_the_sink_sends(
+    backoffice: FakeBackOffice, tmp_path: Path
+) -> None:
+    sink = _signing_sink(backoffice.url("zaken"), {"ZAKEN_SIGNING": SECRET})
+    await sink.open()
+    outcome = await sink.deliver(_delivery())
+    await sink.close()
+    assert isinstance(outcome, Delivered), outcome
+    [request] = backoffice.received("zaken")
+    verify = _readme_verify(tmp_path)
+    assert verify(SECRET, request.headers, request.raw)
+    assert not verify(OTHER_SECRET, request.headers, request.raw)
+    assert not verify(SECRET, request.headers, request.raw.replace(b"0363", b"0599"))
+    stale = {**request.headers, "webhook-timestamp": str(int(time.time()) - 301)}
+    assert not verify(SECRET, stale, request.raw)
+    assert not verify(SECRET, {}, request.raw)

@@ -5,17 +5,21 @@ gets the way a real receiver would: ``POST /<destination>`` with a structured-mo
 (``application/cloudevents+json``, a JSON object with specversion 1.0, id, source and type), else
 400 with a problem+json body saying what is wrong. Each destination name is scriptable from the
 test thread: fail the first N valid requests, answer a fixed status, send Retry-After, answer
-slowly. Every request is recorded with the status it got.
+slowly, or require a Standard Webhooks signature (``require_signature``: without one that
+verifies against its secret, 401). Every request is recorded with the status it got.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import random
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,9 +32,16 @@ from starlette.routing import Route
 
 from tests.fakes.serving import serving
 
-__all__ = ["FakeBackOffice", "Received", "WebhookConformanceFake", "running_backoffice"]
+__all__ = [
+    "FakeBackOffice",
+    "Received",
+    "WebhookConformanceFake",
+    "running_backoffice",
+    "signature_problem",
+]
 
 _REQUIRED = ("id", "source", "type")
+SIGNATURE_TOLERANCE_S = 300  # the spec's libraries refuse a timestamp 5 minutes off
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,7 @@ class Received:
     status: int
     at: float  # time.monotonic() when answered
     arrived: float = 0.0  # time.monotonic() when the request came in
+    raw: bytes = b""  # the body exactly as it arrived
 
 
 @dataclass
@@ -70,6 +82,7 @@ class FakeBackOffice:
     _current: dict[str, int] = field(default_factory=dict)
     _random: random.Random = field(default_factory=random.Random)
     _peak: dict[str, int] = field(default_factory=dict)
+    _signing: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -100,6 +113,12 @@ class FakeBackOffice:
             self._scripts[name] = _Script(
                 fail_first, fail_status, retry_after, status, delay_s, jitter_s
             )
+
+    def require_signature(self, name: str, secret: str) -> None:
+        """From now on ``name`` answers 401 to a request whose Standard Webhooks signature does
+        not verify against ``secret`` (``whsec_<base64>``), checked before any script."""
+        with self._lock:
+            self._signing[name] = secret
 
     def received(self, name: str) -> list[Received]:
         """Every request to ``name`` so far, in the order answered, invalid ones included."""
@@ -148,6 +167,7 @@ class FakeBackOffice:
         body: dict[str, Any] | None,
         status: int,
         arrived: float = 0.0,
+        raw: bytes = b"",
     ) -> None:
         received = Received(
             idempotency_key=request.headers.get("idempotency-key"),
@@ -156,6 +176,7 @@ class FakeBackOffice:
             status=status,
             at=time.monotonic(),
             arrived=arrived,
+            raw=raw,
         )
         with self._lock:
             self._received.setdefault(name, []).append(received)
@@ -166,11 +187,21 @@ class FakeBackOffice:
 
     async def _handle(self, request: Request) -> Response:
         name = request.path_params["name"]
-        body, problem = check_cloudevent(
-            request.headers.get("content-type", ""), await request.body()
-        )
+        raw = await request.body()
+        with self._lock:
+            secret = self._signing.get(name)
+        if secret is not None:
+            unsigned = signature_problem(secret, request.headers, raw, time.time())
+            if unsigned is not None:
+                self._record(name, request, None, 401, raw=raw)
+                return JSONResponse(
+                    {"title": "Signature not verified", "status": 401, "detail": unsigned},
+                    status_code=401,
+                    media_type="application/problem+json",
+                )
+        body, problem = check_cloudevent(request.headers.get("content-type", ""), raw)
         if problem is not None:
-            self._record(name, request, body, 400)
+            self._record(name, request, body, 400, raw=raw)
             return JSONResponse(
                 {"title": "Not a structured-mode CloudEvent", "status": 400, "detail": problem},
                 status_code=400,
@@ -187,7 +218,7 @@ class FakeBackOffice:
         finally:
             with self._lock:
                 self._current[name] -= 1
-        self._record(name, request, body, status, arrived)
+        self._record(name, request, body, status, arrived, raw)
         if 200 <= status < 300:
             location = f"{self.url(name)}/zaken/{uuid.uuid4()}"
             return JSONResponse(
@@ -236,6 +267,31 @@ def check_cloudevent(content_type: str, raw: bytes) -> tuple[dict[str, Any] | No
     if missing:
         return document, f"missing attribute(s): {', '.join(missing)}"
     return document, None
+
+
+def signature_problem(
+    secret: str, headers: Mapping[str, str], raw: bytes, now: float
+) -> str | None:
+    """What keeps a request from verifying as a Standard Webhooks request (spec 1.0.0,
+    "Verifying signatures"), or None: the three headers present, the timestamp within
+    SIGNATURE_TOLERANCE_S of ``now`` (unix seconds), and one ``v1`` signature equal, compared in
+    constant time, to HMAC-SHA256 under ``secret`` of ``{id}.{timestamp}.{raw}``."""
+    msg_id = headers.get("webhook-id")
+    stamp = headers.get("webhook-timestamp")
+    signed = headers.get("webhook-signature")
+    if not (msg_id and stamp and signed):
+        return "webhook-id, webhook-timestamp and webhook-signature are required"
+    if not (stamp.isascii() and stamp.isdigit()):
+        return "webhook-timestamp is not unix seconds"
+    if abs(now - int(stamp)) > SIGNATURE_TOLERANCE_S:
+        return "webhook-timestamp is too far from now"
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    expected = hmac.new(key, f"{msg_id}.{stamp}.".encode() + raw, hashlib.sha256).digest()
+    given = [s.removeprefix("v1,") for s in signed.split() if s.startswith("v1,")]
+    wanted = base64.b64encode(expected).decode()
+    if not any(hmac.compare_digest(wanted, signature) for signature in given):
+        return "no v1 signature matches"
+    return None
 
 
 @contextmanager

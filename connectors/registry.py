@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors import brp_update, eformulieren, topic, webhook
+from connectors import brp_update, eformulieren, email, topic, webhook
 from connectors.sdk import ConnectorSpec, SinkSpec, SourceSpec
 
 __all__ = [
@@ -17,6 +17,7 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     brp_update.VOLGINDICATIES,
     brp_update.WIJZIGINGEN,
     eformulieren.SPEC,
+    email.SPEC,
     topic.SPEC,
     webhook.SPEC,
 )

@@ -36,6 +36,7 @@ from connectors.sdk import (
 )
 from connectors.sdk.conformance import SinkConformance
 from contracts.cloudevents import source_urn
+from contracts.errors import KnooppuntError
 from contracts.events import build_event
 from contracts.formulier import v1, v2
 from contracts.registry import contract_for
@@ -308,7 +309,7 @@ async def test_a_transient_refusal_of_one_recipient_retries_only_that_one(smtp: 
         first.reason
         == "1 of 3 recipients: RCPT TO refused: 450 4.2.0 (mailbox unavailable for now)"
     )
-    assert set(first.progress) == {"to[0]", "to[2]"}
+    assert first.progress == {"to[0]": "sent", "to[2]": "sent"}  # places, never addresses
 
     second = await _deliver(
         _sink(smtp, to=recipients), _delivery(attempt=2, progress=first.progress)
@@ -350,6 +351,17 @@ async def test_a_missing_password_is_refused_at_start(smtp: FakeSmtp) -> None:
     )
     outcome = await sink.deliver(_delivery())  # and if it goes missing later: Permanent
     assert outcome == Permanent(f"environment variable {PASSWORD_ENV} is not set (password_env)")
+
+
+async def test_an_unreadable_ca_file_is_refused_at_start(smtp: FakeSmtp, tmp_path: Path) -> None:
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate")
+    for ca_file in (tmp_path / "missing.pem", not_pem):
+        with pytest.raises(KnooppuntError) as caught:
+            await _sink(smtp, ca_file=str(ca_file)).open()
+        assert str(caught.value).startswith(
+            f"tenant 0363, destination mail: ca_file: cannot read {ca_file} as PEM: "
+        )
 
 
 async def test_an_untrusted_certificate_is_retryable_and_sends_nothing(smtp: FakeSmtp) -> None:

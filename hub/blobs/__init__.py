@@ -13,6 +13,7 @@ __all__ = [
     "BlobStoreUnavailableError",
     "BlobTooLargeError",
     "FolderBlobStore",
+    "StoredAt",
     "StoredBlob",
 ]
 
@@ -22,5 +23,6 @@ from hub.blobs.store import (
     BlobStore,
     BlobStoreUnavailableError,
     BlobTooLargeError,
+    StoredAt,
     StoredBlob,
 )

@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, ParamSpec, TypeVar
 
@@ -25,6 +26,7 @@ from hub.blobs.store import (
     READ_CHUNK_BYTES,
     BlobNotFoundError,
     BlobStoreUnavailableError,
+    StoredAt,
     StoredBlob,
     blob_key,
     check_content_type,
@@ -135,6 +137,11 @@ class FolderBlobStore:
         except OSError as exc:
             raise self._unavailable(exc) from exc
 
+    async def stored(self) -> AsyncIterator[StoredAt]:
+        """See ``BlobStore.stored``: each blob file's modification time."""
+        for found in await self._on_disk(_blob_files, self.root):
+            yield found
+
     async def close(self) -> None:
         """Nothing to release: no file stays open between calls."""
 
@@ -148,6 +155,20 @@ class FolderBlobStore:
     def _unavailable(self, exc: OSError) -> BlobStoreUnavailableError:
         reason = exc.strerror or str(exc)
         return BlobStoreUnavailableError(f"the blob folder {self.root} cannot be used: {reason}")
+
+
+def _blob_files(root: Path) -> list[StoredAt]:
+    """Every ``<root>/<tenant>/<sha256>`` with its modification time; nothing if no root."""
+    found = []
+    for folder in root.glob("[0-9][0-9][0-9][0-9]"):
+        for path in folder.iterdir():
+            try:
+                key = blob_key(folder.name, path.name)
+                moment = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            except (ValueError, FileNotFoundError):  # a sidecar, a spool, removed meanwhile
+                continue
+            found.append(StoredAt(key, moment))
+    return found
 
 
 def _open_spool(folder: Path) -> tuple[Path, BinaryIO]:
@@ -185,6 +206,7 @@ def _install(spool_path: Path, folder: Path, sha256: str, content_type: str) -> 
     if blob_path.exists():
         stored = _read_sidecar(folder, sha256)
         if stored is not None:
+            os.utime(blob_path)  # stored again: retention counts from now
             return stored
     _write_sidecar(folder, sha256, content_type)
     os.replace(spool_path, blob_path)

@@ -18,7 +18,7 @@ __all__ = ["S3BlobStore"]
 
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import TYPE_CHECKING
 
 import obstore
@@ -30,6 +30,7 @@ from hub.blobs.store import (
     READ_CHUNK_BYTES,
     BlobNotFoundError,
     BlobStoreUnavailableError,
+    StoredAt,
     StoredBlob,
     blob_key,
     check_content_type,
@@ -108,8 +109,9 @@ class S3BlobStore:
     async def put(
         self, tenant: str, chunks: AsyncIterable[bytes], content_type: str, max_bytes: int
     ) -> StoredBlob:
-        """See ``BlobStore.put``: spooled to ``TMPDIR``, uploaded only when the bucket does not
-        hold these bytes yet (a HEAD first). S3 makes an object visible only once it is whole."""
+        """See ``BlobStore.put``: spooled to ``TMPDIR``, then uploaded; bytes the bucket holds
+        already (a HEAD first) are uploaded again with their first content type, as S3 has no
+        other way to renew an object's time. S3 makes an object visible only once whole."""
         check_tenant(tenant)
         check_content_type(content_type)
         check_max_bytes(max_bytes)
@@ -126,21 +128,21 @@ class S3BlobStore:
                     raise BlobStoreUnavailableError(f"cannot write {spool_path}: {exc}") from exc
             key = blob_key(tenant, spooled.sha256)
             stored = await self._stat_or_none(key)
-            if stored is not None:
-                return stored
+            # Stored again (S3 cannot touch an object): its time is retention's start.
+            kept_type = content_type if stored is None else stored.content_type
             try:
                 await obstore.put_async(
                     self._store,
                     key,
                     spool_path,
-                    attributes={"Content-Type": content_type},
+                    attributes={"Content-Type": kept_type},
                     max_concurrency=_UPLOAD_PARTS_IN_FLIGHT,
                 )
             except (FileNotFoundError, ObstoreError) as exc:  # a PUT's 404 is NoSuchBucket
                 raise self._failure(exc) from exc
         finally:
             spool_path.unlink(missing_ok=True)
-        return StoredBlob(key, spooled.sha256, spooled.size, content_type)
+        return StoredBlob(key, spooled.sha256, spooled.size, kept_type)
 
     async def put_bytes(
         self, tenant: str, data: bytes, content_type: str, max_bytes: int
@@ -194,6 +196,20 @@ class S3BlobStore:
             problem = await self._missing(key)  # some stores answer 404 for a missing object
             if isinstance(problem, BlobStoreUnavailableError):
                 raise problem from None
+        except ObstoreError as exc:
+            raise self._failure(exc) from exc
+
+    async def stored(self) -> AsyncIterator[StoredAt]:
+        """See ``BlobStore.stored``: a LIST of the bucket (under the prefix), its objects'
+        last-modified times."""
+        try:
+            async for batch in obstore.list(self._store):
+                for meta in batch:
+                    try:
+                        key = blob_key(*str(meta["path"]).split("/", 1))
+                    except (ValueError, TypeError):
+                        continue  # not a blob of this store
+                    yield StoredAt(key, meta["last_modified"].astimezone(UTC))
         except ObstoreError as exc:
             raise self._failure(exc) from exc
 

@@ -22,6 +22,7 @@ __all__ = [
     "BlobStoreUnavailableError",
     "BlobTooLargeError",
     "SpooledBlob",
+    "StoredAt",
     "StoredBlob",
     "blob_key",
     "check_content_type",
@@ -40,6 +41,7 @@ import re
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
@@ -74,6 +76,15 @@ class StoredBlob:
     sha256: str
     size: int
     content_type: str
+
+
+@dataclass(frozen=True)
+class StoredAt:
+    """A blob's key and when its bytes were last stored (aware, UTC): by the first put, or by a
+    later put of the same bytes, which refreshes it (the retention counts from there)."""
+
+    key: str
+    stored_at: datetime
 
 
 class BlobTooLargeError(KnooppuntError):
@@ -115,8 +126,9 @@ class BlobStore(Protocol):
         The chunks are streamed into a spool file while hashed, never held whole; more than
         ``max_bytes`` raises ``BlobTooLargeError`` as soon as they arrived (the rest is not
         read) and keeps nothing. Atomic: no reader ever sees part of a blob. The same bytes for
-        the same tenant again are the same blob: nothing is written again, and the answer is
-        the stored blob, with the content type it was first stored with. ``content_type`` is
+        the same tenant again are the same blob, with the content type it was first stored
+        with; its stored time (``stored``) becomes now, so retention counts from the latest
+        event that carried it. ``content_type`` is
         a MIME type in printable ASCII (``ValueError`` otherwise).
         """
         ...
@@ -145,6 +157,12 @@ class BlobStore(Protocol):
 
     async def delete(self, key: str) -> None:
         """Remove the blob; a blob that is not there is fine."""
+        ...
+
+    def stored(self) -> AsyncIterator[StoredAt]:
+        """Every blob of every tenant with the time it was last stored, in no given order
+        (retention, hub/blobs/retention.py). Anything in the store that is no blob key (a
+        spool file, another tool's object) is passed over."""
         ...
 
     async def close(self) -> None:

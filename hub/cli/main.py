@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from hub.cli.blobs import blobs_app
 from hub.cli.common import DEMO_CONFIG, ConfigOption, fail, load
 from hub.cli.connectors import connectors_app
 from hub.cli.contracts import contracts_app
@@ -36,6 +37,7 @@ app.add_typer(connectors_app, name="connectors")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(destinations_app, name="destinations")
+app.add_typer(blobs_app, name="blobs")
 app.add_typer(routes_app, name="routes")
 
 

@@ -13,6 +13,7 @@ import logging
 import sys
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
@@ -34,13 +35,16 @@ from hub.kafka.producing import RecordProducer
 from hub.kafka.topics import QUARANTINE
 from hub.observability.logs import get_logger
 from hub.observability.metrics import DestinationCollector, Metrics
+from hub.observability.redaction import redact_text
 from hub.routing.router import router_consumer
 from hub.runtime.blob_store import attachments_of
+from hub.runtime.blob_sweep import sweep_blobs
 from hub.runtime.memory import freeze_start_up_heap
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from hub.blobs import BlobStore
     from hub.config import HubConfig
     from hub.kafka.consuming import Consumer
     from hub.kafka.topics import TopicNames
@@ -152,6 +156,30 @@ async def _warm_when_ready(built: Hub, producer: RecordProducer, limit_s: float 
     producer.warm(built.settings.topics.hub_written(built.config))
 
 
+async def _sweep_blobs_every(settings: Settings, config: HubConfig, store: BlobStore) -> None:
+    """Remove expired blobs every ``blob_sweep_interval_s`` (hub.runtime.blob_sweep); a failed
+    sweep is logged and tried again at the next one."""
+    retention = timedelta(seconds=settings.blob_retention_s)
+    while True:
+        await asyncio.sleep(settings.blob_sweep_interval_s)
+        try:
+            report = await sweep_blobs(
+                store, settings.kafka_bootstrap_servers, config, settings.topics, retention
+            )
+        except Exception as exc:  # a sweep must never stop the hub
+            log.warning(
+                "blob_sweep_failed", error_class=type(exc).__name__, error=redact_text(str(exc))
+            )
+            continue
+        if report.removed:
+            log.info(
+                "blobs_removed",
+                removed=len(report.removed),
+                expired=report.expired,
+                stored=report.stored,
+            )
+
+
 def _group_members(
     settings: Settings,
     config: HubConfig,
@@ -241,11 +269,18 @@ def build_hub(
         if announce:
             print(built.banner(), file=sys.stderr, flush=True)
         warming = asyncio.create_task(_warm_when_ready(built, producer))
+        sweeping = (
+            asyncio.create_task(_sweep_blobs_every(settings, config, attachments.blobs))
+            if "delivery" in roles
+            else None
+        )
         await authenticator.start()
         try:
             yield
         finally:
             warming.cancel()
+            if sweeping is not None:
+                sweeping.cancel()
             authenticator.stop()
             # Each consumer lets its batch in hand finish and commits it, then leaves its group.
             await asyncio.gather(*(c.stop(settings.shutdown_grace_s) for c in consumers))

@@ -97,6 +97,16 @@ class Settings(BaseSettings):
     max_submission_bytes: int = Field(
         50 * 1024 * 1024, ge=1, description="Largest total of a submission's attachments (bytes)."
     )
+    blob_retention_s: int = Field(
+        30 * 86400,
+        ge=1,
+        description="How long attachment bytes are kept after the last event that carried them "
+        "(seconds; 30 days); then removed once no event that may still be delivered, dead "
+        "letters included, names them.",
+    )
+    blob_sweep_interval_s: float = Field(
+        3600, gt=0, description="How often a delivery process looks for blobs to remove."
+    )
 
     @field_validator("topic_replication", "topic_min_insync_replicas", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ import json
 import random
 import stat
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,23 @@ class BlobStoreSuite:
         assert again == first
         assert stored_names() == kept
         assert await store.stat(first.key) == first
+
+    async def test_every_blob_is_listed_with_when_it_was_last_stored(
+        self, store: BlobStore
+    ) -> None:
+        before = datetime.now(UTC) - timedelta(seconds=2)  # S3 times have whole seconds
+        first = await store.put_bytes(TENANT, b"een", "text/plain", max_bytes=100)
+        second = await store.put_bytes(OTHER_TENANT, b"twee", "text/plain", max_bytes=100)
+        listed = {found.key: found.stored_at async for found in store.stored()}
+        assert set(listed) == {first.key, second.key}
+        assert all(before <= moment <= datetime.now(UTC) for moment in listed.values())
+        await asyncio.sleep(1.1)
+
+        await store.put_bytes(TENANT, b"een", "text/plain", max_bytes=100)  # stored again
+
+        renewed = {found.key: found.stored_at async for found in store.stored()}
+        assert renewed[first.key] > listed[first.key]  # retention counts from the last put
+        assert renewed[second.key] == listed[second.key]
 
     async def test_the_same_bytes_of_two_tenants_are_two_blobs(self, store: BlobStore) -> None:
         ours = await store.put_bytes(TENANT, b"%PDF-1.7", "application/pdf", max_bytes=100)

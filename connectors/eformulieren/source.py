@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -121,6 +122,16 @@ def _open_formulieren_body_limit(store: AttachmentStore | None) -> int:
     return store.max_submission_bytes * 4 // 3 + 1024 * 1024
 
 
+def _open_formulieren_hint(store: AttachmentStore | None) -> str:
+    """What a 413 tells Open Formulieren (its files travel in the body, base64)."""
+    if store is None:
+        return "this hub keeps no attachments (no blob store)"
+    return (
+        f"room for at most {store.max_submission_bytes} bytes of files (base64 in the body), "
+        f"at most {store.max_attachment_bytes} bytes each"
+    )
+
+
 def _in_open_formulieren_terms(error: ContractError) -> SourceRefused:
     field = error.field or "body"
     named = _OPEN_FORMULIEREN_FIELDS.get(field, f"values.{field.removeprefix('values.')}")
@@ -161,6 +172,9 @@ class EformulierenSource:
             fingerprint: bytes | None = None,
         ) -> Response:
             caller: Caller = request.state.caller
+            too_large = declared_size_refusal(submission.attachments, context.attachments)
+            if too_large is not None:
+                raise too_large
             published = await context.publish(
                 NewEvent(
                     spec=spec,
@@ -208,6 +222,7 @@ class EformulierenSource:
             route_class=ijson_route(
                 before=authenticated,
                 max_body_bytes=_open_formulieren_body_limit(context.attachments),
+                too_large_hint=_open_formulieren_hint(context.attachments),
             ),
         )
 
@@ -247,6 +262,36 @@ class EformulierenSource:
 
         router.include_router(of_router)
         return router
+
+
+def declared_size_refusal(
+    attachments: Sequence[formulier_v1.Attachment], store: AttachmentStore | None
+) -> SourceRefused | None:
+    """413 naming the limit when an attachment's declared ``size``, or their total, is over the
+    hub's attachment or submission limit (the same limits as files the hub stores: a back
+    office should never be sent a reference to more than the hub would take); None otherwise,
+    and always when the hub keeps no attachments (no limits configured)."""
+    if store is None or not attachments:
+        return None
+    for index, attachment in enumerate(attachments):
+        if attachment.size > store.max_attachment_bytes:
+            return SourceRefused(
+                413,
+                "Content too large",
+                f"attachments[{index}]: an attachment may be at most "
+                f"{store.max_attachment_bytes} bytes (its size is {attachment.size})",
+                "content_too_large",
+            )
+    total = sum(attachment.size for attachment in attachments)
+    if total > store.max_submission_bytes:
+        return SourceRefused(
+            413,
+            "Content too large",
+            f"the attachments of a submission may be at most {store.max_submission_bytes} "
+            f"bytes together (their sizes add up to {total})",
+            "content_too_large",
+        )
+    return None
 
 
 async def _store_files(

@@ -43,25 +43,29 @@ def is_json_media_type(content_type: str) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
-def _too_large(limit: int) -> SourceRefused:
+BY_REFERENCE = "send attachments by reference (a URL)"
+
+
+def _too_large(limit: int, hint: str) -> SourceRefused:
     return SourceRefused(
         413,
         "Content too large",
-        f"the body may be at most {limit} bytes; send attachments by reference (a URL)",
+        f"the body may be at most {limit} bytes; {hint}",
         "content_too_large",
     )
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it passes ``limit`` (Content-Length first)."""
+async def _read_body(request: Request, limit: int, hint: str = BY_REFERENCE) -> bytes:
+    """The body, refused with 413 as soon as it passes ``limit`` (Content-Length first); the
+    refusal ends with ``hint``, what the client can do about it."""
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
+        raise _too_large(limit, hint)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise _too_large(limit)
+            raise _too_large(limit, hint)
         chunks.append(chunk)
     body = b"".join(chunks)
     request._body = body
@@ -78,10 +82,12 @@ class IJsonRoute(APIRoute):
 
     before: Before | None = None
     max_body_bytes: int = MAX_BODY_BYTES
+    too_large_hint: str = BY_REFERENCE
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
         before, limit = type(self).before, type(self).max_body_bytes
+        hint = type(self).too_large_hint
         direct = direct_call(self)  # None: FastAPI resolves the endpoint's parameters
 
         async def checked(request: Request) -> Response:
@@ -97,7 +103,7 @@ class IJsonRoute(APIRoute):
                         "unsupported_media_type",
                     )
                 try:
-                    parsed = parse_ijson(await _read_body(request, limit), root="body")
+                    parsed = parse_ijson(await _read_body(request, limit, hint), root="body")
                 except ContractError as exc:
                     field = exc.field or "body"
                     reason = exc.reason
@@ -119,11 +125,18 @@ class IJsonRoute(APIRoute):
 
 
 def ijson_route(
-    before: Before | None = None, max_body_bytes: int = MAX_BODY_BYTES
+    before: Before | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    too_large_hint: str = BY_REFERENCE,
 ) -> type[IJsonRoute]:
-    """An IJsonRoute class that calls ``before(request)`` first (it may raise SourceRefused)."""
+    """An IJsonRoute class that calls ``before(request)`` first (it may raise SourceRefused);
+    a body over ``max_body_bytes`` is 413 ending with ``too_large_hint``."""
     return type(
         "IJsonRouteWith",
         (IJsonRoute,),
-        {"before": staticmethod(before) if before else None, "max_body_bytes": max_body_bytes},
+        {
+            "before": staticmethod(before) if before else None,
+            "max_body_bytes": max_body_bytes,
+            "too_large_hint": too_large_hint,
+        },
     )

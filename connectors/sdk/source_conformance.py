@@ -129,14 +129,27 @@ class PushSourceConformance:
 
         @app.exception_handler(SourceRefused)
         async def _refused(_request: Request, exc: SourceRefused) -> JSONResponse:
-            body = {"status": exc.status, "code": exc.code, "invalidParams": exc.invalid_params}
+            body = {
+                "status": exc.status,
+                "title": exc.title,
+                "detail": exc.detail,
+                "code": exc.code,
+                "invalidParams": exc.invalid_params,
+            }
             return JSONResponse(body, exc.status, media_type="application/problem+json")
 
         @app.exception_handler(RequestValidationError)
         async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
             # As the hub answers (hub.http.problems.validation_problem): 400, each field named.
-            names = [_dotted(error["loc"]) for error in exc.errors()]
-            body = {"status": 400, "invalidParams": [{"name": name} for name in names]}
+            params = [
+                {
+                    "name": _dotted(error["loc"]),
+                    "code": str(error["type"]),
+                    "reason": str(error["msg"]).removeprefix("Value error, "),
+                }
+                for error in exc.errors()
+            ]
+            body = {"status": 400, "invalidParams": params}
             return JSONResponse(body, 400, media_type="application/problem+json")
 
         context = _context(recorded, config, self.attachments)

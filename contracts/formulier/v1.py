@@ -7,6 +7,9 @@ attachments (by reference) and the payment.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -19,6 +22,8 @@ from pydantic import (
     Field,
     HttpUrl,
     JsonValue,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -106,6 +111,24 @@ class Attachment(Frozen):
         max_length=(INLINE_LIMIT_BYTES + 2) // 3 * 4,
         description=f"The content itself, only for files up to {INLINE_LIMIT_BYTES} bytes.",
     )
+
+    @field_validator("inline_base64")
+    @classmethod
+    def _inline_content_is_what_it_says(cls, text: str | None, info: ValidationInfo) -> str | None:
+        """An inline file must be the file its ``size`` and ``sha256`` describe: a back office
+        checking the digest would otherwise refuse what the hub accepted."""
+        if text is None:
+            return text
+        try:
+            content = base64.b64decode(text, validate=True)
+        except binascii.Error as exc:
+            raise ValueError("not valid base64") from exc
+        size, sha256 = info.data.get("size"), info.data.get("sha256")
+        if size is not None and len(content) != size:
+            raise ValueError(f"decodes to {len(content)} bytes, not the size {size}")
+        if sha256 is not None and hashlib.sha256(content).hexdigest() != sha256:
+            raise ValueError("decodes to bytes whose SHA-256 is not the sha256 given")
+        return text
 
 
 class Payment(Frozen):

@@ -158,7 +158,10 @@ class FolderBlobStore:
 
 
 def _blob_files(root: Path) -> list[StoredAt]:
-    """Every ``<root>/<tenant>/<sha256>`` with its modification time; nothing if no root."""
+    """Every ``<root>/<tenant>/<sha256>`` with its modification time; nothing if no root yet
+    (NotADirectoryError when ``root`` is a file: no store, not an empty one)."""
+    if root.exists() and not root.is_dir():
+        raise NotADirectoryError(20, "not a folder", str(root))
     found = []
     for folder in root.glob("[0-9][0-9][0-9][0-9]"):
         for path in folder.iterdir():

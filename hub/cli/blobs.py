@@ -52,11 +52,13 @@ def blobs_sweep(
         finally:
             await store.close()
         verb = "would remove" if dry_run else "removed"
-        return (
-            f"{report.stored} blob(s) stored, {report.expired} older than {retention.days} "
-            f"day(s); {verb} {len(report.removed)}, kept "
-            f"{report.expired - len(report.removed)} that pending events name"
+        listed = [f"{verb} {key}" for key in report.removed]
+        summary = (
+            f"{report.stored} blob(s) stored, {report.expired} older than {_span(retention)}; "
+            f"{verb} {len(report.removed)}, kept {report.expired - len(report.removed)} that "
+            "pending events name"
         )
+        return "\n".join([*listed, summary])
 
     try:
         typer.echo(asyncio.run(sweep()))
@@ -65,4 +67,14 @@ def blobs_sweep(
             f"Kafka at {settings.kafka_bootstrap_servers} does not answer ({exc}); nothing removed"
         ) from exc
     except BlobStoreUnavailableError as exc:
-        raise KnooppuntError(f"the blob store cannot be used: {exc}; nothing removed") from exc
+        raise KnooppuntError(str(exc)) from exc
+
+
+def _span(retention: timedelta) -> str:
+    """``30 days``, ``36 hours``, ``90 seconds``: the largest whole unit."""
+    seconds = int(retention.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"

@@ -19,6 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from connectors.registry import sink_connector
 from contracts.registry import CONTRACTS
+from hub.blobs import BlobStoreUnavailableError
 from hub.blobs.retention import named_blobs, removable
 from hub.kafka.admin import partitions_of
 from hub.kafka.topics import QUARANTINE, UNKNOWN_TENANT
@@ -45,8 +46,12 @@ class SweepReport:
     removed: list[str]
 
 
-def _groups(config: HubConfig, names: TopicNames) -> dict[str, list[str]]:
-    """Each consumer group of the hub and the topics it reads."""
+def _groups(config: HubConfig, names: TopicNames, existing: set[str]) -> dict[str, list[str]]:
+    """Each consumer group of the hub and the topics it reads. Retry tiers are every tier
+    topic on the cluster, not only the config's: events may wait in a tier an older config
+    had (or the one the running hub has, when this config differs)."""
+    tiers = {names.retry(delay) for delay in config.delivery.retry_delays}
+    tiers |= {topic for topic in existing if topic.startswith(names.retry(""))}
     push = [
         names.destination(tenant.id, destination.name)
         for tenant in config.tenants
@@ -56,7 +61,7 @@ def _groups(config: HubConfig, names: TopicNames) -> dict[str, list[str]]:
     return {
         names.group("router"): sorted({names.contract(spec) for spec in CONTRACTS}),
         names.group("deliver"): push,
-        names.group("retry"): [names.retry(delay) for delay in config.delivery.retry_delays],
+        names.group("retry"): sorted(tiers),
     }
 
 
@@ -71,7 +76,8 @@ async def pending_names(bootstrap: str, config: HubConfig, names: TopicNames) ->
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
     await admin.start()
     try:
-        for group, topics in _groups(config, names).items():
+        existing = set(await admin.list_topics())
+        for group, topics in _groups(config, names, existing).items():
             committed = await admin.list_consumer_group_offsets(group)
             for tp in await partitions_of(bootstrap, topics):
                 mark = committed.get(tp)
@@ -129,6 +135,11 @@ async def sweep_blobs(
         return SweepReport(len(stored), 0, [])
     gone = removable(expired, await pending_names(bootstrap, config, names), before)
     if not dry_run:
-        for key in gone:
-            await store.delete(key)
+        for done, key in enumerate(gone):
+            try:
+                await store.delete(key)
+            except BlobStoreUnavailableError as exc:
+                raise BlobStoreUnavailableError(
+                    f"{exc} (removed {done} of {len(gone)} before that)"
+                ) from exc
     return SweepReport(len(stored), len(expired), gone)

@@ -100,12 +100,16 @@ class Settings(BaseSettings):
     blob_retention_s: int = Field(
         30 * 86400,
         ge=1,
+        le=3650 * 86400,
         description="How long attachment bytes are kept after the last event that carried them "
-        "(seconds; 30 days); then removed once no event that may still be delivered, dead "
-        "letters included, names them.",
+        "(seconds; 30 days, at most 10 years); then removed once no event that may still be "
+        "delivered, dead letters included, names them.",
     )
     blob_sweep_interval_s: float = Field(
-        3600, gt=0, description="How often a delivery process looks for blobs to remove."
+        3600,
+        gt=0,
+        le=7 * 86400,
+        description="How often a delivery process looks for blobs to remove (seconds).",
     )
 
     @field_validator("topic_replication", "topic_min_insync_replicas", mode="before")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -10,7 +12,12 @@ import pytest
 
 from connectors.eformulieren import SPEC
 from connectors.eformulieren.source import _EVENT_ID_NAMESPACE, submission_event_id
-from connectors.sdk.source_conformance import PushSourceConformance, SourceRequest, _Recorded
+from connectors.sdk.source_conformance import (
+    MemoryAttachments,
+    PushSourceConformance,
+    SourceRequest,
+    _Recorded,
+)
 from tests.samples import VALID_BSN, submission
 
 _IDS = [str(uuid.uuid4()) for _ in range(3)]
@@ -143,4 +150,67 @@ async def test_identifiers_take_ascii_digits_only(
     assert recorded.published == []
     # The same body in ASCII digits is accepted: the refusal is about the digits alone.
     answer = await CONFORMANCE.send(recorded, SourceRequest(path, body_with(lambda d: d)))
+    assert answer.status_code == 202, answer.text
+
+
+def _limited() -> PushSourceConformance:
+    attachments = MemoryAttachments(max_attachment_bytes=1000, max_submission_bytes=1500)
+    return PushSourceConformance(
+        spec=SPEC, valid=_valid, violation=CONFORMANCE.violation, attachments=attachments
+    )
+
+
+@pytest.mark.parametrize("path", [_V1, _V2], ids=["v1", "v2"])
+@pytest.mark.parametrize(
+    ("sizes", "named"),
+    [
+        ([1001], "attachments[0]: an attachment may be at most 1000 bytes (its size is 1001)"),
+        ([800, 800], "at most 1500 bytes together (their sizes add up to 1600)"),
+    ],
+    ids=["one-too-large", "together-too-large"],
+)
+async def test_attachments_by_reference_are_held_to_the_limits_of_stored_ones(
+    path: str, sizes: list[int], named: str
+) -> None:
+    # Was: 202 for a reference declaring 10,000,000,000 bytes.
+    references = [{**_attachment("application/pdf"), "size": size} for size in sizes]
+    body = submission(attachments=references)
+    if path == _V2:
+        body = {**_v2_subject("bsn", VALID_BSN, "digid"), "attachments": references}
+    recorded = _Recorded()
+    answer = await _limited().send(recorded, SourceRequest(path, body))
+    assert answer.status_code == 413, answer.text
+    assert named in answer.json()["detail"]
+    assert recorded.published == []
+    within = [{**_attachment("application/pdf"), "size": 700}] * 2
+    body = submission(attachments=within)
+    answer = await _limited().send(recorded, SourceRequest(_valid(0).path, body))
+    assert answer.status_code == 202, answer.text
+
+
+@pytest.mark.parametrize(
+    ("inline", "reason"),
+    [
+        (base64.b64encode(b"abc").decode(), "SHA-256"),  # the sha256 given is "0" * 64
+        ("not base64!", "not valid base64"),
+    ],
+)
+async def test_an_inline_file_must_be_the_file_its_size_and_sha256_describe(
+    inline: str, reason: str
+) -> None:
+    # Was: 202 for inline "abc" with another file's sha256.
+    attachment = {**_attachment("text/plain"), "size": 3, "inline_base64": inline}
+    recorded = _Recorded()
+    answer = await CONFORMANCE.send(
+        recorded, SourceRequest(_valid(0).path, submission(attachments=[attachment]))
+    )
+    assert answer.status_code == 400, answer.text
+    [param] = answer.json()["invalidParams"]
+    assert param["name"] == "attachments[0].inline_base64"
+    assert reason in param["reason"]
+    right = {**attachment, "sha256": hashlib.sha256(b"abc").hexdigest()}
+    right["inline_base64"] = base64.b64encode(b"abc").decode()
+    answer = await CONFORMANCE.send(
+        recorded, SourceRequest(_valid(1).path, submission(attachments=[right]))
+    )
     assert answer.status_code == 202, answer.text

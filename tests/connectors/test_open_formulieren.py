@@ -141,3 +141,18 @@ async def test_without_login_and_without_files() -> None:
     assert answer.status_code == 202, answer.text
     assert recorded.published[0].payload.authentication.method == "none"
     assert recorded.published[0].payload.attachments == []
+
+
+async def test_a_body_over_the_limit_names_the_files_limit_open_formulieren_can_act_on() -> None:
+    # Was: "send attachments by reference (a URL)", which Open Formulieren cannot do.
+    store = MemoryAttachments(max_attachment_bytes=100, max_submission_bytes=150)
+    body = copy.deepcopy(BODY)
+    body["values"]["groot"] = {"file_name": "groot.pdf", "content": "A" * (2 << 20)}
+    answer, recorded, _ = await _send(body, store)
+    assert answer.status_code == 413
+    detail = answer.json()["detail"]
+    assert "room for at most 150 bytes of files (base64 in the body), at most 100 bytes each" in (
+        detail
+    )
+    assert "by reference" not in detail
+    assert recorded.published == []

@@ -298,3 +298,9 @@ class TestFolderBlobStore(BlobStoreSuite):
 
         with pytest.raises(BlobStoreUnavailableError, match=str(in_the_way)):
             await store.put_bytes(TENANT, b"x", "text/plain", max_bytes=10)
+        # Was: listed as an empty store ("0 blob(s) stored"), so a sweep said all was well.
+        with pytest.raises(BlobStoreUnavailableError, match=f"{in_the_way}.*not a folder"):
+            [found async for found in store.stored()]
+
+    async def test_a_store_not_made_yet_lists_nothing(self, tmp_path: Path) -> None:
+        assert [found async for found in FolderBlobStore(tmp_path / "none").stored()] == []

@@ -52,6 +52,13 @@ from hub.delivery.history import (
     next_progress,
     next_step,
 )
+from hub.delivery.outcomes import (
+    DELIVERED,
+    FAILED,
+    delivered_event,
+    failed_event,
+    reports_outcome,
+)
 from hub.delivery.scheduling import CircuitBreaker
 from hub.errors import ContractError, KnooppuntError
 from hub.kafka.consuming import Consumer, Defer, RecordConsumer
@@ -123,6 +130,7 @@ class DeliveryWorkers:
         settings are read (default os.environ); ``transport``: for tests, every sink's HTTP;
         ``attachments``: the blob store sinks read attachments from."""
         self.producer, self.config, self.metrics, self.names = producer, config, metrics, names
+        self.oins = {tenant.id: tenant.oin for tenant in config.tenants}  # outcome sources
         self.targets: dict[str, _Target] = {}
         self.pool = ConnectionPool()  # one for every push destination (connections per host)
         self.running_engine: DeliveryEngine | None = None
@@ -305,8 +313,19 @@ class DeliveryWorkers:
         if not isinstance(delivered, Delivered):
             if hold and not isinstance(delivered, Permanent):
                 return "held"
-            await self._failed(record, history, delivered, target)
+            await self._failed(record, history, delivered, target, event)
             return "refused" if isinstance(delivered, Permanent) else "failed"
+        if reports_outcome(event):  # on Kafka before the offset is committed
+            await self._report(
+                delivered_event(
+                    event,
+                    self.oins[target.tenant],
+                    target.destination,
+                    history.attempts,
+                    delivered.reference,
+                    datetime.now(UTC),
+                )
+            )
         self.metrics.deliveries.labels(target.tenant, target.destination, "delivered").inc()
         self.metrics.delivery_latency.labels(target.destination).observe(
             max(0.0, time.time() - event.time.timestamp())
@@ -327,6 +346,7 @@ class DeliveryWorkers:
         history: DeliveryHistory,
         failure: Failure,
         target: _Target,
+        event: CloudEvent | None = None,
     ) -> None:
         """A failed outcome: to the next retry tier with the progress it reports, or to dead
         letters. Throttled is retried like Retryable (counted apart)."""
@@ -348,10 +368,10 @@ class DeliveryWorkers:
             )
         except Exception as exc:  # what a back office answered may not stall its destination
             reason = f"its retry could not be planned: {type(exc).__name__}: {exc}"
-            await self._dead_letter(record, history, error, target.tenant, reason)
+            await self._dead_letter(record, history, error, target.tenant, reason, event)
             return
         if isinstance(step, DeadLetter):
-            await self._dead_letter(record, history, error, target.tenant, step.reason)
+            await self._dead_letter(record, history, error, target.tenant, step.reason, event)
             return
         await self._move(record, self.names.retry(step.delay), headers)
         outcome = "throttled" if isinstance(failure, Throttled) else "retry"
@@ -366,6 +386,13 @@ class DeliveryWorkers:
             error_status=error.status,
             error=redact_text(str(error)),
         )
+
+    async def _report(self, outcome: tuple[CloudEvent, bytes]) -> None:
+        """An outcome event (hub.delivery.outcomes) onto its contract topic; returns once
+        Kafka acknowledged it."""
+        event, key = outcome
+        spec = DELIVERED if event.type == DELIVERED.type else FAILED
+        await self.producer.keep(self.names.contract(spec), event.data, key, event.kafka_headers())
 
     async def _move(
         self, record: ConsumerRecord, topic: str, headers: list[tuple[str, bytes | None]]
@@ -382,10 +409,26 @@ class DeliveryWorkers:
         error: Exception,
         tenant: str,
         reason: str = "not deliverable",
+        event: CloudEvent | None = None,
     ) -> None:
+        """The record onto the tenant's dead letters with its cause; for a readable ``event``
+        (not an outcome itself), then its ``mislukt`` outcome."""
         now = datetime.now(UTC)
         topic = self.names.dead_letter(tenant)
         await self._move(record, topic, failure_headers(record, history, error, now))
+        if event is not None and reports_outcome(event) and tenant in self.oins:
+            permanent = isinstance(error, DeliveryError) and error.permanent
+            await self._report(
+                failed_event(
+                    event,
+                    self.oins[tenant],
+                    history.destination,
+                    history.attempts,
+                    error,
+                    permanent,
+                    now,
+                )
+            )
         self.metrics.deliveries.labels(tenant, history.destination, "dead_letter").inc()
         self.metrics.dead_letters.labels(tenant, type(error).__name__).inc()
         log.error(

@@ -111,7 +111,8 @@ async def test_progress_reaches_the_next_attempt_through_the_retry_record() -> N
     again = _record(retry.topic, retry.headers, retry.value)
     await workers._attempt(again, workers.targets[TOPIC], history_of(again))
 
-    assert len(producer.sent) == 1  # delivered: nothing more moved
+    # delivered: nothing more moved; its outcome reported on the outcome's contract topic
+    assert [sent.topic for sent in producer.sent[1:]] == ["nl.gemeente.aflevering.geslaagd.v1"]
     first_try, second_try = sink.seen
     assert first_try.progress == {}
     assert second_try.progress == {"zaak": "https://z.example/zaken/1"}  # no second zaak

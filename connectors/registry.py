@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors import brp_update, eformulieren, email, topic, webhook
+from connectors import brp_update, eformulieren, email, notifynl, topic, webhook
 from connectors.sdk import ConnectorSpec, SinkSpec, SourceSpec
 
 __all__ = [
@@ -18,6 +18,7 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     brp_update.WIJZIGINGEN,
     eformulieren.SPEC,
     email.SPEC,
+    notifynl.SPEC,
     topic.SPEC,
     webhook.SPEC,
 )

@@ -80,8 +80,16 @@ def _section(spec: ConnectorSpec) -> list[str]:
     if spec.example:
         example = yaml.safe_dump(dict(spec.example), sort_keys=False).rstrip()
         lines += ["", "Example `settings`:", "", "```yaml", example, "```"]
-    lines += ["", f"More: [connectors/{spec.name}/](../connectors/{spec.name}/).", ""]
+    folder = _folder(spec)
+    lines += ["", f"More: [connectors/{folder}/](../connectors/{folder}/).", ""]
     return lines
+
+
+def _folder(spec: ConnectorSpec) -> str:
+    """The connector's folder under connectors/: its config model's package (a name such as
+    ``objects-api`` or ``brp-wijzigingen`` is not a Python package name)."""
+    parts = spec.config.__module__.split(".")
+    return parts[1] if len(parts) > 2 and parts[0] == "connectors" else spec.name
 
 
 def render_connectors_doc(specs: Sequence[ConnectorSpec]) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors import brp_update, eformulieren, email, notifynl, topic, webhook
+from connectors import brp_update, eformulieren, email, notifynl, objects_api, topic, webhook
 from connectors.sdk import ConnectorSpec, SinkSpec, SourceSpec
 
 __all__ = [
@@ -19,6 +19,7 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     eformulieren.SPEC,
     email.SPEC,
     notifynl.SPEC,
+    objects_api.SPEC,
     topic.SPEC,
     webhook.SPEC,
 )

@@ -98,8 +98,9 @@ class ObjectsApiConfig(BaseModel):
     token_env: SecretName = Field(
         description="Environment variable holding the Objects API token. Checked at start."
     )
-    objecttypes_token_env: SecretName | None = Field(
+    objecttypes_token_env: str | None = Field(
         None,
+        pattern=r"^[A-Z_][A-Z0-9_]*$",
         description="Environment variable holding the Objecttypes API token; default: the "
         "token of token_env (Open Objecten 4 serves both APIs).",
     )

@@ -18,6 +18,7 @@ from contracts.cloudevents import source_urn
 from contracts.events import build_event
 from contracts.registry import contract_for
 from hub.config import HubConfig
+from hub.kafka.admin import ensure_topics
 from hub.runtime.settings import Settings
 from tests.conftest import running_hub
 from tests.fakes.backoffice import FakeBackOffice, running_backoffice
@@ -312,10 +313,19 @@ async def test_deliveries_at_once_are_capped_per_process_and_every_destination_g
         max_in_flight=8,
         max_in_flight_total=6,
     )
+    # Every destination's events are waiting before the hub starts: produced while it ran, the
+    # last destination's came a second after the first's on a busy machine, and looked starved.
+    topics = [hub_settings.topics.destination("0363", name) for name in names]
+    await ensure_topics(
+        hub_settings.kafka_bootstrap_servers,
+        hub_settings.topics.all_for(config),
+        hub_settings.topic_partitions,
+        partitions_of=dict.fromkeys(topics, hub_settings.push_partitions),
+    )
+    for name in names:
+        await _produce(hub_settings, "0363", name, [f"{name}-{i}" for i in range(10)])
     async with running_hub(hub_settings, config) as (_hub, http):
         await wait_ready(http)
-        for name in names:
-            await _produce(hub_settings, "0363", name, [f"{name}-{i}" for i in range(10)])
         await until(lambda: all(len(backoffice.accepted(n)) >= 10 for n in names), 60)
     received = [r for name in names for r in backoffice.accepted(name)]
     assert len(received) == 120

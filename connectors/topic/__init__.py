@@ -1,7 +1,7 @@
 """The ``topic`` sink: the back office reads its own destination topic; no push delivery.
 
 The router's copy on ``knooppunt.deliver.<tenant>.<destination>`` is the delivery. A Kafka ACL on
-that prefix gives the back office exactly its own events.
+that topic gives the back office exactly its own events (README.md, docs/kafka-consumers.md).
 """
 
 from __future__ import annotations

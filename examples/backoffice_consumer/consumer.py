@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from examples.backoffice_consumer.events import NotAnEvent, read_event
 
@@ -104,9 +104,21 @@ def run(
                 where = (message.topic() or "", message.partition() or 0)
                 next_offsets[where] = (message.offset() or 0) + 1
             if next_offsets:
-                consumer.commit(
-                    offsets=[TopicPartition(t, p, o) for (t, p), o in next_offsets.items()],
-                    asynchronous=False,
-                )
+                _commit(consumer, next_offsets)
     finally:
         consumer.close()  # leaves the group at once, so its partitions move without waiting
+
+
+def _commit(consumer: Consumer, next_offsets: dict[tuple[str, int], int]) -> None:
+    """Commit, synchronously. A commit refused because the group is rebalancing is not fatal:
+    whoever gets the partition reads those records again, and the store recognises them."""
+    try:
+        consumer.commit(
+            offsets=[TopicPartition(t, p, o) for (t, p), o in next_offsets.items()],
+            asynchronous=False,
+        )
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args else None
+        if not isinstance(error, KafkaError) or error.fatal():
+            raise
+        log.warning("commit failed, these records will be read again: %s", error)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from examples.backoffice_consumer import EventStore, NotAnEvent, Schemas, read_event
+from examples.backoffice_consumer.consumer import tenant_of_topic
 from tests.samples import VALID_BSN, submission
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "contracts" / "schemas"
@@ -124,3 +125,16 @@ def test_the_store_keeps_an_event_once_by_source_and_id(tmp_path: Path) -> None:
         assert reopened.keep(event, ("t", 0, 1)) is False
     finally:
         reopened.close()
+
+
+@pytest.mark.parametrize(
+    ("topic", "tenant"),
+    [
+        ("knooppunt.deliver.0363.zaaksysteem", "0363"),
+        ("acc.knooppunt.deliver.0599.archief", "0599"),
+        ("knooppunt.dlq.0363", None),
+        ("xknooppunt.deliver.0363.zaken", None),
+    ],
+)
+def test_the_tenant_is_read_from_the_destination_topic(topic: str, tenant: str | None) -> None:
+    assert tenant_of_topic(topic) == tenant

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors import brp_update, eformulieren, email, notifynl, objects_api, topic, webhook
+from connectors import brp_update, eformulieren, email, notifynl, objects_api, topic, webhook, zgw
 from connectors.sdk import ConnectorSpec, SinkSpec, SourceSpec
 
 __all__ = [
@@ -22,6 +22,7 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     objects_api.SPEC,
     topic.SPEC,
     webhook.SPEC,
+    zgw.SPEC,
 )
 
 

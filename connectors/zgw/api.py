@@ -1,0 +1,188 @@
+"""What the sink says to the ZGW APIs and reads from their answers (VNG-Realisatie zaken-api
+1.5, catalogi-api 1.x, documenten-api 1.x OpenAPI specifications). Plain functions, no I/O.
+
+- Catalogi: ``GET zaaktypen?identificatie=&status=definitief[&catalogus=]`` and
+  ``GET roltypen?zaaktype=&omschrijvingGeneriek=initiator&status=definitief``; paginated lists
+  ``{count, next, previous, results}``.
+- Zaken: ``GET zaken?bronorganisatie=&identificatie=`` and ``POST zaken`` (both need
+  ``Accept-Crs``, the POST ``Content-Crs``); ``GET rollen?zaak=&betrokkeneType=&
+  omschrijvingGeneriek=initiator`` and ``POST rollen`` (``roltoelichting`` required);
+  ``GET zaakinformatieobjecten?zaak=&informatieobject=`` (a plain list) and its POST.
+- Documenten: ``GET enkelvoudiginformatieobjecten?bronorganisatie=&identificatie=`` and
+  ``POST enkelvoudiginformatieobjecten`` with ``inhoud`` base64.
+- Errors: ``Fout`` / ``ValidatieFout`` ``{type, code, title, status, detail, instance,
+  invalidParams: [{name, code, reason}]}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from connectors.sdk import HttpResponse
+
+__all__ = [
+    "CRS",
+    "document_body",
+    "identificatie",
+    "in_force",
+    "initiator_rol",
+    "invalid_params",
+    "listed",
+    "made_url",
+    "rol_body",
+    "taal",
+    "zaak_body",
+]
+
+CRS = "EPSG:4326"  # WGS84: the Zaken API needs Accept-Crs and Content-Crs on zaken
+_TAAL = {"nl": "dut", "en": "eng", "de": "ger", "fr": "fre", "fy": "fry", "es": "spa"}
+
+
+def identificatie(prefix: str, step_key: str) -> str:
+    """The identificatie the hub gives a zaak or document: ``prefix`` and the step key's 32 hex
+    digits (at most 40 characters, the APIs' limit), the same on every attempt."""
+    return f"{prefix}{uuid.UUID(step_key).hex}"
+
+
+def taal(language: str) -> str:
+    """ISO 639-2/B code (``dut``) for a submission's ISO 639-1 language (``nl``); ``dut`` for
+    one not in the table."""
+    return _TAAL.get(language, "dut")
+
+
+def listed(response: HttpResponse) -> list[dict[str, Any]]:
+    """The objects of a list answer, paginated (``results``) or plain; ValueError otherwise."""
+    body = response.json()
+    results = body.get("results") if isinstance(body, dict) else body
+    if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+        raise ValueError("not a ZGW list answer")
+    return results
+
+
+def in_force(zaaktypen: list[dict[str, Any]], today: date) -> dict[str, Any] | None:
+    """The zaaktype version valid on ``today`` (beginGeldigheid <= today <= eindeGeldigheid),
+    the latest beginning when several are; None when none is."""
+    valid = [
+        z
+        for z in zaaktypen
+        if str(z.get("beginGeldigheid", "")) <= today.isoformat()
+        and (not z.get("eindeGeldigheid") or today.isoformat() <= str(z["eindeGeldigheid"]))
+    ]
+    return max(valid, key=lambda z: str(z.get("beginGeldigheid", "")), default=None)
+
+
+def made_url(response: HttpResponse) -> str:
+    """The ``url`` of a created or listed object; ValueError when the answer has none."""
+    body = response.json()
+    url = body.get("url") if isinstance(body, dict) else None
+    if not isinstance(url, str):
+        raise ValueError("the answer names no url")
+    return url
+
+
+def zaak_body(
+    *,
+    zaaktype: str,
+    bronorganisatie: str,
+    verantwoordelijke: str,
+    ident: str,
+    startdatum: date,
+    omschrijving: str,
+    kenmerk: str,
+    vertrouwelijkheid: str | None,
+) -> dict[str, Any]:
+    """The Zaak to POST. ``omschrijving`` is cut to 80 characters, the kenmerk (the submission's
+    public reference) to 40, as the API allows."""
+    body: dict[str, Any] = {
+        "identificatie": ident,
+        "bronorganisatie": bronorganisatie,
+        "verantwoordelijkeOrganisatie": verantwoordelijke,
+        "zaaktype": zaaktype,
+        "startdatum": startdatum.isoformat(),
+        "registratiedatum": date.today().isoformat(),
+        "omschrijving": omschrijving[:80],
+        "kenmerken": [{"kenmerk": kenmerk[:40], "bron": "knooppunt"}],
+    }
+    if vertrouwelijkheid:
+        body["vertrouwelijkheidaanduiding"] = vertrouwelijkheid
+    return body
+
+
+def initiator_rol(subject: dict[str, Any] | None) -> tuple[str, dict[str, str]] | None:
+    """``(betrokkeneType, betrokkeneIdentificatie)`` of the initiator for the submission's legal
+    subject (v2 ``{type, value}``): a BSN as natuurlijk_persoon ``inpBsn``, a KvK number as
+    vestiging ``kvkNummer`` (Zaken API 1.5), an RSIN as niet_natuurlijk_persoon ``innNnpId``.
+    None for no subject or a pseudonym: no initiator rol then."""
+    if subject is None:
+        return None
+    value = str(subject["value"])
+    return {
+        "bsn": ("natuurlijk_persoon", {"inpBsn": value}),
+        "kvk": ("vestiging", {"kvkNummer": value}),
+        "rsin": ("niet_natuurlijk_persoon", {"innNnpId": value}),
+    }.get(str(subject["type"]))
+
+
+def rol_body(zaak: str, roltype: str, kind: str, identification: dict[str, str]) -> dict[str, Any]:
+    """The initiator Rol to POST."""
+    return {
+        "zaak": zaak,
+        "betrokkeneType": kind,
+        "roltype": roltype,
+        "roltoelichting": "Indiener van het formulier",
+        "betrokkeneIdentificatie": identification,
+    }
+
+
+def document_body(
+    *,
+    ident: str,
+    bronorganisatie: str,
+    informatieobjecttype: str,
+    created: date,
+    titel: str,
+    auteur: str,
+    language: str,
+    content_type: str,
+    content: bytes,
+    vertrouwelijkheid: str | None,
+) -> dict[str, Any]:
+    """The EnkelvoudigInformatieObject to POST, ``inhoud`` the content in base64."""
+    body: dict[str, Any] = {
+        "identificatie": ident,
+        "bronorganisatie": bronorganisatie,
+        "creatiedatum": created.isoformat(),
+        "titel": titel[:200],
+        "auteur": auteur,
+        "status": "definitief",
+        "formaat": content_type,
+        "taal": taal(language),
+        "bestandsnaam": titel[:255],
+        "bestandsomvang": len(content),
+        "inhoud": base64.b64encode(content).decode("ascii"),
+        "informatieobjecttype": informatieobjecttype,
+        "indicatieGebruiksrecht": False,
+    }
+    if vertrouwelijkheid:
+        body["vertrouwelijkheidaanduiding"] = vertrouwelijkheid
+    return body
+
+
+def invalid_params(response: HttpResponse) -> str:
+    """The refused fields of a ``ValidatieFout`` as ``name: code`` pairs, comma-separated;
+    empty when it names none. The ``reason`` texts are left out: they may quote values."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    params = body.get("invalidParams") if isinstance(body, dict) else None
+    pairs = [
+        f"{param.get('name')}: {param.get('code')}"
+        for param in params or []
+        if isinstance(param, dict)
+    ]
+    return ", ".join(pairs)

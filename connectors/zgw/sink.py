@@ -1,0 +1,371 @@
+"""The ``zgw`` sink: each form submission as a zaak with its initiator rol and one document per
+attachment in a zaaksysteem's ZGW APIs (Open Zaak, OneGround). The I/O is here; what is sent
+and read is api.py's."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+import orjson
+
+from connectors.sdk import (
+    Delivered,
+    Health,
+    HttpError,
+    HttpResponse,
+    Permanent,
+    Retryable,
+    SecretMissingError,
+    Throttled,
+)
+from connectors.sdk.http import failure_for_exception, failure_for_status
+from connectors.zgw.api import (
+    CRS,
+    document_body,
+    identificatie,
+    in_force,
+    initiator_rol,
+    invalid_params,
+    listed,
+    made_url,
+    rol_body,
+    zaak_body,
+)
+from contracts.errors import ContractError, KnooppuntError
+from contracts.events import payload_as
+from contracts.registry import contract_for
+
+if TYPE_CHECKING:
+    from connectors.sdk import ConnectorContext, Delivery, Failure, Outcome
+    from connectors.zgw.config import ZgwConfig
+
+__all__ = ["ZgwSink", "build"]
+
+SUBMISSION = contract_for("nl.gemeente.formulier.ingediend", 2)  # v1 events are upcast to it
+_ZAAK_CRS = {"Accept-Crs": CRS, "Content-Crs": CRS}
+
+
+@dataclass(frozen=True)
+class _Types:
+    """What the Catalogi API said, cached for the sink's life: the zaaktype in force and its
+    initiator roltype (None when it has none)."""
+
+    zaaktype: str
+    roltype: str | None
+
+
+class _StepFailedError(Exception):
+    """A step's failure, carried out of the step to ``deliver`` (never leaves the sink)."""
+
+    def __init__(self, failure: Failure) -> None:
+        self.failure = failure
+
+
+class ZgwSink:
+    """A ``Sink`` that makes, per submission: a Zaak of the configured zaaktype, the initiator
+    Rol for the legal subject, and per attachment an EnkelvoudigInformatieObject linked to the
+    zaak by a ZaakInformatieObject.
+
+    Every step first looks for what an earlier attempt made, so a redelivery after an
+    interruption (even after a lost answer) makes nothing twice: the zaak and each document by
+    the identificatie the hub gives them (prefix + the delivery's step key), the rol by zaak,
+    betrokkeneType and omschrijvingGeneriek ``initiator``, the link by zaak and informatieobject.
+    What is done travels in ``Retryable.progress`` too, so a later attempt skips those lookups.
+    Answers classify as connectors.sdk.http says (5xx and no answer Retryable, 429 Throttled,
+    other 4xx Permanent naming the step, the status and the refused fields). It never retries
+    or sleeps, and logs nothing.
+    """
+
+    max_in_flight = 8
+
+    def __init__(self, config: ZgwConfig, context: ConnectorContext) -> None:
+        self.config = config
+        self._context = context
+        self._rsin = context.tenant.rsin
+        self._where = f"tenant {context.tenant.id}, destination {context.destination}"
+        headers = {"Accept": "application/json"}
+        self._client = context.http.client(
+            auth=config.auth, timeout_s=config.timeout_s, headers=headers
+        )
+        self._zaken = str(config.zaken_api).rstrip("/")
+        self._catalogi = str(config.catalogi_api).rstrip("/")
+        self._documenten = str(config.documenten_api).rstrip("/")
+        self._types: _Types | None = None
+        self._types_lock = asyncio.Lock()
+
+    # --- HTTP, classified --------------------------------------------------------------------
+
+    async def _call(
+        self,
+        step: str,
+        method: str,
+        url: str,
+        body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> HttpResponse:
+        """The 2xx answer; raises _StepFailedError with the classified failure, its reason naming
+        ``step`` (and, for a refusal, the fields the API refused, never their values)."""
+        sent = dict(headers or {})
+        if body is not None:
+            sent["Content-Type"] = "application/json"
+        try:
+            response = await self._client.request(
+                method, url, body=None if body is None else orjson.dumps(body), headers=sent
+            )
+        except SecretMissingError as exc:
+            raise _StepFailedError(Permanent(f"{exc} (auth.secret_env)")) from None
+        except HttpError as exc:
+            reason = failure_for_exception(exc).reason
+            raise _StepFailedError(Retryable(f"{step}: {reason}")) from None
+        failure = failure_for_status(response.status, response.headers, datetime.now(UTC))
+        if failure is None:
+            return response
+        if isinstance(failure, Throttled):
+            raise _StepFailedError(failure)
+        if isinstance(failure, Retryable):
+            raise _StepFailedError(
+                Retryable(f"{step}: {failure.reason}", failure.code, failure.retry_after_s)
+            )
+        refused = invalid_params(response)
+        reason = f"{step}: {failure.reason}" + (f" ({refused})" if refused else "")
+        raise _StepFailedError(Permanent(reason, failure.code))
+
+    async def _first(
+        self, step: str, url: str, headers: dict[str, str] | None = None
+    ) -> str | None:
+        """The url of the first object a list lookup finds, None when it finds none."""
+        found = await self._call(step, "GET", url, headers=headers)
+        try:
+            results = listed(found)
+            return made_url_of(results[0]) if results else None
+        except ValueError as exc:
+            raise _StepFailedError(Permanent(f"{step}: lookup: {exc}")) from None
+
+    async def _made(self, step: str, url: str, body: dict[str, Any], **headers: str) -> str:
+        created = await self._call(step, "POST", url, body, headers or None)
+        try:
+            return made_url(created)
+        except ValueError as exc:
+            raise _StepFailedError(Permanent(f"{step}: {exc}")) from None
+
+    # --- Catalogi ----------------------------------------------------------------------------
+
+    async def _lookup_types(self) -> _Types:
+        query = {"identificatie": self.config.zaaktype, "status": "definitief"}
+        if self.config.catalogus is not None:
+            query["catalogus"] = str(self.config.catalogus)
+        found = await self._call(
+            "zaaktype", "GET", f"{self._catalogi}/zaaktypen?{urlencode(query)}"
+        )
+        try:
+            zaaktype = in_force(listed(found), datetime.now(UTC).date())
+        except ValueError as exc:
+            raise _StepFailedError(Permanent(f"zaaktype: lookup: {exc}")) from None
+        if zaaktype is None or not isinstance(zaaktype.get("url"), str):
+            raise _StepFailedError(
+                Permanent(f"zaaktype: no zaaktype {self.config.zaaktype} in force (definitief)")
+            )
+        query = {
+            "zaaktype": zaaktype["url"],
+            "omschrijvingGeneriek": "initiator",
+            "status": "definitief",
+        }
+        roltype = await self._first("roltype", f"{self._catalogi}/roltypen?{urlencode(query)}")
+        return _Types(zaaktype["url"], roltype)
+
+    async def _types_in_force(self) -> _Types:
+        """The zaaktype and roltype, looked up once and kept."""
+        async with self._types_lock:
+            if self._types is None:
+                self._types = await self._lookup_types()
+            return self._types
+
+    async def open(self) -> None:
+        """Look up the zaaktype (and its initiator roltype) in the Catalogi API.
+
+        Raises SecretMissingError when the JWT secret's variable is not set, KnooppuntError when
+        the Catalogi API does not answer or has no such zaaktype in force; each names tenant,
+        destination and the setting."""
+        try:
+            self._context.secrets.get(self.config.auth.secret_env)
+        except SecretMissingError as exc:
+            raise SecretMissingError(f"{self._where}: auth.secret_env: {exc}") from None
+        try:
+            await self._types_in_force()
+        except _StepFailedError as exc:
+            raise KnooppuntError(f"{self._where}: zaaktype: {exc.failure.reason}") from None
+
+    # --- the steps ---------------------------------------------------------------------------
+
+    async def _zaak(self, delivery: Delivery, submission: dict[str, Any], types: _Types) -> str:
+        ident = identificatie(self.config.identificatie_prefix, delivery.step_key("zaak"))
+        query = urlencode({"bronorganisatie": self._rsin, "identificatie": ident})
+        found = await self._first("zaak", f"{self._zaken}/zaken?{query}", {"Accept-Crs": CRS})
+        if found is not None:
+            return found
+        submitted = datetime.fromisoformat(str(submission["submitted_at"]))
+        body = zaak_body(
+            zaaktype=types.zaaktype,
+            bronorganisatie=self._rsin,
+            verantwoordelijke=self.config.verantwoordelijke_organisatie or self._rsin,
+            ident=ident,
+            startdatum=submitted.date(),
+            omschrijving=str(submission["form"]["name"]),
+            kenmerk=str(submission["reference"]),
+            vertrouwelijkheid=self.config.vertrouwelijkheidaanduiding,
+        )
+        return await self._made("zaak", f"{self._zaken}/zaken", body, **_ZAAK_CRS)
+
+    async def _rol(self, zaak: str, roltype: str, kind: str, ident: dict[str, str]) -> str:
+        query = urlencode(
+            {"zaak": zaak, "betrokkeneType": kind, "omschrijvingGeneriek": "initiator"}
+        )
+        found = await self._first("rol", f"{self._zaken}/rollen?{query}")
+        if found is not None:
+            return found
+        return await self._made(
+            "rol", f"{self._zaken}/rollen", rol_body(zaak, roltype, kind, ident)
+        )
+
+    async def _content(self, number: int, attachment: dict[str, Any]) -> bytes:
+        """The attachment's bytes: inline, else from the hub's store, checked against sha256."""
+        step = f"document {number}"
+        inline = attachment.get("inline_base64")
+        try:
+            if inline is None:
+                return await self._context.read_attachment(
+                    str(attachment["url"]), str(attachment["sha256"])
+                )
+            content = base64.b64decode(str(inline), validate=True)
+        except LookupError:
+            missing = Permanent(f"{step}: the hub does not have the attachment")
+            raise _StepFailedError(missing) from None
+        except (ValueError, binascii.Error):
+            raise _StepFailedError(
+                Permanent(f"{step}: the attachment does not match its sha256")
+            ) from None
+        except Exception as exc:  # the hub's store (a folder, S3) did not answer
+            raise _StepFailedError(
+                Retryable(f"{step}: attachment store unavailable: {type(exc).__name__}")
+            ) from None
+        if hashlib.sha256(content).hexdigest() != attachment["sha256"]:
+            raise _StepFailedError(Permanent(f"{step}: the attachment does not match its sha256"))
+        return content
+
+    async def _document(
+        self, delivery: Delivery, number: int, attachment: dict[str, Any], language: str
+    ) -> str:
+        step = f"document {number}"
+        ident = identificatie(
+            self.config.identificatie_prefix, delivery.step_key(f"document:{number}")
+        )
+        query = urlencode({"bronorganisatie": self._rsin, "identificatie": ident})
+        url = f"{self._documenten}/enkelvoudiginformatieobjecten"
+        found = await self._first(step, f"{url}?{query}")
+        if found is not None:
+            return found
+        content = await self._content(number, attachment)
+        body = document_body(
+            ident=ident,
+            bronorganisatie=self._rsin,
+            informatieobjecttype=str(self.config.informatieobjecttype),
+            created=date.today(),
+            titel=str(attachment["name"]),
+            auteur=self.config.auteur,
+            language=language,
+            content_type=str(attachment["content_type"]),
+            content=content,
+            vertrouwelijkheid=self.config.vertrouwelijkheidaanduiding,
+        )
+        return await self._made(step, url, body)
+
+    async def _link(self, number: int, zaak: str, document: str) -> str:
+        step = f"link {number}"
+        url = f"{self._zaken}/zaakinformatieobjecten"
+        found = await self._first(
+            step, f"{url}?{urlencode({'zaak': zaak, 'informatieobject': document})}"
+        )
+        if found is not None:
+            return found
+        return await self._made(step, url, {"zaak": zaak, "informatieobject": document})
+
+    async def _steps(
+        self, delivery: Delivery, submission: dict[str, Any], done: dict[str, str]
+    ) -> None:
+        """Make what ``done`` does not name yet, recording each made thing in ``done``."""
+        types = await self._types_in_force()
+        if "zaak" not in done:
+            done["zaak"] = await self._zaak(delivery, submission, types)
+        initiator = initiator_rol(submission["authentication"].get("legal_subject"))
+        if initiator is not None and "rol" not in done:
+            if types.roltype is None:
+                raise _StepFailedError(Permanent("rol: the zaaktype has no roltype initiator"))
+            done["rol"] = await self._rol(done["zaak"], types.roltype, *initiator)
+        for number, attachment in enumerate(submission["attachments"], 1):
+            if f"document:{number}" not in done:
+                language = str(submission.get("language") or "nl")
+                done[f"document:{number}"] = await self._document(
+                    delivery, number, attachment, language
+                )
+            if f"link:{number}" not in done:
+                done[f"link:{number}"] = await self._link(
+                    number, done["zaak"], done[f"document:{number}"]
+                )
+
+    async def deliver(self, delivery: Delivery) -> Outcome:
+        try:
+            submission = payload_as(delivery.event, SUBMISSION)
+        except ContractError as exc:
+            return Permanent(f"cannot read the submission: {exc.field or 'payload'} is invalid")
+        done = dict(delivery.progress)
+        try:
+            await self._steps(delivery, submission, done)
+        except _StepFailedError as exc:
+            return _with_progress(exc.failure, done)
+        ident = identificatie(self.config.identificatie_prefix, delivery.step_key("zaak"))
+        return Delivered({"zaak": done["zaak"], "identificatie": ident})
+
+    async def check(self) -> Health:
+        """``GET zaaktypen`` in the Catalogi API with the JWT: healthy when it answers 2xx."""
+        query = urlencode({"identificatie": self.config.zaaktype, "status": "definitief"})
+        try:
+            answer = await self._call("check", "GET", f"{self._catalogi}/zaaktypen?{query}")
+        except _StepFailedError as exc:
+            return Health(ok=False, detail=f"{self.config.catalogi_api.host}: {exc.failure.reason}")
+        return Health(ok=True, detail=f"{self.config.catalogi_api.host} answered {answer.status}")
+
+    async def close(self) -> None:
+        """Close the HTTP client and its connections; the sink is not used afterwards."""
+        await self._client.aclose()
+
+
+def made_url_of(found: dict[str, Any]) -> str:
+    url = found.get("url")
+    if not isinstance(url, str):
+        raise ValueError("a listed object without a url")
+    return url
+
+
+def _with_progress(failure: Failure, done: dict[str, str]) -> Failure:
+    """``failure`` carrying what was made so far, when it is Retryable (what fits in the
+    progress header: the zaak first; the lookups find the rest)."""
+    if not isinstance(failure, Retryable) or not done:
+        return failure
+    for kept in (done, {k: v for k, v in done.items() if k in ("zaak", "rol")}, {}):
+        try:
+            return Retryable(failure.reason, failure.code, failure.retry_after_s, kept)
+        except ValueError:
+            continue
+    return failure
+
+
+def build(config: ZgwConfig, context: ConnectorContext) -> ZgwSink:
+    """The factory named in the connector's SPEC."""
+    return ZgwSink(config, context)

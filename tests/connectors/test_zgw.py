@@ -1,0 +1,457 @@
+"""The zgw sink against a real fake zaaksysteem (Catalogi, Zaken and Documenten API on
+loopback, tests/fakes/zgw.py): the shared conformance suite, then what the fake stored (the zaak,
+the rol with the BSN, the documents with their bytes and links), a delivery interrupted after
+each step and redelivered ending with exactly one of everything, how each answer is classified,
+and what stops the start."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from structlog.testing import capture_logs
+
+from connectors.sdk import (
+    AttachmentStore,
+    ConnectorContext,
+    Delivered,
+    Delivery,
+    Outcome,
+    Permanent,
+    Retryable,
+    SecretMissingError,
+    Secrets,
+    TenantInfo,
+    Throttled,
+)
+from connectors.sdk.conformance import SinkConformance
+from connectors.zgw import SPEC as ZGW
+from connectors.zgw import ZgwConfig, ZgwSink
+from connectors.zgw.sink import build
+from contracts.cloudevents import source_urn
+from contracts.errors import KnooppuntError
+from contracts.events import build_event
+from contracts.formulier import v1, v2
+from contracts.registry import contract_for
+from hub.blobs import FolderBlobStore
+from hub.connector_host.attachments import HubAttachments
+from hub.delivery.history import idempotency_key
+from tests.fakes.zgw import CLIENT_ID, SECRET, FakeZgw, running_zgw
+
+V1 = contract_for("nl.gemeente.formulier.ingediend", 1)
+V2 = contract_for("nl.gemeente.formulier.ingediend", 2)
+TENANT = TenantInfo("0363", "00000001002564440000", "002564440")
+SECRET_ENV = "KNOOPPUNT_ZGW_SECRET"
+ENVIRON = {SECRET_ENV: SECRET}
+BSN = "999993653"  # the contract example's, a test BSN
+MiB = 1024 * 1024
+PHOTO = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+
+
+def _inline(name: str, content: bytes, content_type: str = "image/png") -> dict[str, Any]:
+    return {
+        "url": f"https://formulieren.example/files/{name}",
+        "name": name,
+        "content_type": content_type,
+        "size": len(content),
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "inline_base64": base64.b64encode(content).decode(),
+    }
+
+
+def _payload(attachments: list[dict[str, Any]], **authentication: Any) -> dict[str, Any]:
+    payload = copy.deepcopy(v2.EXAMPLE)
+    payload["attachments"] = attachments
+    if authentication:
+        payload["authentication"] = authentication
+    return payload
+
+
+@contextmanager
+def _conformance_fake() -> Iterator[Any]:
+    with running_zgw() as zgw:
+        yield zgw.conformance(zgw.add_zaaktype("PARKEERVERGUNNING"))
+
+
+CONFORMANCE = SinkConformance(
+    spec=ZGW,
+    fake=_conformance_fake,
+    invalid_configs=[
+        ({}, "zaken_api"),
+        ({**ZGW.example, "zaaktype": ""}, "zaaktype"),
+        (
+            {**ZGW.example, "verantwoordelijke_organisatie": "12345"},
+            "verantwoordelijke_organisatie",
+        ),
+        ({**ZGW.example, "identificatie_prefix": "MUCH-TOO-LONG"}, "identificatie_prefix"),
+        ({**ZGW.example, "auth": {"type": "none"}}, "auth"),
+    ],
+    environ=ENVIRON,
+    contract=V2,
+    payload=lambda number: _payload([_inline(f"foto-{number}.png", PHOTO)]),
+)
+
+
+@pytest.mark.parametrize("case", CONFORMANCE.case_names())
+async def test_conformance(case: str) -> None:
+    await CONFORMANCE.run(case)
+
+
+@pytest.fixture
+def zgw() -> Iterator[FakeZgw]:
+    with running_zgw() as fake:
+        yield fake
+
+
+def _delivery(
+    payload: Mapping[str, Any],
+    contract: Any = V2,
+    attempt: int = 1,
+    progress: Mapping[str, str] | None = None,
+) -> Delivery:
+    event, _ = build_event(
+        contract,
+        dict(payload),
+        tenant=TENANT.id,
+        source=source_urn(TENANT.oin, "test"),
+        event_id="b6e6c0e5-f93b-511d-b645-64ef99eee849",
+        time=datetime(2026, 11, 29, 10, 0, tzinfo=UTC),
+    )
+    key = idempotency_key(event, "zaken")
+    return Delivery(event, TENANT.id, "zaken", key, attempt, dict(progress or {}))
+
+
+def _sink(
+    zgw: FakeZgw,
+    zaaktype: dict[str, Any] | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+    attachments: AttachmentStore | None = None,
+    **settings: Any,
+) -> ZgwSink:
+    zaaktype = zaaktype or zgw.zaaktypen[0]
+    config = ZgwConfig.model_validate(
+        {
+            "zaken_api": zgw.api("zaken"),
+            "catalogi_api": zgw.api("catalogi"),
+            "documenten_api": zgw.api("documenten"),
+            "auth": {"type": "zgw-jwt", "client_id": CLIENT_ID, "secret_env": SECRET_ENV},
+            "zaaktype": zaaktype["identificatie"],
+            "informatieobjecttype": zaaktype["informatieobjecttypen"][0],
+            **settings,
+        }
+    )
+    context = ConnectorContext(
+        TENANT,
+        "zaken",
+        "zgw",
+        secrets=Secrets(ENVIRON if environ is None else environ),
+        attachments=attachments,
+    )
+    return build(config, context)
+
+
+async def _deliver(sink: ZgwSink, delivery: Delivery) -> Outcome:
+    await sink.open()
+    try:
+        return await sink.deliver(delivery)
+    finally:
+        await sink.close()
+
+
+async def _stored_attachment(folder: Path, content: bytes) -> tuple[HubAttachments, dict[str, Any]]:
+    store = HubAttachments(FolderBlobStore(folder), "http://hub.example", 30 * MiB, 60 * MiB)
+    kept = await store.store(TENANT.id, content, "application/pdf")
+    return store, {
+        "url": kept.url,
+        "name": "bouwtekening.pdf",
+        "content_type": "application/pdf",
+        "size": kept.size,
+        "sha256": kept.sha256,
+    }
+
+
+def _counts(zgw: FakeZgw) -> tuple[int, int, int, int]:
+    return (
+        len(zgw.stored("zaken")),
+        len(zgw.stored("rollen")),
+        len(zgw.stored("enkelvoudiginformatieobjecten")),
+        len(zgw.stored("zaakinformatieobjecten")),
+    )
+
+
+async def test_the_zaak_rol_and_documents_that_arrive(zgw: FakeZgw, tmp_path: Path) -> None:
+    zaaktype = zgw.add_zaaktype("PARKEERVERGUNNING")
+    drawing = bytes(range(256)) * 4096  # 1 MiB, every byte value
+    store, stored = await _stored_attachment(tmp_path, drawing)
+    payload = _payload([stored, _inline("foto.png", PHOTO)])
+    sink = _sink(zgw, attachments=store)
+
+    outcome = await _deliver(sink, _delivery(payload))
+
+    [zaak] = zgw.stored("zaken")
+    assert outcome == Delivered({"zaak": zaak["url"], "identificatie": zaak["identificatie"]})
+    assert isinstance(outcome, Delivered)
+    assert outcome.reference == zaak["url"]
+    assert zaak["identificatie"].startswith("KNP-")
+    assert len(zaak["identificatie"]) == 36
+    assert zaak["bronorganisatie"] == zaak["verantwoordelijkeOrganisatie"] == TENANT.rsin
+    assert zaak["zaaktype"] == zaaktype["url"]
+    assert zaak["startdatum"] == "2026-11-29"
+    assert zaak["omschrijving"] == "Parkeervergunning aanvragen"
+    assert zaak["kenmerken"] == [{"kenmerk": "OF-7TZ2QX", "bron": "knooppunt"}]
+    [created] = zgw.received("POST", "zaken")
+    assert created.headers["content-crs"] == created.headers["accept-crs"] == "EPSG:4326"
+    [rol] = zgw.stored("rollen")
+    assert rol["zaak"] == zaak["url"]
+    assert rol["roltype"] == zaaktype["roltypen"][0]
+    assert rol["betrokkeneType"] == "natuurlijk_persoon"
+    assert rol["betrokkeneIdentificatie"] == {"inpBsn": BSN}
+    documents = zgw.stored("enkelvoudiginformatieobjecten")
+    assert [d["titel"] for d in documents] == ["bouwtekening.pdf", "foto.png"]
+    assert [zgw.contents[d["url"]] for d in documents] == [drawing, PHOTO]
+    assert [d["formaat"] for d in documents] == ["application/pdf", "image/png"]
+    assert {d["taal"] for d in documents} == {"dut"}
+    assert {d["bronorganisatie"] for d in documents} == {TENANT.rsin}
+    assert {d["informatieobjecttype"] for d in documents} == set(zaaktype["informatieobjecttypen"])
+    links = {
+        (link["zaak"], link["informatieobject"]) for link in zgw.stored("zaakinformatieobjecten")
+    }
+    assert links == {(zaak["url"], d["url"]) for d in documents}
+
+
+async def test_a_company_is_the_initiator_by_its_kvk_number(zgw: FakeZgw) -> None:
+    zgw.add_zaaktype("PARKEERVERGUNNING")
+    payload = copy.deepcopy(v1.EXAMPLE)
+    payload["authentication"] = {"method": "eherkenning", "kvk": "69599084"}
+    payload["attachments"] = []
+
+    outcome = await _deliver(_sink(zgw), _delivery(payload, V1))
+
+    assert isinstance(outcome, Delivered)
+    [rol] = zgw.stored("rollen")
+    assert rol["betrokkeneType"] == "vestiging"
+    assert rol["betrokkeneIdentificatie"] == {"kvkNummer": "69599084"}
+    assert _counts(zgw) == (1, 1, 0, 0)
+
+
+async def test_no_one_logged_in_makes_a_zaak_without_rol(zgw: FakeZgw) -> None:
+    zgw.add_zaaktype("PARKEERVERGUNNING")
+    payload = _payload([], method="none")
+
+    outcome = await _deliver(_sink(zgw), _delivery(payload))
+
+    assert isinstance(outcome, Delivered)
+    assert _counts(zgw) == (1, 0, 0, 0)
+
+
+STEPS = ["zaken", "rollen", "enkelvoudiginformatieobjecten", "zaakinformatieobjecten"]
+INTERRUPTIONS: dict[str, dict[str, Any]] = {
+    "refused-503": {"status": 503},  # nothing stored
+    "lost-502": {"status": 502, "after_handling": True},  # stored, answer lost at a gateway
+    "lost-timeout": {"status": 201, "after_handling": True, "delay_s": 1.0},  # answered too late
+}
+
+
+@pytest.mark.parametrize("interruption", list(INTERRUPTIONS))
+@pytest.mark.parametrize("step", STEPS)
+@pytest.mark.parametrize("with_progress", [True, False], ids=["progress", "replay"])
+async def test_an_interrupted_delivery_redelivered_ends_with_one_of_everything(
+    zgw: FakeZgw, step: Any, interruption: str, with_progress: bool
+) -> None:
+    zgw.add_zaaktype("PARKEERVERGUNNING")
+    payload = _payload([_inline("a.png", PHOTO), _inline("b.png", PHOTO[::-1])])
+    zgw.script(step, **INTERRUPTIONS[interruption])
+
+    first = await _deliver(_sink(zgw, timeout_s=0.3), _delivery(payload))
+    assert isinstance(first, Retryable), first
+    progress = first.progress if with_progress else {}
+    again = await _deliver(_sink(zgw), _delivery(payload, attempt=2, progress=progress))
+    replayed = await _deliver(_sink(zgw), _delivery(payload, attempt=3))
+
+    assert isinstance(again, Delivered), again
+    assert replayed == again
+    assert _counts(zgw) == (1, 1, 2, 2)
+    [zaak] = zgw.stored("zaken")
+    assert again.references["zaak"] == zaak["url"]
+    assert {zgw.contents[d["url"]] for d in zgw.stored("enkelvoudiginformatieobjecten")} == {
+        PHOTO,
+        PHOTO[::-1],
+    }
+
+
+async def test_progress_names_what_was_made_and_spares_the_lookups(zgw: FakeZgw) -> None:
+    zgw.add_zaaktype("PARKEERVERGUNNING")
+    payload = _payload([_inline("a.png", PHOTO)])
+    zgw.script("zaakinformatieobjecten", 503)
+
+    first = await _deliver(_sink(zgw), _delivery(payload))
+
+    assert isinstance(first, Retryable)
+    [zaak] = zgw.stored("zaken")
+    [rol] = zgw.stored("rollen")
+    [document] = zgw.stored("enkelvoudiginformatieobjecten")
+    assert first.progress == {"zaak": zaak["url"], "rol": rol["url"], "document:1": document["url"]}
+    lookups = len(zgw.received("GET"))
+    again = await _deliver(_sink(zgw), _delivery(payload, attempt=2, progress=first.progress))
+    assert isinstance(again, Delivered)
+    # the catalogi lookups of the new sink and the link's own lookup, nothing else
+    looked_up = [r.collection for r in zgw.received("GET")[lookups:]]
+    assert sorted(looked_up) == ["roltypen", "zaakinformatieobjecten", "zaaktypen"]
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after", "expected", "code"),
+    [
+        (500, None, Retryable, "500"),
+        (503, "7", Retryable, "503"),
+        (429, "7", Throttled, "429"),
+        (400, None, Permanent, "400"),
+        (404, None, Permanent, "404"),
+    ],
+)
+@pytest.mark.parametrize("step", ["rollen", "enkelvoudiginformatieobjecten"])
+async def test_answers_are_classified_naming_the_step(
+    zgw: FakeZgw, step: Any, status: int, retry_after: str | None, expected: type, code: str
+) -> None:
+    zgw.add_zaaktype("PARKEERVERGUNNING")
+    zgw.script(step, status, retry_after=retry_after)
+
+    outcome = await _deliver(_sink(zgw), _delivery(_payload([_inline("a.png", PHOTO)])))
+
+    assert type(outcome) is expected, outcome
+    assert isinstance(outcome, Retryable | Throttled | Permanent)
+    assert outcome.code == code
+    if retry_after is not None:
+        assert isinstance(outcome, Retryable | Throttled)
+        assert outcome.retry_after_s == 7.0
+    if expected is not Throttled:
+        name = "rol" if step == "rollen" else "document 1"
+        assert outcome.reason.startswith(f"{name}: HTTP {status}")
+    if status == 400:
+        assert "(bronorganisatie: invalid)" in outcome.reason
+        assert "123456789" not in outcome.reason  # the reason the fake gave quotes a value
+
+
+async def test_a_refused_field_is_named_never_its_value(zgw: FakeZgw) -> None:
+    zgw.add_zaaktype("PARKEERVERGUNNING")
+    sink = _sink(zgw, verantwoordelijke_organisatie="123456789")  # fails the 11-proef
+
+    outcome = await _deliver(sink, _delivery(_payload([])))
+
+    assert outcome == Permanent(
+        "zaak: HTTP 400 Bad Request: the back office rejects it "
+        "(verantwoordelijkeOrganisatie: invalid)",
+        "400",
+    )
+    assert _counts(zgw) == (0, 0, 0, 0)
+
+
+async def test_a_wrong_secret_is_refused_by_the_api_and_permanent(zgw: FakeZgw) -> None:
+    zgw.add_zaaktype("PARKEERVERGUNNING")
+    sink = _sink(zgw, environ={SECRET_ENV: "not-the-secret-but-32-bytes-long!"})
+
+    with pytest.raises(KnooppuntError, match="zaaktype: zaaktype: HTTP 403"):
+        await sink.open()
+    outcome = await sink.deliver(_delivery(_payload([])))
+    await sink.close()
+
+    assert isinstance(outcome, Permanent)
+    assert outcome.code == "403"
+
+
+async def test_no_answer_is_retryable() -> None:
+    with running_zgw() as zgw:
+        zaaktype = zgw.add_zaaktype("PARKEERVERGUNNING")
+        sink = _sink(zgw, zaaktype)
+        await sink.open()
+    # the fake stopped: the zaaktype is cached, the Zaken API is gone
+    outcome = await sink.deliver(_delivery(_payload([])))
+    await sink.close()
+    assert isinstance(outcome, Retryable), outcome
+    assert outcome.reason.startswith("zaak: "), outcome.reason
+    assert outcome.code is None
+
+
+async def test_an_attachment_the_hub_does_not_have_is_permanent(
+    zgw: FakeZgw, tmp_path: Path
+) -> None:
+    zgw.add_zaaktype("PARKEERVERGUNNING")
+    store, stored = await _stored_attachment(tmp_path, b"%PDF-1.7")
+    missing = {**stored, "url": "http://hub.example/attachments/0363/unknown"}
+
+    outcome = await _deliver(_sink(zgw, attachments=store), _delivery(_payload([missing])))
+
+    assert outcome == Permanent("document 1: the hub does not have the attachment")
+    assert len(zgw.stored("enkelvoudiginformatieobjecten")) == 0
+
+
+async def test_the_zaaktype_in_force_is_used(zgw: FakeZgw) -> None:
+    zgw.add_zaaktype("PARKEERVERGUNNING", begin="2019-01-01", einde="2019-12-31")
+    current = zgw.add_zaaktype("PARKEERVERGUNNING", begin="2020-01-01")
+    zgw.add_zaaktype("PARKEERVERGUNNING", begin="2021-01-01", concept=True)
+
+    outcome = await _deliver(_sink(zgw, current), _delivery(_payload([])))
+
+    assert isinstance(outcome, Delivered)
+    [zaak] = zgw.stored("zaken")
+    assert zaak["zaaktype"] == current["url"]
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ({"concept": True}, "no zaaktype PARKEERVERGUNNING in force"),
+        ({"einde": "2020-12-31"}, "no zaaktype PARKEERVERGUNNING in force"),
+    ],
+)
+async def test_open_refuses_without_a_zaaktype_in_force(
+    zgw: FakeZgw, setup: dict[str, Any], message: str
+) -> None:
+    zaaktype = zgw.add_zaaktype("PARKEERVERGUNNING", **setup)
+    sink = _sink(zgw, zaaktype)
+    with pytest.raises(KnooppuntError) as refused:
+        await sink.open()
+    await sink.close()
+    assert str(refused.value).startswith("tenant 0363, destination zaken: zaaktype:")
+    assert message in str(refused.value)
+
+
+async def test_open_refuses_a_missing_secret(zgw: FakeZgw) -> None:
+    zgw.add_zaaktype("PARKEERVERGUNNING")
+    sink = _sink(zgw, environ={})
+    refusal = r"tenant 0363, destination zaken: auth\.secret_env"
+    with pytest.raises(SecretMissingError, match=refusal):
+        await sink.open()
+    await sink.close()
+    assert zgw.received() == []
+
+
+async def test_a_zaaktype_without_initiator_roltype_refuses_a_rol(zgw: FakeZgw) -> None:
+    zgw.add_zaaktype("PARKEERVERGUNNING", initiator=False)
+
+    outcome = await _deliver(_sink(zgw), _delivery(_payload([])))
+
+    assert outcome == Permanent("rol: the zaaktype has no roltype initiator")
+
+
+async def test_normal_operation_and_failures_log_nothing(zgw: FakeZgw) -> None:
+    zgw.add_zaaktype("PARKEERVERGUNNING")
+    zgw.script("rollen", 400)
+    with capture_logs() as logs:
+        refused = await _deliver(_sink(zgw), _delivery(_payload([_inline("a.png", PHOTO)])))
+        delivered = await _deliver(
+            _sink(zgw), _delivery(_payload([_inline("a.png", PHOTO)]), attempt=2)
+        )
+    assert isinstance(refused, Permanent)
+    assert BSN not in refused.reason
+    assert isinstance(delivered, Delivered)
+    assert BSN not in str(delivered.references)
+    assert logs == []

@@ -200,7 +200,7 @@ class ZgwSink:
         try:
             await self._types_in_force()
         except _StepFailedError as exc:
-            raise KnooppuntError(f"{self._where}: zaaktype: {exc.failure.reason}") from None
+            raise KnooppuntError(f"{self._where}: {exc.failure.reason}") from None
 
     # --- the steps ---------------------------------------------------------------------------
 

@@ -358,7 +358,7 @@ async def test_a_wrong_secret_is_refused_by_the_api_and_permanent(zgw: FakeZgw) 
     zgw.add_zaaktype("PARKEERVERGUNNING")
     sink = _sink(zgw, environ={SECRET_ENV: "not-the-secret-but-32-bytes-long!"})
 
-    with pytest.raises(KnooppuntError, match="zaaktype: zaaktype: HTTP 403"):
+    with pytest.raises(KnooppuntError, match="destination zaken: zaaktype: HTTP 403"):
         await sink.open()
     outcome = await sink.deliver(_delivery(_payload([])))
     await sink.close()

@@ -96,14 +96,14 @@ def zaak_body(
     vertrouwelijkheid: str | None,
 ) -> dict[str, Any]:
     """The Zaak to POST. ``omschrijving`` is cut to 80 characters, the kenmerk (the submission's
-    public reference) to 40, as the API allows."""
+    public reference) to 40, as the API allows. ``registratiedatum`` is left to the API (today,
+    in its own time zone)."""
     body: dict[str, Any] = {
         "identificatie": ident,
         "bronorganisatie": bronorganisatie,
         "verantwoordelijkeOrganisatie": verantwoordelijke,
         "zaaktype": zaaktype,
         "startdatum": startdatum.isoformat(),
-        "registratiedatum": date.today().isoformat(),
         "omschrijving": omschrijving[:80],
         "kenmerken": [{"kenmerk": kenmerk[:40], "bron": "knooppunt"}],
     }

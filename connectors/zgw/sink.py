@@ -210,13 +210,12 @@ class ZgwSink:
         found = await self._first("zaak", f"{self._zaken}/zaken?{query}", {"Accept-Crs": CRS})
         if found is not None:
             return found
-        submitted = datetime.fromisoformat(str(submission["submitted_at"]))
         body = zaak_body(
             zaaktype=types.zaaktype,
             bronorganisatie=self._rsin,
             verantwoordelijke=self.config.verantwoordelijke_organisatie or self._rsin,
             ident=ident,
-            startdatum=submitted.date(),
+            startdatum=_submitted(submission),
             omschrijving=str(submission["form"]["name"]),
             kenmerk=str(submission["reference"]),
             vertrouwelijkheid=self.config.vertrouwelijkheidaanduiding,
@@ -260,7 +259,11 @@ class ZgwSink:
         return content
 
     async def _document(
-        self, delivery: Delivery, number: int, attachment: dict[str, Any], language: str
+        self,
+        delivery: Delivery,
+        number: int,
+        attachment: dict[str, Any],
+        submission: dict[str, Any],
     ) -> str:
         step = f"document {number}"
         ident = identificatie(
@@ -276,10 +279,10 @@ class ZgwSink:
             ident=ident,
             bronorganisatie=self._rsin,
             informatieobjecttype=str(self.config.informatieobjecttype),
-            created=date.today(),
+            created=_submitted(submission),
             titel=str(attachment["name"]),
             auteur=self.config.auteur,
-            language=language,
+            language=str(submission.get("language") or "nl"),
             content_type=str(attachment["content_type"]),
             content=content,
             vertrouwelijkheid=self.config.vertrouwelijkheidaanduiding,
@@ -310,9 +313,8 @@ class ZgwSink:
             done["rol"] = await self._rol(done["zaak"], types.roltype, *initiator)
         for number, attachment in enumerate(submission["attachments"], 1):
             if f"document:{number}" not in done:
-                language = str(submission.get("language") or "nl")
                 done[f"document:{number}"] = await self._document(
-                    delivery, number, attachment, language
+                    delivery, number, attachment, submission
                 )
             if f"link:{number}" not in done:
                 done[f"link:{number}"] = await self._link(
@@ -344,6 +346,12 @@ class ZgwSink:
     async def close(self) -> None:
         """Close the HTTP client and its connections; the sink is not used afterwards."""
         await self._client.aclose()
+
+
+def _submitted(submission: dict[str, Any]) -> date:
+    """The day the form was submitted (in the submitter's offset): the zaak's startdatum and
+    the documents' creatiedatum, the same on every attempt."""
+    return datetime.fromisoformat(str(submission["submitted_at"])).date()
 
 
 def made_url_of(found: dict[str, Any]) -> str:

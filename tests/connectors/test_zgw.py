@@ -219,6 +219,7 @@ async def test_the_zaak_rol_and_documents_that_arrive(zgw: FakeZgw, tmp_path: Pa
     assert [zgw.contents[d["url"]] for d in documents] == [drawing, PHOTO]
     assert [d["formaat"] for d in documents] == ["application/pdf", "image/png"]
     assert {d["taal"] for d in documents} == {"dut"}
+    assert {d["creatiedatum"] for d in documents} == {"2026-11-29"}
     assert {d["bronorganisatie"] for d in documents} == {TENANT.rsin}
     assert {d["informatieobjecttype"] for d in documents} == set(zaaktype["informatieobjecttypen"])
     links = {

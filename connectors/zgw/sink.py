@@ -144,7 +144,7 @@ class ZgwSink:
         found = await self._call(step, "GET", url, headers=headers)
         try:
             results = listed(found)
-            return made_url_of(results[0]) if results else None
+            return _listed_url(results[0]) if results else None
         except ValueError as exc:
             raise _StepFailedError(Permanent(f"{step}: lookup: {exc}")) from None
 
@@ -354,7 +354,7 @@ def _submitted(submission: dict[str, Any]) -> date:
     return datetime.fromisoformat(str(submission["submitted_at"])).date()
 
 
-def made_url_of(found: dict[str, Any]) -> str:
+def _listed_url(found: dict[str, Any]) -> str:
     url = found.get("url")
     if not isinstance(url, str):
         raise ValueError("a listed object without a url")

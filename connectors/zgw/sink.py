@@ -54,9 +54,10 @@ _ZAAK_CRS = {"Accept-Crs": CRS, "Content-Crs": CRS}
 
 @dataclass(frozen=True)
 class _Types:
-    """What the Catalogi API said, cached for the sink's life: the zaaktype in force and its
-    initiator roltype (None when it has none)."""
+    """What the Catalogi API said on ``day``, kept until the day changes: the zaaktype in force
+    and its initiator roltype (None when it has none)."""
 
+    day: date
     zaaktype: str
     roltype: str | None
 
@@ -157,7 +158,7 @@ class ZgwSink:
 
     # --- Catalogi ----------------------------------------------------------------------------
 
-    async def _lookup_types(self) -> _Types:
+    async def _lookup_types(self, today: date) -> _Types:
         query = {"identificatie": self.config.zaaktype, "status": "definitief"}
         if self.config.catalogus is not None:
             query["catalogus"] = str(self.config.catalogus)
@@ -165,7 +166,7 @@ class ZgwSink:
             "zaaktype", "GET", f"{self._catalogi}/zaaktypen?{urlencode(query)}"
         )
         try:
-            zaaktype = in_force(listed(found), datetime.now(UTC).date())
+            zaaktype = in_force(listed(found), today)
         except ValueError as exc:
             raise _StepFailedError(Permanent(f"zaaktype: lookup: {exc}")) from None
         if zaaktype is None or not isinstance(zaaktype.get("url"), str):
@@ -178,13 +179,15 @@ class ZgwSink:
             "status": "definitief",
         }
         roltype = await self._first("roltype", f"{self._catalogi}/roltypen?{urlencode(query)}")
-        return _Types(zaaktype["url"], roltype)
+        return _Types(today, zaaktype["url"], roltype)
 
     async def _types_in_force(self) -> _Types:
-        """The zaaktype and roltype, looked up once and kept."""
+        """The zaaktype and roltype in force today, looked up once a day (UTC) and kept: a
+        new zaaktype version is taken the day it comes into force."""
+        today = _today()
         async with self._types_lock:
-            if self._types is None:
-                self._types = await self._lookup_types()
+            if self._types is None or self._types.day != today:
+                self._types = await self._lookup_types(today)
             return self._types
 
     async def open(self) -> None:
@@ -346,6 +349,10 @@ class ZgwSink:
     async def close(self) -> None:
         """Close the HTTP client and its connections; the sink is not used afterwards."""
         await self._client.aclose()
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
 
 
 def _submitted(submission: dict[str, Any]) -> date:

@@ -11,7 +11,7 @@ import copy
 import hashlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from connectors.sdk import (
 from connectors.sdk.conformance import SinkConformance
 from connectors.zgw import SPEC as ZGW
 from connectors.zgw import ZgwConfig, ZgwSink
+from connectors.zgw import sink as zgw_sink
 from connectors.zgw.sink import build
 from contracts.cloudevents import source_urn
 from contracts.errors import KnooppuntError
@@ -52,6 +53,8 @@ SECRET_ENV = "KNOOPPUNT_ZGW_SECRET"
 ENVIRON = {SECRET_ENV: SECRET}
 BSN = "999993653"  # the contract example's, a test BSN
 MiB = 1024 * 1024
+OTHER_EVENT = "0c1f7a4e-2b7d-5b8e-9f3a-4d5e6f708192"
+THIRD_EVENT = "1d2e3f40-5a6b-5c7d-8e9f-a0b1c2d3e4f5"
 PHOTO = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
 
 
@@ -115,13 +118,14 @@ def _delivery(
     contract: Any = V2,
     attempt: int = 1,
     progress: Mapping[str, str] | None = None,
+    event_id: str = "b6e6c0e5-f93b-511d-b645-64ef99eee849",
 ) -> Delivery:
     event, _ = build_event(
         contract,
         dict(payload),
         tenant=TENANT.id,
         source=source_urn(TENANT.oin, "test"),
-        event_id="b6e6c0e5-f93b-511d-b645-64ef99eee849",
+        event_id=event_id,
         time=datetime(2026, 11, 29, 10, 0, tzinfo=UTC),
     )
     key = idempotency_key(event, "zaken")
@@ -404,6 +408,27 @@ async def test_the_zaaktype_in_force_is_used(zgw: FakeZgw) -> None:
     assert isinstance(outcome, Delivered)
     [zaak] = zgw.stored("zaken")
     assert zaak["zaaktype"] == current["url"]
+
+
+async def test_a_new_zaaktype_version_is_used_from_the_day_it_comes_into_force(
+    zgw: FakeZgw, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = zgw.add_zaaktype("PARKEERVERGUNNING", begin="2020-01-01", einde="2026-12-31")
+    new = zgw.add_zaaktype("PARKEERVERGUNNING", begin="2027-01-01")
+    monkeypatch.setattr(zgw_sink, "_today", lambda: date(2026, 12, 31))
+    sink = _sink(zgw, old)
+    await sink.open()
+    try:
+        first = await sink.deliver(_delivery(_payload([])))
+        same_day = await sink.deliver(_delivery(_payload([]), event_id=OTHER_EVENT))
+        monkeypatch.setattr(zgw_sink, "_today", lambda: date(2027, 1, 1))
+        next_day = await sink.deliver(_delivery(_payload([]), event_id=THIRD_EVENT))
+    finally:
+        await sink.close()
+
+    assert all(isinstance(o, Delivered) for o in (first, same_day, next_day))
+    assert [z["zaaktype"] for z in zgw.stored("zaken")] == [old["url"], old["url"], new["url"]]
+    assert [r.collection for r in zgw.received("GET")].count("zaaktypen") == 2
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,7 @@ from connectors.zgw.api import (
     rol_body,
     zaak_body,
 )
-from contracts.errors import ContractError, KnooppuntError
+from contracts.errors import ContractError
 from contracts.events import payload_as
 from contracts.registry import contract_for
 
@@ -193,9 +193,12 @@ class ZgwSink:
     async def open(self) -> None:
         """Look up the zaaktype (and its initiator roltype) in the Catalogi API.
 
-        Raises SecretMissingError when the JWT secret's variable is not set, KnooppuntError when
-        the Catalogi API does not answer or has no such zaaktype in force; each names tenant,
-        destination and the setting."""
+        Raises SecretMissingError, naming tenant, destination and setting, when the JWT secret's
+        variable is not set (a mistake in this installation's config). A Catalogi API that does
+        not answer, refuses, or has no such zaaktype in force does not stop the hub: one
+        tenant's zaaksysteem must not stop every other tenant's deliveries. It is logged
+        (``zgw_zaaktype_unavailable``) and each delivery asks again, failing with the cause
+        (retried, or a dead letter) until it is there."""
         try:
             self._context.secrets.get(self.config.auth.secret_env)
         except SecretMissingError as exc:
@@ -203,7 +206,7 @@ class ZgwSink:
         try:
             await self._types_in_force()
         except _StepFailedError as exc:
-            raise KnooppuntError(f"{self._where}: {exc.failure.reason}") from None
+            self._context.log.warning("zgw_zaaktype_unavailable", reason=exc.failure.reason)
 
     # --- the steps ---------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 from typing import Annotated
@@ -89,12 +90,21 @@ def run(
                 "at your cluster."
             )
         )
+    # A start refused in words (a sink's secret not set) is one line of ours, not uvicorn's
+    # traceback of the lifespan and its "Application startup failed".
+    logging.getLogger("uvicorn.error").addFilter(lambda _record: built.start_refused is None)
     server = uvicorn.Server(server_config(built.app, settings.shutdown_grace_s))
     # uvicorn handles SIGINT/SIGTERM (graceful shutdown), then re-raises the signal. Catch that
     # re-raise, so a clean stop exits 0 without a KeyboardInterrupt traceback.
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop_signal, lambda _sig, _frame: None)
-    server.run(sockets=[_listening_socket(settings.http_host, settings.http_port)])
+    try:
+        server.run(sockets=[_listening_socket(settings.http_host, settings.http_port)])
+    except SystemExit:  # uvicorn exits 3 when the lifespan's start failed
+        if built.start_refused is None:
+            raise
+    if built.start_refused is not None:
+        raise fail(KnooppuntError(built.start_refused))
     if not server.started:
         raise typer.Exit(1)
     typer.echo("Knooppunt stopped cleanly (in-flight events finished, offsets committed)", err=True)

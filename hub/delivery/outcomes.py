@@ -18,6 +18,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from contracts.cloudevents import source_urn
 from contracts.errors import ContractError
@@ -68,6 +69,15 @@ def _public_reference(event: CloudEvent) -> str | None:
     return None
 
 
+def _without_personal_data(reference: str) -> str:
+    """What a back office returned, fit for an event: a URL without its query and fragment (a
+    Location of ``/zaken?bsn=...&email=...`` was passed on whole), BSNs redacted."""
+    parts = urlsplit(reference)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        reference = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    return redact_text(reference)
+
+
 def delivered_event(
     event: CloudEvent,
     oin: str,
@@ -78,11 +88,13 @@ def delivered_event(
 ) -> tuple[CloudEvent, bytes]:
     """The ``geslaagd`` event (and its record key) for ``event`` delivered to ``destination``
     of the tenant with ``oin``, after ``attempts`` attempts; ``reference`` what the back office
-    returned (a zaak URL), left out when longer than 500 characters."""
+    returned (a zaak URL; a URL's query and fragment left out, BSNs redacted), left out when
+    longer than 500 characters."""
+    shown = _without_personal_data(reference) if reference else None
     payload = {
         **_common(event, destination, attempts),
         "delivered_at": now.isoformat(),
-        "reference": reference if reference and len(reference) <= _MAX_REFERENCE else None,
+        "reference": shown if shown and len(shown) <= _MAX_REFERENCE else None,
     }
     return build_event(
         DELIVERED,

@@ -380,6 +380,7 @@ class DeliveryWorkers:
             "delivery_failed",
             tenant=target.tenant,
             destination=target.destination,
+            event_id=event.id if event is not None else None,
             attempt=history.attempts,
             retry_in=step.delay,
             error_class=type(error).__name__,

@@ -25,6 +25,7 @@ from contracts.registry import CONTRACTS
 from hub.connector_host.pollers import POLLER_PARTITIONS, PollerGroup
 from hub.connector_host.publishing import contract_publisher
 from hub.delivery.worker import DeliveryWorkers
+from hub.errors import KnooppuntError
 from hub.http.attachments import mount_attachments
 from hub.http.auth import Authenticator
 from hub.http.operations import install_operations
@@ -67,6 +68,7 @@ class Hub:
     app: FastAPI
     consumers: list[Consumer]
     created_topics: list[str] = field(default_factory=list)
+    start_refused: str | None = None  # why the start was refused, in one sentence
 
     async def ready(self) -> tuple[bool, dict[str, str]]:
         """Kafka answers a metadata request and every consumer has joined its group (its
@@ -158,7 +160,9 @@ async def _warm_when_ready(built: Hub, producer: RecordProducer, limit_s: float 
 
 async def _sweep_blobs_every(settings: Settings, config: HubConfig, store: BlobStore) -> None:
     """Remove expired blobs every ``blob_sweep_interval_s`` (hub.runtime.blob_sweep); a failed
-    sweep is logged and tried again at the next one."""
+    sweep is logged and tried again at the next one. Processes with the delivery role only."""
+    if "delivery" not in settings.role_set:
+        return
     retention = timedelta(seconds=settings.blob_retention_s)
     while True:
         await asyncio.sleep(settings.blob_sweep_interval_s)
@@ -178,6 +182,26 @@ async def _sweep_blobs_every(settings: Settings, config: HubConfig, store: BlobS
                 expired=report.expired,
                 stored=report.stored,
             )
+
+
+async def _prepare(settings: Settings, config: HubConfig, delivery: DeliveryWorkers) -> list[str]:
+    """Topics (those created now are returned), then every sink's open, which may refuse the
+    start naming what is wrong (KnooppuntError)."""
+    created = await ensure_topics(
+        settings.kafka_bootstrap_servers,
+        settings.topics.all_for(config),
+        settings.topic_partitions,
+        settings.topic_replication,
+        settings.topic_min_insync_replicas,
+        hub_written=settings.topics.hub_written(config),
+        partitions_of={
+            **dict.fromkeys(delivery.push_topics(), settings.push_partitions),
+            settings.topics.pollers(): POLLER_PARTITIONS,
+        },
+        compacted=[settings.topics.destination_blocks(), settings.topics.checkpoints()],
+    )
+    await delivery.open()
+    return created
 
 
 def _group_members(
@@ -240,20 +264,11 @@ def build_hub(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        built.created_topics = await ensure_topics(
-            settings.kafka_bootstrap_servers,
-            settings.topics.all_for(config),
-            settings.topic_partitions,
-            settings.topic_replication,
-            settings.topic_min_insync_replicas,
-            hub_written=settings.topics.hub_written(config),
-            partitions_of={
-                **dict.fromkeys(delivery.push_topics(), settings.push_partitions),
-                settings.topics.pollers(): POLLER_PARTITIONS,
-            },
-            compacted=[settings.topics.destination_blocks(), settings.topics.checkpoints()],
-        )
-        await delivery.open()
+        try:
+            built.created_topics = await _prepare(settings, config, delivery)
+        except KnooppuntError as exc:  # a refusal in words (a secret not set): `run` says it
+            built.start_refused = str(exc)
+            raise
         await broker.start()
         await producer.start()
         for consumer in consumers:
@@ -269,18 +284,13 @@ def build_hub(
         if announce:
             print(built.banner(), file=sys.stderr, flush=True)
         warming = asyncio.create_task(_warm_when_ready(built, producer))
-        sweeping = (
-            asyncio.create_task(_sweep_blobs_every(settings, config, attachments.blobs))
-            if "delivery" in roles
-            else None
-        )
+        sweeping = asyncio.create_task(_sweep_blobs_every(settings, config, attachments.blobs))
         await authenticator.start()
         try:
             yield
         finally:
             warming.cancel()
-            if sweeping is not None:
-                sweeping.cancel()
+            sweeping.cancel()
             authenticator.stop()
             # Each consumer lets its batch in hand finish and commits it, then leaves its group.
             await asyncio.gather(*(c.stop(settings.shutdown_grace_s) for c in consumers))

@@ -47,7 +47,8 @@ async def test_a_delivery_and_a_dead_letter_are_each_an_outcome_event_and_routab
         ],
         [
             form_route("0363", "aanvraag", ["zaken", "weigert"]),
-            {"tenant": "0363", "contract": "nl.gemeente.aflevering", "to": ["monitor"]},
+            {"tenant": "0363", "contract": DELIVERED.type, "to": ["monitor"]},
+            {"tenant": "0363", "contract": FAILED.type, "to": ["monitor"]},
         ],
     )
     names = hub_settings.topics

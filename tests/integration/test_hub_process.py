@@ -132,3 +132,27 @@ def test_an_unreachable_kafka_is_a_clear_error(hub_settings: Settings, config_co
     assert result.returncode == 2
     assert "does not answer" in result.stderr
     assert "knooppunt kafka up" in result.stderr
+
+
+def test_a_sink_that_refuses_to_start_is_one_line_not_a_traceback(
+    hub_settings: Settings, config_copy: Path
+) -> None:
+    # Was: exit 3 and uvicorn's 23-line lifespan traceback in a JSON log line, then
+    # "Application startup failed", for a webhook whose signing secret was not set.
+    demo = "        connector: topic            # the back office reads knooppunt.deliver.0363."
+    text = config_copy.read_text().replace(
+        demo + "zaaksysteem\n",
+        "        connector: webhook\n"
+        "        settings: {url: 'http://127.0.0.1:9/in', signing_secret_env: KNOOPPUNT_NOT_SET}\n",
+    )
+    assert "signing_secret_env" in text
+    config_copy.write_text(text)
+    env = {k: v for k, v in hub_env(hub_settings).items() if k != "KNOOPPUNT_NOT_SET"}
+    result = knooppunt(env, "run", "--config", str(config_copy))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "Application startup failed" not in result.stderr + result.stdout
+    refusal = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(refusal) == 1
+    assert "tenant 0363, destination zaaksysteem: signing_secret_env" in refusal[0]
+    assert "KNOOPPUNT_NOT_SET" in refusal[0]

@@ -4,8 +4,11 @@ into the retry record and comes back to the next attempt; a sink that raises fai
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
+
+import orjson
 
 from connectors.sdk import Delivered, Delivery, Health, Outcome, Retryable
 from contracts.cloudevents import source_urn
@@ -13,6 +16,7 @@ from contracts.events import build_event
 from contracts.registry import contract_for
 from hub.config import HubConfig
 from hub.delivery.history import fresh_history, history_of
+from hub.delivery.outcomes import delivered_event
 from hub.delivery.worker import DeliveryWorkers
 from hub.kafka.headers import text_headers
 from hub.kafka.topics import TopicNames
@@ -132,3 +136,15 @@ async def test_a_sink_that_raises_fails_one_retryable_attempt() -> None:
     assert headers["knooppunt_error_class"] == "DeliveryError"
     assert headers["knooppunt_error_message"] == "unexpected RuntimeError: connector bug"
     assert "knooppunt_progress" not in headers
+
+
+def test_an_outcome_reference_carries_no_query_and_no_bsn() -> None:
+    # Was: a Location of /zaken?bsn=...&email=... went whole into the geslaagd event.
+    event, _ = build_event(SPEC, SPEC.example, tenant="0363", source=source_urn("0" * 20, "t"))
+    location = "https://zaken.example/zaken/1?bsn=999993653&email=jan@example.nl#x"
+    outcome, _key = delivered_event(event, "0" * 20, "zaken", 1, location, datetime.now(UTC))
+    assert orjson.loads(outcome.data)["reference"] == "https://zaken.example/zaken/1"
+    message_id, _key = delivered_event(
+        event, "0" * 20, "mail", 1, "<k@999993653>", datetime.now(UTC)
+    )
+    assert "999993653" not in orjson.loads(message_id.data)["reference"]

@@ -127,11 +127,14 @@ class DeliveryEngine:
         block_after_s: float | None = None,
         on_block: Callable[[str], Awaitable[None]] | None = None,
         max_in_flight_total: int = MAX_IN_FLIGHT_TOTAL,
+        before_commit: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.bootstrap, self.group_id, self.targets = bootstrap, group_id, targets
         self.pattern = f"^{re.escape(topic_prefix)}knooppunt\\.deliver\\..+$"
         self.attempt, self.max_records = attempt, max_records
         self.block_after_s, self.on_block = block_after_s, on_block
+        # What must be on Kafka before an offset is committed (the deliveries' outcome events)
+        self.before_commit = before_commit
         self.queues = {t.topic: DestinationQueue[_Job](t.max_in_flight) for t in targets.values()}
         self.breakers = {topic: breaker() for topic in targets}
         self.trackers: dict[TopicPartition, OffsetTracker] = {}
@@ -467,6 +470,8 @@ class DeliveryEngine:
         if not offsets:
             return
         try:
+            if self.before_commit is not None:
+                await self.before_commit()
             await self.consumer.commit(offsets)
         except KafkaError as exc:
             log.warning("consumer_commit_failed", consumer=self.name, error=redact_text(str(exc)))

@@ -3,20 +3,24 @@ into the retry record and comes back to the next attempt; a sink that raises fai
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
 import orjson
+from aiokafka import TopicPartition
 
 from connectors.sdk import Delivered, Delivery, Health, Outcome, Retryable
 from contracts.cloudevents import source_urn
 from contracts.events import build_event
 from contracts.registry import contract_for
 from hub.config import HubConfig
+from hub.delivery.engine import DeliveryEngine
 from hub.delivery.history import fresh_history, history_of
 from hub.delivery.outcomes import delivered_event
+from hub.delivery.scheduling import OffsetTracker
 from hub.delivery.worker import DeliveryWorkers
 from hub.kafka.headers import text_headers
 from hub.kafka.topics import TopicNames
@@ -40,6 +44,14 @@ class _Producer:
 
     async def keep(self, topic: str, value: bytes | None, key: bytes | None, headers: Any) -> None:
         self.sent.append(_Sent(topic, value, key, list(headers)))
+
+    async def send(
+        self, topic: str, value: bytes | None, key: bytes | None, headers: Any
+    ) -> asyncio.Future[None]:
+        self.sent.append(_Sent(topic, value, key, list(headers)))
+        acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        acked.set_result(None)
+        return acked
 
 
 @dataclass
@@ -148,3 +160,33 @@ def test_an_outcome_reference_carries_no_query_and_no_bsn() -> None:
         event, "0" * 20, "mail", 1, "<k@999993653>", datetime.now(UTC)
     )
     assert "999993653" not in orjson.loads(message_id.data)["reference"]
+
+
+async def test_the_engine_commits_only_after_the_outcomes_are_kept() -> None:
+    # Outcomes are queued per delivery and awaited before a commit, not per delivery (awaiting
+    # each cost a Kafka round trip per delivery: 447 -> 62 deliveries/s at 1 in flight).
+    order: list[str] = []
+
+    class Consumer:
+        async def commit(self, offsets: Any) -> None:
+            order.append("commit")
+
+    async def outcomes_kept() -> None:
+        await asyncio.sleep(0)
+        order.append("outcomes kept")
+
+    engine = DeliveryEngine(
+        bootstrap="127.0.0.1:1",
+        topic_prefix="",
+        group_id="g",
+        targets={},
+        attempt=None,  # type: ignore[arg-type]
+        before_commit=outcomes_kept,
+    )
+    engine.consumer = Consumer()
+    tracker = OffsetTracker()
+    tracker.started(7)
+    tracker.finished(7)
+    engine.trackers = {TopicPartition(TOPIC, 0): tracker}
+    await engine._commit(force=True)
+    assert order == ["outcomes kept", "commit"]

@@ -293,7 +293,7 @@ class DeliveryWorkers:
         (hub.delivery.engine.AttemptResult)."""
         try:
             event = CloudEvent.from_kafka(record.headers or (), record.value)
-            event.payload()  # I-JSON, as at the intake and the router: numbers arrive exactly
+            payload = event.payload()  # I-JSON, as at the intake and the router: numbers exact
         except ContractError as exc:
             await self._dead_letter(record, history, exc, target.tenant)
             return "refused"
@@ -327,6 +327,7 @@ class DeliveryWorkers:
                     history.attempts,
                     delivered.reference,
                     datetime.now(UTC),
+                    payload,
                 )
             )
         self.metrics.deliveries.labels(target.tenant, target.destination, "delivered").inc()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+import jsonschema
 import orjson
 from aiokafka import TopicPartition
 
@@ -16,10 +17,11 @@ from connectors.sdk import Delivered, Delivery, Health, Outcome, Retryable
 from contracts.cloudevents import source_urn
 from contracts.events import build_event
 from contracts.registry import contract_for
+from contracts.schemas import SNAPSHOT_DIR as SCHEMAS
 from hub.config import HubConfig
 from hub.delivery.engine import DeliveryEngine
-from hub.delivery.history import fresh_history, history_of
-from hub.delivery.outcomes import delivered_event
+from hub.delivery.history import DeliveryError, fresh_history, history_of
+from hub.delivery.outcomes import delivered_event, failed_event
 from hub.delivery.scheduling import OffsetTracker
 from hub.delivery.worker import DeliveryWorkers
 from hub.kafka.headers import text_headers
@@ -190,3 +192,26 @@ async def test_the_engine_commits_only_after_the_outcomes_are_kept() -> None:
     engine.trackers = {TopicPartition(TOPIC, 0): tracker}
     await engine._commit(force=True)
     assert order == ["outcomes kept", "commit"]
+
+
+def test_outcomes_built_without_pydantic_are_valid_contract_events() -> None:
+    # The outcome payloads are written directly (validating them doubled a delivery's CPU):
+    # this holds them to the published contracts and their JSON Schemas.
+    event, _ = build_event(SPEC, SPEC.example, tenant="0363", source=source_urn("0" * 20, "t"))
+    now = datetime.now(UTC)
+    built = [
+        delivered_event(event, "0" * 20, "zaken", 2, "https://z.example/zaken/1", now),
+        delivered_event(event, "0" * 20, "zaken", 1, None, now, orjson.loads(event.data)),
+        failed_event(
+            event, "0" * 20, "zaken", 7, DeliveryError("HTTP 400", permanent=True), True, now
+        ),
+    ]
+    for outcome, key in built:
+        spec = contract_for(outcome.type, 1)
+        model = spec.validate(orjson.loads(outcome.data), mode="consume")
+        assert model.event_subject() == outcome.subject == outcome.id
+        assert key == f"0363:{outcome.subject}".encode()
+        assert outcome.dataschema == spec.dataschema
+        schema = orjson.loads((SCHEMAS / outcome.type / "v1.json").read_bytes())
+        jsonschema.validate(orjson.loads(outcome.data), schema)
+    assert orjson.loads(built[0][0].data)["public_reference"] == SPEC.example["reference"]

@@ -2,8 +2,9 @@
 office took an event, ``nl.gemeente.aflevering.mislukt`` when it became a dead letter
 (contracts/aflevering/v1.py). Decisions only; the delivery worker publishes what this builds.
 
-Published on the outcome's contract topic like any event, so a route can send it to a back
-office (an e-forms system that wants to show "your form became zaak Z-2026-0042") or a
+Published, for each tenant with a route for them (one event per delivery is a cost only a tenant
+that uses them should pay), on the outcome's contract topic like any event, so a route sends it
+to a back office (an e-forms system that wants to show "your form became zaak Z-2026-0042") or a
 monitoring system. Deliveries of outcome events report no outcome of their own: a route from
 ``nl.gemeente.aflevering`` to a pushed destination would otherwise feed itself for ever.
 
@@ -31,7 +32,14 @@ from hub.observability.redaction import redact_text
 if TYPE_CHECKING:
     from contracts.registry import ContractSpec
 
-__all__ = ["DELIVERED", "FAILED", "delivered_event", "failed_event", "reports_outcome"]
+__all__ = [
+    "DELIVERED",
+    "FAILED",
+    "delivered_event",
+    "failed_event",
+    "reports_outcome",
+    "routes_outcomes",
+]
 
 DELIVERED = contract_for("nl.gemeente.aflevering.geslaagd", 1)
 FAILED = contract_for("nl.gemeente.aflevering.mislukt", 1)
@@ -40,6 +48,12 @@ SOURCE_SYSTEM = "knooppunt"
 _MAX_REFERENCE = 500
 _MAX_PUBLIC_REFERENCE = 64
 _MAX_MESSAGE = 2000
+
+
+def routes_outcomes(contract: str) -> bool:
+    """Whether a route for ``contract`` (a type or family prefix) takes outcome events: the
+    hub publishes them only for tenants with such a route."""
+    return (contract + ".").startswith(_OUTCOMES) or contract.startswith(_OUTCOMES)
 
 
 def reports_outcome(event: CloudEvent) -> bool:

@@ -21,7 +21,7 @@ from contracts.schemas import SNAPSHOT_DIR as SCHEMAS
 from hub.config import HubConfig
 from hub.delivery.engine import DeliveryEngine
 from hub.delivery.history import DeliveryError, fresh_history, history_of
-from hub.delivery.outcomes import delivered_event, failed_event
+from hub.delivery.outcomes import delivered_event, failed_event, routes_outcomes
 from hub.delivery.scheduling import OffsetTracker
 from hub.delivery.worker import DeliveryWorkers
 from hub.kafka.headers import text_headers
@@ -99,7 +99,14 @@ def _workers(sink: Any, producer: _Producer) -> DeliveryWorkers:
                         }
                     ],
                 }
-            ]
+            ],
+            "routes": [
+                {
+                    "tenant": "0363",
+                    "contract": "nl.gemeente.aflevering.geslaagd",
+                    "to": ["zaken"],
+                }
+            ],
         }
     )
     workers = DeliveryWorkers(producer, config, Metrics(), TopicNames(), environ={})  # type: ignore[arg-type]
@@ -215,3 +222,21 @@ def test_outcomes_built_without_pydantic_are_valid_contract_events() -> None:
         schema = orjson.loads((SCHEMAS / outcome.type / "v1.json").read_bytes())
         jsonschema.validate(orjson.loads(outcome.data), schema)
     assert orjson.loads(built[0][0].data)["public_reference"] == SPEC.example["reference"]
+
+
+def test_outcomes_are_published_only_for_tenants_that_route_them() -> None:
+    assert routes_outcomes("nl.gemeente.aflevering.geslaagd")
+    assert routes_outcomes("nl.gemeente.aflevering.mislukt")
+    assert routes_outcomes("nl.gemeente.aflevering")
+    assert not routes_outcomes("nl.gemeente.formulier.ingediend")
+    assert not routes_outcomes("nl.gemeente.afleveringen")
+    with_route = _workers(_ZaakThenRol(), _Producer())
+    assert with_route.oins == {"0363": "00000001002564440000"}
+    without = DeliveryWorkers(
+        _Producer(),  # type: ignore[arg-type]
+        HubConfig.model_validate({"tenants": [with_route.config.tenants[0].model_dump()]}),
+        Metrics(),
+        TopicNames(),
+        environ={},
+    )
+    assert without.oins == {}

@@ -13,7 +13,13 @@ from contracts.personal_data import PersonalDataKind
 from hub.config import HubConfig
 from hub.http.auth import make_token
 from hub.observability.logs import configure_logging, get_logger
-from hub.observability.redaction import REDACTED, declared_personal_data, redact, redact_declared
+from hub.observability.redaction import (
+    REDACTED,
+    declared_personal_data,
+    redact,
+    redact_declared,
+    redact_text,
+)
 from hub.runtime.assembly import build_hub
 from hub.runtime.settings import Settings
 from tests.conftest import DEMO_SECRET
@@ -154,3 +160,13 @@ async def test_an_accepted_submission_is_logged_at_debug_only(
     assert len(accepted) == lines
     assert all(e["tenant"] == "0363" and e["event_id"] == answer.json()["id"] for e in accepted)
     assert VALID_BSN not in "".join(out)
+
+
+def test_an_event_id_holding_a_bsn_like_run_is_not_redacted_but_a_bsn_beside_it_is() -> None:
+    # Was: "...-0c999993653a" lost its digits, so that event's log lines could not be found
+    # by its id (test_an_accepted_submission_is_logged_at_debug_only failed once on such an id).
+    event_id = "5f0c6d1e-3d0e-4c52-9a57-0c999993653a"
+    assert redact_text(f"event {event_id} done") == f"event {event_id} done"
+    assert redact_text(f"{event_id} bsn 999993653") == f"{event_id} bsn {REDACTED}"
+    assert redact_text("bsn=999993653&x=1") == f"bsn={REDACTED}&x=1"
+    assert redact_text("not-a-uuid-999993653") == f"not-a-uuid-{REDACTED}"

@@ -24,6 +24,7 @@ import hub
 from contracts.registry import CONTRACTS
 from hub.connector_host.pollers import POLLER_PARTITIONS, PollerGroup
 from hub.connector_host.publishing import contract_publisher
+from hub.delivery.outcomes import DELIVERED, FAILED
 from hub.delivery.worker import DeliveryWorkers
 from hub.errors import KnooppuntError
 from hub.http.attachments import mount_attachments
@@ -155,7 +156,10 @@ async def _warm_when_ready(built: Hub, producer: RecordProducer, limit_s: float 
         if asyncio.get_running_loop().time() > deadline:
             break
         await asyncio.sleep(0.5)
-    producer.warm(built.settings.topics.hub_written(built.config))
+    outcomes = [built.settings.topics.contract(spec) for spec in (DELIVERED, FAILED)]
+    # The outcome topics too: a first outcome waited for their metadata while a new topic's
+    # leader was elected, and its delivery with it (seen once: 40 s after a start).
+    producer.warm([*built.settings.topics.hub_written(built.config), *outcomes])
 
 
 async def _sweep_blobs_every(settings: Settings, config: HubConfig, store: BlobStore) -> None:

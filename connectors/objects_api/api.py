@@ -24,7 +24,6 @@ __all__ = [
     "CONTENT_CRS",
     "create_body",
     "found_object",
-    "invalid_params",
     "lookup_query",
     "object_url",
 ]
@@ -76,20 +75,3 @@ def object_url(response: HttpResponse) -> str | None:
         body = None
     url = body.get("url") if isinstance(body, dict) else None
     return url if isinstance(url, str) else response.location()
-
-
-def invalid_params(response: HttpResponse) -> str:
-    """The refused fields of an error answer as ``name: code`` pairs (``nonFieldErrors:
-    invalid-json-schema``), comma-separated; empty when it names none. The ``reason`` texts are
-    left out: they quote the values sent."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    params = body.get("invalidParams") if isinstance(body, dict) else None
-    pairs = [
-        f"{param.get('name')}: {param.get('code')}"
-        for param in params or []
-        if isinstance(param, dict)
-    ]
-    return ", ".join(pairs)

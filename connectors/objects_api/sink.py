@@ -15,7 +15,6 @@ from connectors.objects_api.api import (
     CONTENT_CRS,
     create_body,
     found_object,
-    invalid_params,
     lookup_query,
     object_url,
 )
@@ -30,7 +29,12 @@ from connectors.sdk import (
     Retryable,
     SecretMissingError,
 )
-from connectors.sdk.http import failure_for_exception, failure_for_status, status_line
+from connectors.sdk.http import (
+    failure_for_exception,
+    failure_for_status,
+    invalid_params,
+    status_line,
+)
 from contracts.errors import ContractError, KnooppuntError
 from contracts.events import payload_as
 from contracts.registry import contract_for

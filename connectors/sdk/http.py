@@ -40,6 +40,7 @@ __all__ = [
     "answer_or_failure",
     "failure_for_exception",
     "failure_for_status",
+    "invalid_params",
     "retry_after_seconds",
     "status_line",
 ]
@@ -144,3 +145,21 @@ async def answer_or_failure(
         return failure_for_exception(exc)
     failure = failure_for_status(response.status, response.headers, datetime.now(UTC))
     return response if failure is None else failure
+
+
+def invalid_params(response: HttpResponse) -> str:
+    """The refused fields of a problem+json error answer (the VNG API design rules'
+    ``invalidParams``, as the ZGW and Objects APIs send them) as ``name: code`` pairs,
+    comma-separated; empty when it names none. The ``reason`` texts are left out: they may
+    quote the values sent."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    params = body.get("invalidParams") if isinstance(body, dict) else None
+    pairs = [
+        f"{param.get('name')}: {param.get('code')}"
+        for param in params or []
+        if isinstance(param, dict)
+    ]
+    return ", ".join(pairs)

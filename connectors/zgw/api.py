@@ -30,7 +30,6 @@ __all__ = [
     "identificatie",
     "in_force",
     "initiator_rol",
-    "invalid_params",
     "listed",
     "made_url",
     "rol_body",
@@ -170,19 +169,3 @@ def document_body(
     if vertrouwelijkheid:
         body["vertrouwelijkheidaanduiding"] = vertrouwelijkheid
     return body
-
-
-def invalid_params(response: HttpResponse) -> str:
-    """The refused fields of a ``ValidatieFout`` as ``name: code`` pairs, comma-separated;
-    empty when it names none. The ``reason`` texts are left out: they may quote values."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    params = body.get("invalidParams") if isinstance(body, dict) else None
-    pairs = [
-        f"{param.get('name')}: {param.get('code')}"
-        for param in params or []
-        if isinstance(param, dict)
-    ]
-    return ", ".join(pairs)

@@ -25,14 +25,13 @@ from connectors.sdk import (
     SecretMissingError,
     Throttled,
 )
-from connectors.sdk.http import failure_for_exception, failure_for_status
+from connectors.sdk.http import failure_for_exception, failure_for_status, invalid_params
 from connectors.zgw.api import (
     CRS,
     document_body,
     identificatie,
     in_force,
     initiator_rol,
-    invalid_params,
     listed,
     made_url,
     rol_body,

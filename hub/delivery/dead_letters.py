@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from hub.delivery.history import PREFIX
+from hub.delivery.history import PREFIX, attempt_log_of
 from hub.errors import KnooppuntError
 from hub.kafka.admin import partitions_of
 from hub.kafka.headers import text_headers
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from aiokafka import ConsumerRecord
+
+    from hub.delivery.history import AttemptRecord
 
 __all__ = ["DeadLetterRecord", "read_dead_letters", "replay", "select"]
 
@@ -94,8 +96,15 @@ class DeadLetterRecord:
             "timestamp": self.timestamp.isoformat(),
             "key": (self.key or b"").decode("utf-8", "replace"),
             "headers": redact(_shown_headers(self.raw_headers)),
+            "attempts": [a.as_json() for a in self.attempt_log],
             "payload": redact(redact_declared(payload, declared)),
         }
+
+    @property
+    def attempt_log(self) -> tuple[AttemptRecord, ...]:
+        """The failed attempts the letter's record made (at most the newest 20), oldest first:
+        number, time, outcome, code, duration (hub.delivery.history.AttemptRecord)."""
+        return attempt_log_of(self.headers.get(f"{PREFIX}attempt_log"))
 
 
 def _letter(record: ConsumerRecord) -> DeadLetterRecord:

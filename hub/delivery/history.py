@@ -14,6 +14,7 @@ The history travels in ``knooppunt_*`` headers next to the event's own ``ce_*`` 
 | ``knooppunt_error_class`` / ``_error_message`` / ``_error_status`` | the last failure |
 | ``knooppunt_error_field`` | the field a contract error names (router dead letters) |
 | ``knooppunt_progress`` | a multi-step delivery's progress: JSON, step -> reference, <= 4 KiB |
+| ``knooppunt_attempt_log`` | failed attempts, newest last (<= 20): JSON, n at outcome code ms |
 | ``knooppunt_original_topic`` / ``_partition`` / ``_offset`` | where the record first was |
 """
 
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from connectors.sdk.outcomes import Permanent, Retryable, encode_progress
+from connectors.sdk.outcomes import Permanent, Retryable, Throttled, encode_progress
 from contracts.errors import ContractError
 from hub.config import duration_seconds
 from hub.errors import KnooppuntError
@@ -38,14 +39,19 @@ if TYPE_CHECKING:
 
     from aiokafka import ConsumerRecord
 
-    from connectors.sdk.outcomes import Failure
+    from connectors.sdk.outcomes import Failure, Outcome
     from contracts.cloudevents import CloudEvent
 
 __all__ = [
+    "MAX_LOGGED_ATTEMPTS",
+    "AttemptRecord",
     "DeadLetter",
     "DeliveryError",
     "DeliveryHistory",
     "Retry",
+    "attempt_log_of",
+    "attempt_outcome",
+    "encode_attempt_log",
     "failure_headers",
     "fresh_history",
     "history_of",
@@ -57,6 +63,9 @@ __all__ = [
 
 _KEY_NAMESPACE = uuid.UUID("0b6f5a0e-3c1d-4d8e-9f2a-6b7c8d9e0f1a")
 PREFIX = "knooppunt_"
+# The newest failed attempts a record carries (about 90 bytes each): enough to see a pattern
+# (a back office failing every night, a 503 turning into a 400), bounded however long it retries.
+MAX_LOGGED_ATTEMPTS = 20
 
 
 def idempotency_key(event: CloudEvent, destination: str) -> str:
@@ -93,6 +102,78 @@ class DeliveryError(KnooppuntError):
 
 
 @dataclass(frozen=True)
+class AttemptRecord:
+    """One failed delivery attempt as its record remembers it (``knooppunt_attempt_log``).
+
+    ``outcome``: retryable, throttled, permanent, or error (the sink raised); ``code`` the
+    outcome's code (an HTTP status, a SOAP fault code, an SMTP reply; "" when none);
+    ``duration_ms`` how long the sink's ``deliver`` took, in whole milliseconds.
+    """
+
+    number: int
+    at: datetime
+    outcome: str
+    code: str
+    duration_ms: int
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "n": self.number,
+            "at": self.at.astimezone(UTC).isoformat(timespec="milliseconds"),
+            "outcome": self.outcome,
+            "code": self.code,
+            "ms": self.duration_ms,
+        }
+
+
+def attempt_outcome(outcome: Outcome) -> str:
+    """The name an attempt's outcome has in metrics and the attempt log."""
+    if isinstance(outcome, Throttled):
+        return "throttled"
+    if isinstance(outcome, Retryable):
+        return "retryable"
+    return "permanent" if isinstance(outcome, Permanent) else "delivered"
+
+
+def encode_attempt_log(attempts: Sequence[AttemptRecord]) -> str:
+    """The newest MAX_LOGGED_ATTEMPTS attempts as compact JSON (the header's value)."""
+    newest = attempts[-MAX_LOGGED_ATTEMPTS:]
+    return orjson.dumps([a.as_json() for a in newest]).decode()
+
+
+def attempt_log_of(header: str | None) -> tuple[AttemptRecord, ...]:
+    """The ``knooppunt_attempt_log`` header read back; entries that are not what
+    ``encode_attempt_log`` writes are left out (a damaged log never stops a delivery)."""
+    try:
+        value = orjson.loads(header or "[]")
+    except orjson.JSONDecodeError:
+        return ()
+    if not isinstance(value, list):
+        return ()
+    read: list[AttemptRecord] = []
+    for item in value[-MAX_LOGGED_ATTEMPTS:]:
+        try:
+            read.append(
+                AttemptRecord(
+                    number=_whole(item["n"]),
+                    at=datetime.fromisoformat(item["at"]),
+                    outcome=str(item["outcome"])[:20],
+                    code=str(item["code"])[:40],
+                    duration_ms=_whole(item["ms"]),
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+    return tuple(read)
+
+
+def _whole(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("not a whole number")
+    return value
+
+
+@dataclass(frozen=True)
 class DeliveryHistory:
     """What happened to a delivery so far (none of it on a first attempt). ``progress``: what
     earlier attempts of a multi-step delivery made (``Retryable.progress``)."""
@@ -104,6 +185,7 @@ class DeliveryHistory:
     tier: int = -1
     first_failure: datetime | None = None
     progress: Mapping[str, str] = field(default_factory=dict)
+    attempt_log: tuple[AttemptRecord, ...] = ()
 
 
 def progress_of(header: str | None) -> dict[str, str]:
@@ -166,6 +248,7 @@ def history_of(record: ConsumerRecord) -> DeliveryHistory:
         tier=number("tier", "-1"),
         first_failure=first_failure,
         progress=progress_of(headers.get(f"{PREFIX}progress")),
+        attempt_log=attempt_log_of(headers.get(f"{PREFIX}attempt_log")),
     )
 
 
@@ -251,6 +334,8 @@ def failure_headers(
         history_headers["retry_at"] = str(int(retry.retry_at.timestamp() * 1000))
     if history.progress:
         history_headers["progress"] = encode_progress(history.progress).decode()
+    if history.attempt_log:
+        history_headers["attempt_log"] = encode_attempt_log(history.attempt_log)
     return own + [(f"{PREFIX}{name}", value.encode()) for name, value in history_headers.items()]
 
 

@@ -42,9 +42,11 @@ from hub.delivery.enrichment import (
 )
 from hub.delivery.history import (
     PREFIX,
+    AttemptRecord,
     DeadLetter,
     DeliveryError,
     Retry,
+    attempt_outcome,
     due_in_s,
     failure_headers,
     fresh_history,
@@ -67,6 +69,7 @@ from hub.kafka.consuming import Consumer, Defer, RecordConsumer
 from hub.kafka.headers import text_headers
 from hub.kafka.topics import QUARANTINE, UNKNOWN_TENANT
 from hub.observability.logs import get_logger
+from hub.observability.metrics import BoundedLabel
 from hub.observability.redaction import redact_text
 
 if TYPE_CHECKING:
@@ -144,6 +147,7 @@ class DeliveryWorkers:
         self.targets: dict[str, _Target] = {}
         self.pool = ConnectionPool()  # one for every push destination (connections per host)
         self.running_engine: DeliveryEngine | None = None
+        self.codes = BoundedLabel()  # failure codes as metric labels
         for tenant in config.tenants:
             for destination in tenant.destinations:
                 spec = sink_connector(destination.connector)
@@ -317,13 +321,23 @@ class DeliveryWorkers:
             attempt=history.attempts,
             progress=history.progress,
         )
+        started, raised = time.perf_counter(), False
         try:
             delivered = await target.sink.deliver(delivery)
         except Exception as exc:  # a sink's bug fails this one attempt, never the batch
-            delivered = Retryable(f"unexpected {type(exc).__name__}: {exc}")
+            delivered, raised = Retryable(f"unexpected {type(exc).__name__}: {exc}"), True
+        seconds = time.perf_counter() - started
+        outcome = "error" if raised else attempt_outcome(delivered)
+        self.metrics.attempt_seconds.labels(target.destination, outcome).observe(seconds)
         if not isinstance(delivered, Delivered):
+            code = delivered.code or ""
+            self.metrics.failures.labels(target.tenant, target.destination, self.codes(code)).inc()
             if hold and not isinstance(delivered, Permanent):
                 return "held"
+            attempt = AttemptRecord(
+                history.attempts, datetime.now(UTC), outcome, code, round(seconds * 1000)
+            )
+            history = replace(history, attempt_log=(*history.attempt_log, attempt))
             await self._failed(record, history, delivered, target, event)
             return "refused" if isinstance(delivered, Permanent) else "failed"
         if target.tenant in self.oins and reports_outcome(event):  # acked before the commit

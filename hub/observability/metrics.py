@@ -5,6 +5,7 @@ Labels are tenant (about 340), contract type, destination and outcome: never an 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -12,9 +13,31 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-__all__ = ["CIRCUIT_STATES", "DestinationCollector", "Metrics"]
+__all__ = ["CIRCUIT_STATES", "BoundedLabel", "DestinationCollector", "Metrics"]
 
 CIRCUIT_STATES = {"closed": 0, "half_open": 1, "open": 2, "blocked": 3}
+
+
+class BoundedLabel:
+    """A label value from outside (a back office's error code) kept bounded: the first ``limit``
+    distinct values that look like a code (letters, digits, ``._:-``, at most 24 characters)
+    pass as they are, anything else is ``other``, no code at all ``none``. A back office that
+    answers a fresh code each time cannot grow the metric without bound."""
+
+    _CODE = re.compile(r"[A-Za-z0-9._:-]{1,24}")
+
+    def __init__(self, limit: int = 64) -> None:
+        self.limit, self.seen = limit, set[str]()
+
+    def __call__(self, value: str) -> str:
+        if not value:
+            return "none"
+        if value in self.seen:
+            return value
+        if len(self.seen) >= self.limit or not self._CODE.fullmatch(value):
+            return "other"
+        self.seen.add(value)
+        return value
 
 
 class DestinationCollector(Collector):
@@ -90,6 +113,21 @@ class Metrics:
             "Delivery attempts by push sinks, by outcome "
             "(delivered, retry, throttled, dead_letter).",
             ["tenant", "destination", "outcome"],
+            registry=self.registry,
+        )
+        self.attempt_seconds = Histogram(
+            "knooppunt_delivery_attempt_seconds",
+            "How long a sink's delivery attempt took, by outcome (delivered, retryable, "
+            "throttled, permanent, error: the sink raised).",
+            ["destination", "outcome"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            registry=self.registry,
+        )
+        self.failures = Counter(
+            "knooppunt_delivery_failures_total",
+            "Failed delivery attempts by the back office's code (an HTTP status, a SOAP fault "
+            "code, an SMTP reply; none: no answer; other: beyond the first 64 codes).",
+            ["tenant", "destination", "code"],
             registry=self.registry,
         )
         self.connector_events = Counter(

@@ -244,3 +244,47 @@ async def test_an_event_on_another_tenants_topic_is_quarantined_not_delivered(
     assert dict(quarantined[0].headers)["knooppunt_error_class"] == b"TenantMismatchError"
     assert backoffice.received("zaken") == []
     assert metric_value(exposition, "knooppunt_events_quarantined_total", tenant="0363") == 1.0
+
+
+async def test_every_failed_attempt_is_recorded_in_the_dead_letter_and_in_metrics(
+    hub_settings: Settings, backoffice: FakeBackOffice
+) -> None:
+    backoffice.script("zaken", fail_first=2, fail_status=503, status=400)
+    config = hub_config(
+        [tenant_entry("0363", {"zaken": backoffice.url("zaken")})],
+        [form_route("0363", "aanvraag", ["zaken"])],
+    )
+    dlq = hub_settings.topics.dead_letter("0363")
+    async with running_hub(hub_settings, config) as (_hub, http):
+        await wait_ready(http)
+        sent = await http.post(
+            "/api/v1/tenants/0363/submissions", json=submission("aanvraag"), headers=AUTH
+        )
+        assert sent.status_code == 202
+        letters = await read_topics(hub_settings.kafka_bootstrap_servers, [dlq], 1, timeout_s=60)
+        exposition = (await http.get("/metrics")).text
+        shown = await asyncio.to_thread(
+            knooppunt,
+            hub_env(hub_settings),
+            "dlq",
+            "show",
+            "--tenant",
+            "0363",
+            f"{letters[0].partition}:{letters[0].offset}",
+        )
+    assert shown.returncode == 0, shown.stderr
+    attempts = orjson.loads(shown.stdout)["attempts"]
+    assert [(a["n"], a["outcome"], a["code"]) for a in attempts] == [
+        (1, "retryable", "503"),
+        (2, "retryable", "503"),
+        (3, "permanent", "400"),
+    ]
+    assert all(isinstance(a["ms"], int) and 0 <= a["ms"] < 5000 for a in attempts)
+    assert attempts[0]["at"] < attempts[1]["at"] < attempts[2]["at"]
+    codes = {"tenant": "0363", "destination": "zaken"}
+    failures = "knooppunt_delivery_failures_total"
+    assert metric_value(exposition, failures, code="503", **codes) == 2.0
+    assert metric_value(exposition, failures, code="400", **codes) == 1.0
+    timed = "knooppunt_delivery_attempt_seconds_count"
+    assert metric_value(exposition, timed, destination="zaken", outcome="retryable") == 2.0
+    assert metric_value(exposition, timed, destination="zaken", outcome="permanent") == 1.0

@@ -19,9 +19,13 @@ from contracts.registry import contract_for
 from hub.config import HubConfig, duration_seconds
 from hub.delivery.dead_letters import DeadLetterRecord, select
 from hub.delivery.history import (
+    MAX_LOGGED_ATTEMPTS,
+    AttemptRecord,
     DeadLetter,
     DeliveryError,
     Retry,
+    attempt_log_of,
+    attempt_outcome,
     due_in_s,
     failure_headers,
     fresh_history,
@@ -35,7 +39,7 @@ from hub.delivery.worker import DeliveryWorkers
 from hub.kafka.headers import text_headers
 from hub.kafka.producing import RecordProducer
 from hub.kafka.topics import TopicNames
-from hub.observability.metrics import Metrics
+from hub.observability.metrics import BoundedLabel, Metrics
 from tests.integration.helpers import tenant_entry
 
 DELAYS = ["10s", "1m", "5m"]
@@ -324,3 +328,67 @@ def test_a_destination_may_set_its_own_max_in_flight() -> None:
     engine = workers.engine("127.0.0.1:9")
     limits = {t.destination: t.max_in_flight for t in engine.targets.values()}
     assert limits == {"zaken": 2, "archief": 5}
+
+
+def test_each_failed_attempt_travels_in_the_attempt_log_newest_last() -> None:
+    record = _record({"ce_id": "1", "ce_tenant": "0363"})
+    history = fresh_history(record, "zaaksysteem")
+    for number, (failure, ms) in enumerate(
+        [(Retryable("HTTP 503", "503"), 120), (Throttled(30.0, "429"), 8)], start=1
+    ):
+        logged = AttemptRecord(number, NOW, attempt_outcome(failure), failure.code or "", ms)
+        history = replace(history, attempts=number, attempt_log=(*history.attempt_log, logged))
+        retry = Retry(0, "10s", NOW + timedelta(seconds=10))
+        raw = failure_headers(record, history, DeliveryError.of(failure), NOW, retry)
+        history = history_of(_record(text_headers(raw), offset=0))
+    assert [(a.number, a.outcome, a.code, a.duration_ms) for a in history.attempt_log] == [
+        (1, "retryable", "503", 120),
+        (2, "throttled", "429", 8),
+    ]
+    letter = DeadLetterRecord("knooppunt.dlq.0363", 0, 3, NOW, b"k", b"{}", tuple(raw))
+    assert letter.shown()["attempts"][1] == {
+        "n": 2,
+        "at": "2026-11-29T12:00:00.000+00:00",
+        "outcome": "throttled",
+        "code": "429",
+        "ms": 8,
+    }
+
+
+def test_the_attempt_log_is_bounded_and_a_damaged_one_is_never_fatal() -> None:
+    record = _record({})
+    many = tuple(AttemptRecord(n, NOW, "retryable", "503", 1) for n in range(1, 51))
+    history = replace(fresh_history(record, "x"), attempts=50, attempt_log=many)
+    raw = failure_headers(record, history, DeliveryError.of(Retryable("x")), NOW)
+    kept = attempt_log_of(text_headers(raw)["knooppunt_attempt_log"])
+    assert [a.number for a in kept] == list(range(51 - MAX_LOGGED_ATTEMPTS, 51))
+    assert len(text_headers(raw)["knooppunt_attempt_log"]) < 2000
+    assert "knooppunt_attempt_log" not in text_headers(
+        failure_headers(record, fresh_history(record, "x"), DeliveryError("x", permanent=True), NOW)
+    )
+    assert attempt_log_of("{not json") == ()
+    assert attempt_log_of('{"n": 1}') == ()
+    good = (
+        '{"n": 2, "at": "2026-11-29T12:00:00+00:00", "outcome": "retryable", "code": "", "ms": 3}'
+    )
+    damaged = f'[{{"n": "1"}}, {{"n": true, "at": "x"}}, {good}]'
+    assert [a.number for a in attempt_log_of(damaged)] == [2]
+
+
+@given(st.text(max_size=200))
+def test_any_attempt_log_header_reads_without_raising(header: str) -> None:
+    assert isinstance(attempt_log_of(header), tuple)
+
+
+def test_failure_codes_as_metric_labels_stay_bounded() -> None:
+    label = BoundedLabel(limit=3)
+    assert [label(c) for c in ("503", "", "soap:Server", "Fo02", "451")] == [
+        "503",
+        "none",
+        "soap:Server",
+        "Fo02",
+        "other",
+    ]
+    assert label("503") == "503"  # seen before: still itself
+    assert BoundedLabel()("a code with spaces") == "other"
+    assert BoundedLabel()("x" * 25) == "other"

@@ -17,9 +17,12 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from datetime import date
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 if TYPE_CHECKING:
     from connectors.sdk import HttpResponse
@@ -33,6 +36,7 @@ __all__ = [
     "listed",
     "made_url",
     "rol_body",
+    "submission_file",
     "taal",
     "zaak_body",
 ]
@@ -169,3 +173,27 @@ def document_body(
     if vertrouwelijkheid:
         body["vertrouwelijkheidaanduiding"] = vertrouwelijkheid
     return body
+
+
+def submission_file(submission: dict[str, Any]) -> dict[str, Any]:
+    """The submission itself as an attachment-shaped file (name, content_type, size, sha256,
+    inline_base64): its data as JSON, each attachment by name, type, size and sha256 only (its
+    content is a document of its own). The same bytes for every attempt of one submission, so a
+    redelivery finds the document it made (its identificatie is the step key's)."""
+    data = {
+        **submission,
+        "attachments": [
+            {k: v for k, v in attachment.items() if k != "inline_base64"}
+            for attachment in submission.get("attachments", [])
+        ],
+    }
+    content = orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
+    reference = str(submission.get("reference") or submission.get("submission_id") or "")
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in reference)[:60]
+    return {
+        "name": f"inzending-{safe}.json" if safe else "inzending.json",
+        "content_type": "application/json",
+        "size": len(content),
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "inline_base64": base64.b64encode(content).decode("ascii"),
+    }

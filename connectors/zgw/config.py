@@ -51,6 +51,12 @@ class ZgwConfig(BaseModel):
         description="Prefix of the identificatie the hub gives each zaak and document (the "
         "rest is the delivery's step key, 32 hex digits): how a redelivery finds them.",
     )
+    submission_document: bool = Field(
+        True,
+        description="Also keep the submission itself as a document of the zaak: its data as "
+        "JSON (inzending-<reference>.json; attachments named with size and sha256, their "
+        "content in their own documents), as Open Formulieren keeps its submission report.",
+    )
     auteur: str = Field(
         "Knooppunt", min_length=1, max_length=200, description="auteur of each document."
     )

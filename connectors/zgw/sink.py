@@ -35,6 +35,7 @@ from connectors.zgw.api import (
     listed,
     made_url,
     rol_body,
+    submission_file,
     zaak_body,
 )
 from contracts.errors import ContractError
@@ -238,7 +239,7 @@ class ZgwSink:
             "rol", f"{self._zaken}/rollen", rol_body(zaak, roltype, kind, ident)
         )
 
-    async def _content(self, number: int, attachment: dict[str, Any]) -> bytes:
+    async def _content(self, number: int | str, attachment: dict[str, Any]) -> bytes:
         """The attachment's bytes: inline, else from the hub's store, checked against sha256."""
         step = f"document {number}"
         inline = attachment.get("inline_base64")
@@ -266,7 +267,7 @@ class ZgwSink:
     async def _document(
         self,
         delivery: Delivery,
-        number: int,
+        number: int | str,
         attachment: dict[str, Any],
         submission: dict[str, Any],
     ) -> str:
@@ -294,7 +295,7 @@ class ZgwSink:
         )
         return await self._made(step, url, body)
 
-    async def _link(self, number: int, zaak: str, document: str) -> str:
+    async def _link(self, number: int | str, zaak: str, document: str) -> str:
         step = f"link {number}"
         url = f"{self._zaken}/zaakinformatieobjecten"
         found = await self._first(
@@ -316,6 +317,14 @@ class ZgwSink:
             if types.roltype is None:
                 raise _StepFailedError(Permanent("rol: the zaaktype has no roltype initiator"))
             done["rol"] = await self._rol(done["zaak"], types.roltype, *initiator)
+        if self.config.submission_document and "document:inzending" not in done:
+            done["document:inzending"] = await self._document(
+                delivery, "inzending", submission_file(submission), submission
+            )
+        if self.config.submission_document and "link:inzending" not in done:
+            done["link:inzending"] = await self._link(
+                "inzending", done["zaak"], done["document:inzending"]
+            )
         for number, attachment in enumerate(submission["attachments"], 1):
             if f"document:{number}" not in done:
                 done[f"document:{number}"] = await self._document(

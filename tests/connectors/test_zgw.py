@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from structlog.testing import capture_logs
 
@@ -217,10 +218,20 @@ async def test_the_zaak_rol_and_documents_that_arrive(zgw: FakeZgw, tmp_path: Pa
     assert rol["roltype"] == zaaktype["roltypen"][0]
     assert rol["betrokkeneType"] == "natuurlijk_persoon"
     assert rol["betrokkeneIdentificatie"] == {"inpBsn": BSN}
-    documents = zgw.stored("enkelvoudiginformatieobjecten")
+    submitted, *documents = zgw.stored("enkelvoudiginformatieobjecten")
     assert [d["titel"] for d in documents] == ["bouwtekening.pdf", "foto.png"]
     assert [zgw.contents[d["url"]] for d in documents] == [drawing, PHOTO]
     assert [d["formaat"] for d in documents] == ["application/pdf", "image/png"]
+    # The submission itself: its data as JSON, the attachments named, not repeated.
+    assert submitted["titel"] == submitted["bestandsnaam"] == "inzending-OF-7TZ2QX.json"
+    assert submitted["formaat"] == "application/json"
+    as_kept = orjson.loads(zgw.contents[submitted["url"]])
+    assert as_kept["values"] == payload["values"]
+    assert BSN.encode() in zgw.contents[submitted["url"]]  # the zaaksysteem gets the data whole
+    assert [a["name"] for a in as_kept["attachments"]] == ["bouwtekening.pdf", "foto.png"]
+    assert all("inline_base64" not in a for a in as_kept["attachments"])
+    assert submitted["bestandsomvang"] == len(zgw.contents[submitted["url"]])
+    documents = [submitted, *documents]
     assert {d["taal"] for d in documents} == {"dut"}
     assert {d["creatiedatum"] for d in documents} == {"2026-11-29"}
     assert {d["bronorganisatie"] for d in documents} == {TENANT.rsin}
@@ -243,7 +254,7 @@ async def test_a_company_is_the_initiator_by_its_kvk_number(zgw: FakeZgw) -> Non
     [rol] = zgw.stored("rollen")
     assert rol["betrokkeneType"] == "vestiging"
     assert rol["betrokkeneIdentificatie"] == {"kvkNummer": "69599084"}
-    assert _counts(zgw) == (1, 1, 0, 0)
+    assert _counts(zgw) == (1, 1, 1, 1)  # the submission's own document
 
 
 async def test_no_one_logged_in_makes_a_zaak_without_rol(zgw: FakeZgw) -> None:
@@ -253,7 +264,7 @@ async def test_no_one_logged_in_makes_a_zaak_without_rol(zgw: FakeZgw) -> None:
     outcome = await _deliver(_sink(zgw), _delivery(payload))
 
     assert isinstance(outcome, Delivered)
-    assert _counts(zgw) == (1, 0, 0, 0)
+    assert _counts(zgw) == (1, 0, 1, 1)
 
 
 STEPS = ["zaken", "rollen", "enkelvoudiginformatieobjecten", "zaakinformatieobjecten"]
@@ -282,13 +293,13 @@ async def test_an_interrupted_delivery_redelivered_ends_with_one_of_everything(
 
     assert isinstance(again, Delivered), again
     assert replayed == again
-    assert _counts(zgw) == (1, 1, 2, 2)
+    assert _counts(zgw) == (1, 1, 3, 3)
     [zaak] = zgw.stored("zaken")
     assert again.references["zaak"] == zaak["url"]
-    assert {zgw.contents[d["url"]] for d in zgw.stored("enkelvoudiginformatieobjecten")} == {
-        PHOTO,
-        PHOTO[::-1],
-    }
+    attached = [
+        d for d in zgw.stored("enkelvoudiginformatieobjecten") if d["formaat"] == "image/png"
+    ]
+    assert {zgw.contents[d["url"]] for d in attached} == {PHOTO, PHOTO[::-1]}
 
 
 async def test_progress_names_what_was_made_and_spares_the_lookups(zgw: FakeZgw) -> None:
@@ -296,7 +307,7 @@ async def test_progress_names_what_was_made_and_spares_the_lookups(zgw: FakeZgw)
     payload = _payload([_inline("a.png", PHOTO)])
     zgw.script("zaakinformatieobjecten", 503)
 
-    first = await _deliver(_sink(zgw), _delivery(payload))
+    first = await _deliver(_sink(zgw, submission_document=False), _delivery(payload))
 
     assert isinstance(first, Retryable)
     [zaak] = zgw.stored("zaken")
@@ -304,7 +315,10 @@ async def test_progress_names_what_was_made_and_spares_the_lookups(zgw: FakeZgw)
     [document] = zgw.stored("enkelvoudiginformatieobjecten")
     assert first.progress == {"zaak": zaak["url"], "rol": rol["url"], "document:1": document["url"]}
     lookups = len(zgw.received("GET"))
-    again = await _deliver(_sink(zgw), _delivery(payload, attempt=2, progress=first.progress))
+    again = await _deliver(
+        _sink(zgw, submission_document=False),
+        _delivery(payload, attempt=2, progress=first.progress),
+    )
     assert isinstance(again, Delivered)
     # the catalogi lookups of the new sink and the link's own lookup, nothing else
     looked_up = [r.collection for r in zgw.received("GET")[lookups:]]
@@ -328,7 +342,8 @@ async def test_answers_are_classified_naming_the_step(
     zgw.add_zaaktype("PARKEERVERGUNNING")
     zgw.script(step, status, retry_after=retry_after)
 
-    outcome = await _deliver(_sink(zgw), _delivery(_payload([_inline("a.png", PHOTO)])))
+    sink = _sink(zgw, submission_document=False)  # the attachment's document is the first
+    outcome = await _deliver(sink, _delivery(_payload([_inline("a.png", PHOTO)])))
 
     assert type(outcome) is expected, outcome
     assert isinstance(outcome, Retryable | Throttled | Permanent)
@@ -390,7 +405,8 @@ async def test_an_attachment_the_hub_does_not_have_is_permanent(
     store, stored = await _stored_attachment(tmp_path, b"%PDF-1.7")
     missing = {**stored, "url": "http://hub.example/attachments/0363/unknown"}
 
-    outcome = await _deliver(_sink(zgw, attachments=store), _delivery(_payload([missing])))
+    sink = _sink(zgw, attachments=store, submission_document=False)
+    outcome = await _deliver(sink, _delivery(_payload([missing])))
 
     assert outcome == Permanent("document 1: the hub does not have the attachment")
     assert len(zgw.stored("enkelvoudiginformatieobjecten")) == 0
@@ -414,7 +430,7 @@ async def test_a_new_zaaktype_version_is_used_from_the_day_it_comes_into_force(
     old = zgw.add_zaaktype("PARKEERVERGUNNING", begin="2020-01-01", einde="2026-12-31")
     new = zgw.add_zaaktype("PARKEERVERGUNNING", begin="2027-01-01")
     monkeypatch.setattr(zgw_sink, "_today", lambda: date(2026, 12, 31))
-    sink = _sink(zgw, old)
+    sink = _sink(zgw, old, submission_document=False)  # the fake's versions have their own IOT
     await sink.open()
     try:
         first = await sink.deliver(_delivery(_payload([])))
@@ -424,7 +440,11 @@ async def test_a_new_zaaktype_version_is_used_from_the_day_it_comes_into_force(
     finally:
         await sink.close()
 
-    assert all(isinstance(o, Delivered) for o in (first, same_day, next_day))
+    assert all(isinstance(o, Delivered) for o in (first, same_day, next_day)), (
+        first,
+        same_day,
+        next_day,
+    )
     assert [z["zaaktype"] for z in zgw.stored("zaken")] == [old["url"], old["url"], new["url"]]
     assert [r.collection for r in zgw.received("GET")].count("zaaktypen") == 2
 
@@ -491,3 +511,15 @@ async def test_normal_operation_and_failures_log_nothing(zgw: FakeZgw) -> None:
     assert isinstance(delivered, Delivered)
     assert BSN not in str(delivered.references)
     assert logs == []
+
+
+async def test_the_submission_document_can_be_left_out_and_its_step_is_named(zgw: FakeZgw) -> None:
+    zgw.add_zaaktype("PARKEERVERGUNNING")
+    zgw.script("enkelvoudiginformatieobjecten", 503)
+    refused = await _deliver(_sink(zgw), _delivery(_payload([])))
+    assert isinstance(refused, Retryable)
+    assert refused.reason.startswith("document inzending: HTTP 503")
+
+    without = await _deliver(_sink(zgw, submission_document=False), _delivery(_payload([])))
+    assert isinstance(without, Delivered)
+    assert _counts(zgw) == (1, 1, 0, 0)

@@ -333,9 +333,11 @@ def test_a_destination_may_set_its_own_max_in_flight() -> None:
 def test_each_failed_attempt_travels_in_the_attempt_log_newest_last() -> None:
     record = _record({"ce_id": "1", "ce_tenant": "0363"})
     history = fresh_history(record, "zaaksysteem")
-    for number, (failure, ms) in enumerate(
-        [(Retryable("HTTP 503", "503"), 120), (Throttled(30.0, "429"), 8)], start=1
-    ):
+    failures: list[tuple[Retryable | Throttled, int]] = [
+        (Retryable("HTTP 503", "503"), 120),
+        (Throttled(30.0, "429"), 8),
+    ]
+    for number, (failure, ms) in enumerate(failures, start=1):
         logged = AttemptRecord(number, NOW, attempt_outcome(failure), failure.code or "", ms)
         history = replace(history, attempts=number, attempt_log=(*history.attempt_log, logged))
         retry = Retry(0, "10s", NOW + timedelta(seconds=10))

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from connectors import brp_update, eformulieren, email, notifynl, objects_api, topic, webhook, zgw
+from connectors import (
+    brp_update,
+    eformulieren,
+    email,
+    notifynl,
+    nrc_callback,
+    objects_api,
+    topic,
+    webhook,
+    zgw,
+)
 from connectors.sdk import ConnectorSpec, SinkSpec, SourceSpec
 
 __all__ = [
@@ -19,6 +29,7 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     eformulieren.SPEC,
     email.SPEC,
     notifynl.SPEC,
+    nrc_callback.SPEC,
     objects_api.SPEC,
     topic.SPEC,
     webhook.SPEC,

@@ -37,7 +37,7 @@ from hub.delivery.scheduling import (
     OffsetTracker,
     Queued,
 )
-from hub.kafka.consuming import knows_every_topic
+from hub.kafka.consuming import knows_every_topic, refresh_metadata
 from hub.observability.logs import get_logger
 from hub.observability.redaction import redact_text
 
@@ -135,6 +135,7 @@ class DeliveryEngine:
         self.block_after_s, self.on_block = block_after_s, on_block
         # What must be on Kafka before an offset is committed (the deliveries' outcome events)
         self.before_commit = before_commit
+        self.breaker = breaker
         self.queues = {t.topic: DestinationQueue[_Job](t.max_in_flight) for t in targets.values()}
         self.breakers = {topic: breaker() for topic in targets}
         self.trackers: dict[TopicPartition, OffsetTracker] = {}
@@ -176,6 +177,46 @@ class DeliveryEngine:
             )
             for topic, target in self.targets.items()
         ]
+
+    def add_target(self, target: EngineTarget) -> None:
+        """Push for a destination made at runtime (an abonnement, hub.notificaties): partitions
+        of its topic this member already holds (paused as not pushed) are fetched from now on,
+        from their committed offsets; a topic new to the cluster is found by a metadata refresh
+        asked for now (else within ``metadata_max_age_ms``) and comes with the next rebalance."""
+        topic = target.topic
+        self.targets[topic] = target
+        if topic not in self.queues:
+            self.queues[topic] = DestinationQueue[_Job](target.max_in_flight)
+            self.breakers[topic] = self.breaker()
+        if self.consumer is None:
+            return
+        held = {tp for tp in self.consumer.assignment() if tp.topic == topic}
+        self._partitions.setdefault(topic, set()).update(held)
+        for tp in held - self._paused:
+            self.consumer.resume(tp)
+        self._pause_if_held_back(topic)
+        refresh_metadata(self.consumer)
+
+    def remove_target(self, topic: str) -> None:
+        """Stop pushing for a destination (its abonnement was deleted): what waits for it is
+        dropped and its offsets move on, as for any topic the hub does not push for; deliveries
+        in flight finish. Its partitions are paused."""
+        if self.targets.pop(topic, None) is None:
+            return
+        self._ready.pop(topic, None)
+        queue = self.queues.get(topic)
+        for job in queue.drop(lambda _job: False) if queue is not None else []:
+            tracker = self.trackers.get(job.tp)
+            if tracker is not None:
+                tracker.finished(job.record.offset)
+        timer = self._reopening.pop(topic, None)
+        if timer is not None:
+            timer.cancel()
+        if self.consumer is not None:
+            for tp in self._partitions.pop(topic, set()):
+                self.consumer.pause(tp)
+                self._paused.discard(tp)
+        self._wake.set()
 
     async def start(self) -> None:
         self.consumer = AIOKafkaConsumer(
@@ -236,7 +277,7 @@ class DeliveryEngine:
 
     def _accept(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         tracker = self.trackers.setdefault(tp, OffsetTracker())
-        queue = self.queues.get(tp.topic)
+        queue = self.queues.get(tp.topic) if tp.topic in self.targets else None
         for record in records:
             tracker.started(record.offset)
             if queue is None:  # not pushed (any more): nothing to do, the offset moves on
@@ -260,6 +301,8 @@ class DeliveryEngine:
         finishes, new records, or the end of its circuit's break puts it back."""
         queue, breaker = self.queues[topic], self.breakers[topic]
         self._ready.pop(topic, None)
+        if topic not in self.targets:  # no longer pushed (hub.delivery.engine.remove_target)
+            return
         while queue.waiting:
             if self._in_flight_total >= self.max_in_flight_total:
                 self._ready[topic] = None  # its turn comes when a place is free (at the end)
@@ -285,7 +328,7 @@ class DeliveryEngine:
         tp = self._task_partition.pop(task, None)
         if tp is not None:
             self._in_flight_total -= 1
-        if tp is not None and tp.topic in self.queues and not self._stopping.is_set():
+        if tp is not None and tp.topic in self.targets and not self._stopping.is_set():
             if self._ready:  # others wait for a place: they go first, this one after them
                 self._ready[tp.topic] = None
                 self._start_ready()
@@ -393,7 +436,7 @@ class DeliveryEngine:
             self._wake.set()
 
     async def _deliver(self, topic: str, key: bytes | None, job: _Job, probe: bool) -> None:
-        target, breaker = self.targets[topic], self.breakers[topic]
+        target, breaker = self.targets[topic], self.breakers[topic]  # kept if it is removed
         try:
             result = await self.attempt(job.record, target, probe)
         except Exception as exc:  # Kafka did not take a retry or dead letter: read it again
@@ -485,13 +528,13 @@ class DeliveryEngine:
         """Pause the partitions of topics the hub does not push for (never fetched), and those
         of destinations held back now (circuit open, backlog full)."""
         assert self.consumer is not None
-        self._joined = knows_every_topic(self.consumer, self.queues)
+        self._joined = knows_every_topic(self.consumer, self.targets)
         for tp in assigned:
-            if tp.topic not in self.queues:
+            if tp.topic not in self.targets:
                 self.consumer.pause(tp)
             else:
                 self._partitions.setdefault(tp.topic, set()).add(tp)
-        for topic in {tp.topic for tp in assigned if tp.topic in self.queues}:
+        for topic in {tp.topic for tp in assigned if tp.topic in self.targets}:
             self._pause_if_held_back(topic)
 
     async def revoked(self, revoked: set[TopicPartition]) -> None:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -144,6 +145,8 @@ class DeliveryWorkers:
             if any(routes_outcomes(route.contract) for route in config.routes_of(tenant.id))
         }
         self._outcomes: set[asyncio.Future[Any]] = set()  # outcome events not acked yet
+        self._transport, self._attachments = transport, attachments
+        self._closing: set[asyncio.Task[None]] = set()  # sinks of removed destinations
         self.targets: dict[str, _Target] = {}
         self.pool = ConnectionPool()  # one for every push destination (connections per host)
         self.running_engine: DeliveryEngine | None = None
@@ -171,6 +174,79 @@ class DeliveryWorkers:
                     tenant.id, destination.name, sink, destination.max_in_flight
                 )
 
+    async def push_to(
+        self,
+        tenant_id: str,
+        destination: str,
+        connector: str,
+        settings: Mapping[str, object],
+        secrets: Mapping[str, str],
+    ) -> str:
+        """Push to a destination made at runtime (an abonnement's callback, hub.notificaties):
+        its sink is built from ``settings`` with ``secrets`` as its only environment, opened,
+        and handed to the running engine; one already pushed under that name is replaced (its
+        sink closed once its deliveries in flight are over). Returns the destination topic,
+        which must exist. Raises KnooppuntError for an unknown tenant or connector, pydantic's
+        ValidationError for settings the connector refuses, and what the sink's ``open``
+        raises."""
+        tenant, spec = self.config.tenant(tenant_id), sink_connector(connector)
+        if tenant is None or spec is None or spec.build is None:
+            raise KnooppuntError(f"cannot push to {tenant_id}/{destination} with {connector}")
+        context = connector_context(
+            tenant,
+            destination,
+            spec.name,
+            self.metrics,
+            secrets,
+            self._transport,
+            self.pool,
+            self._attachments,
+        )
+        sink: Sink = spec.build(spec.config.model_validate(dict(settings)), context)
+        await sink.open()
+        topic = self.names.destination(tenant_id, destination)
+        replaced = self.targets.get(topic)
+        self.targets[topic] = _Target(tenant_id, destination, sink)
+        if self.running_engine is not None:
+            self.running_engine.add_target(self._engine_target(topic, self.targets[topic]))
+        if replaced is not None:
+            self._close_later(replaced.sink)
+        return topic
+
+    def stop_pushing(self, topic: str) -> None:
+        """Stop pushing to a destination made at runtime (its abonnement was deleted): events
+        still on its topic are left there (the engine moves past them); its sink is closed
+        once its deliveries in flight are over."""
+        target = self.targets.pop(topic, None)
+        if target is None:
+            return
+        if self.running_engine is not None:
+            self.running_engine.remove_target(topic)
+        self._close_later(target.sink)
+
+    def _close_later(self, sink: Sink, grace_s: float = 60.0) -> None:
+        """Close a sink no longer used once deliveries that started with it can be over (a
+        request takes at most three times its timeout; the SDK's timeouts are at most 120 s,
+        most 10 s)."""
+
+        async def close() -> None:
+            await asyncio.sleep(grace_s)
+            with contextlib.suppress(Exception):
+                await sink.close()
+
+        task = asyncio.create_task(close())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    def _engine_target(self, topic: str, target: _Target) -> EngineTarget:
+        policy = self.config.delivery
+        return EngineTarget(
+            topic,
+            target.tenant,
+            target.destination,
+            target.max_in_flight or policy.max_in_flight or target.sink.max_in_flight,
+        )
+
     def push_topics(self) -> list[str]:
         """The destination topics the hub delivers (the others' back offices read them)."""
         return list(self.targets)
@@ -179,15 +255,7 @@ class DeliveryWorkers:
         """The one consumer of every push destination (hub.delivery.engine), not started."""
         policy = self.config.delivery
         break_s = float(duration_seconds(policy.circuit_break))
-        targets = {
-            topic: EngineTarget(
-                topic,
-                target.tenant,
-                target.destination,
-                target.max_in_flight or policy.max_in_flight or target.sink.max_in_flight,
-            )
-            for topic, target in self.targets.items()
-        }
+        targets = {topic: self._engine_target(topic, t) for topic, t in self.targets.items()}
         self.running_engine = DeliveryEngine(
             bootstrap=bootstrap,
             topic_prefix=self.names.prefix,
@@ -246,6 +314,8 @@ class DeliveryWorkers:
             await target.sink.open()
 
     async def close(self) -> None:
+        for task in list(self._closing):
+            task.cancel()
         for target in self.targets.values():
             await target.sink.close()
         await self.pool.aclose()
@@ -256,7 +326,9 @@ class DeliveryWorkers:
         """The engine's attempt: a record read from a destination topic. One that a retry tier
         handed back carries its history (``knooppunt_*`` naming this very topic); any other
         starts afresh."""
-        own = self.targets[target.topic]
+        own = self.targets.get(target.topic)
+        if own is None:  # removed a moment ago (stop_pushing): not delivered, moved past
+            return "refused"
         headers = text_headers(record.headers)
         if headers.get(f"{PREFIX}target_topic") != record.topic:
             return await self._attempt(record, own, fresh_history(record, own.destination), hold)

@@ -36,7 +36,14 @@ from hub.observability.redaction import redact_text
 if TYPE_CHECKING:
     from aiokafka import ConsumerRecord
 
-__all__ = ["Consumer", "Defer", "PartitionHandler", "RecordConsumer", "knows_every_topic"]
+__all__ = [
+    "Consumer",
+    "Defer",
+    "PartitionHandler",
+    "RecordConsumer",
+    "knows_every_topic",
+    "refresh_metadata",
+]
 
 log = get_logger(__name__)
 METADATA_MAX_AGE_MS = 5_000  # few topics per RecordConsumer: a cheap request
@@ -63,6 +70,17 @@ class Consumer(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self, grace_s: float = 15.0) -> None: ...
+
+
+def refresh_metadata(consumer: AIOKafkaConsumer) -> None:
+    """Ask for the cluster's metadata now instead of at the next ``metadata_max_age_ms``: a
+    consumer subscribed by pattern then finds a topic made a moment ago (and rebalances to take
+    it). aiokafka has no public call for it; its client's ``force_metadata_update`` is what its
+    own group coordinator calls for the same reason."""
+    client = getattr(consumer, "_client", None)
+    if client is not None:
+        asked = client.force_metadata_update()  # a future: its failure is retried by aiokafka
+        asked.add_done_callback(lambda done: done.cancelled() or done.exception())
 
 
 def knows_every_topic(consumer: AIOKafkaConsumer, topics: Iterable[str]) -> bool:

@@ -68,6 +68,7 @@ class Hub:
     metrics: Metrics
     app: FastAPI
     consumers: list[Consumer]
+    delivery: DeliveryWorkers | None = None  # push destinations, also those made at runtime
     created_topics: list[str] = field(default_factory=list)
     start_refused: str | None = None  # why the start was refused, in one sentence
 
@@ -328,6 +329,6 @@ def build_hub(
         )
         mount_attachments(app, authenticator, attachments)
 
-    built = Hub(settings, config, broker, metrics, app, consumers)
+    built = Hub(settings, config, broker, metrics, app, consumers, delivery)
     install_operations(app, built.ready, metrics, specification, delivery.status)
     return built

@@ -370,10 +370,11 @@ def _submission_data(submission: dict[str, Any]) -> bytes:
 
 def _with_progress(failure: Failure, done: dict[str, str]) -> Failure:
     """``failure`` carrying what was done so far. Throttled cannot carry progress: once
-    something is done it becomes Retryable with the same wait, or a next attempt would ask
+    something is made it becomes Retryable with the same wait, or a next attempt would ask
     for new identificaties and make a second zaak. What does not fit in the progress header is
     left out, the documents' first."""
-    if isinstance(failure, Throttled) and done:
+    made = any(not key.endswith(":id") for key in done)  # an identificatie alone may be lost
+    if isinstance(failure, Throttled) and made:
         reason = f"{failure.reason} (throttled)"
         failure = Retryable(reason, failure.code, failure.retry_after_s)
     if not isinstance(failure, Retryable) or not done:

@@ -1,11 +1,13 @@
 """The StUF-ZDS 1.2 messages this sink sends, built with lxml in the element order of
 connectors/stuf_zds/schema.py and checked against it before they go out. Pure; no I/O.
 
-- ``genereerZaakIdentificatie_Di02`` / ``genereerDocumentIdentificatie_Di02`` (ZDS 1.2
-  §4.2.6 and §4.2.13; VrijeBerichten): stuurgegevens with ``functie``, nothing else.
-- ``creeerZaak_Lk01`` (§4.1.4; OntvangAsynchroon): a ``zakLk01`` kennisgeving, mutatiesoort
-  T, with the zaak, its zaaktype (``isVan``) and its initiator (``heeftAlsInitiator``).
-- ``voegZaakdocumentToe_Lk01`` (§4.1.8; OntvangAsynchroon): an ``edcLk01`` kennisgeving,
+- ``genereerZaakIdentificatie_Di02`` / ``genereerDocumentIdentificatie_Di02`` (the ZS-DMS
+  catalogue's #6 and #13 in zkn0310_msg_zs-dms.xsd; VrijeBerichten): stuurgegevens with
+  ``functie``, nothing else.
+- ``creeerZaak_Lk01`` (ZDS 1.2 §4.1.4; OntvangAsynchroon): a ``zakLk01`` kennisgeving,
+  mutatiesoort T, with the zaak, its zaaktype (``isVan``) and its initiator
+  (``heeftAlsInitiator``).
+- ``voegZaakdocumentToe_Lk01`` (OntvangAsynchroon): an ``edcLk01`` kennisgeving,
   mutatiesoort T, with the document, its content inline (base64) and its zaak
   (``isRelevantVoor``).
 

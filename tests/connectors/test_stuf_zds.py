@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -42,6 +43,8 @@ from contracts.cloudevents import source_urn
 from contracts.events import build_event
 from contracts.formulier import v1, v2
 from contracts.registry import contract_for
+from hub.blobs import FolderBlobStore
+from hub.connector_host.attachments import HubAttachments
 from hub.delivery.history import idempotency_key
 from tests.fakes.stuf_zds import (
     EXISTS_CODE,
@@ -141,7 +144,11 @@ def _delivery(
 
 
 def _sink(
-    zds: FakeStufZds, *, environ: dict[str, str] | None = None, **settings: Any
+    zds: FakeStufZds,
+    *,
+    environ: dict[str, str] | None = None,
+    attachments: HubAttachments | None = None,
+    **settings: Any,
 ) -> StufZdsSink:
     config = StufZdsConfig.model_validate(
         {
@@ -156,7 +163,13 @@ def _sink(
             **settings,
         }
     )
-    context = ConnectorContext(TENANT, "zaaksysteem", "stuf-zds", secrets=Secrets(environ or {}))
+    context = ConnectorContext(
+        TENANT,
+        "zaaksysteem",
+        "stuf-zds",
+        secrets=Secrets(environ or {}),
+        attachments=attachments,
+    )
     return StufZdsSink(config, context)
 
 
@@ -549,3 +562,27 @@ async def test_normal_operation_and_failures_log_nothing(zds: FakeStufZds) -> No
     assert isinstance(delivered, Delivered)
     assert BSN not in str(delivered.references)
     assert logs == []
+
+
+async def test_an_attachment_in_the_hubs_store_arrives_and_a_missing_one_is_permanent(
+    zds: FakeStufZds, tmp_path: Path
+) -> None:
+    store = HubAttachments(FolderBlobStore(tmp_path), "http://hub.example", 2**25, 2**26)
+    kept = await store.store(TENANT.id, PDF, "application/pdf")
+    stored = {
+        "url": kept.url,
+        "name": "bouwtekening.pdf",
+        "content_type": "application/pdf",
+        "size": kept.size,
+        "sha256": kept.sha256,
+    }
+    missing = {**stored, "url": "http://hub.example/attachments/0363/unknown"}
+
+    delivered = await _deliver(_sink(zds, attachments=store), _delivery(_payload([stored])))
+    refused = await _deliver(
+        _sink(zds, identificaties="hub", attachments=store), _delivery(_payload([missing]))
+    )
+
+    assert isinstance(delivered, Delivered), delivered
+    assert zds.documenten[1]["inhoud"] == PDF
+    assert refused == Permanent("bijlage 1: the hub does not have it")

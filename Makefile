@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= deploy/demo/config.yaml
 
-.PHONY: install run test lint unit bench demo kafka-up kafka-down clean
+.PHONY: install run test lint unit bench demo kafka-up kafka-down clean backoffices run-backoffices
 
 install: $(VENV)/.installed
 
@@ -54,3 +54,12 @@ kafka-down: install
 clean:
 	-$(BIN)/knooppunt kafka down
 	rm -rf $(VENV) .knooppunt .mypy_cache .ruff_cache .pytest_cache
+
+# The demo's back offices (ZGW, StUF-ZDS, Objects API, SMTP fakes) on loopback, and a hub routing
+# to all four at once: deploy/demo/README.md.
+backoffices: install
+	$(BIN)/python -m tests.fakes.backoffices
+
+run-backoffices: install
+	@if [ -z "$$KNOOPPUNT_KAFKA_BOOTSTRAP_SERVERS" ]; then $(BIN)/knooppunt kafka up; fi
+	env $$($(BIN)/python -m tests.fakes.backoffices --env) $(BIN)/knooppunt run --config deploy/demo/backoffices.yaml

@@ -370,7 +370,7 @@ class ObjectsApiConformanceFake:
 
 
 @contextmanager
-def running_objects_api() -> Iterator[FakeObjectsApi]:
+def running_objects_api(port: int = 0) -> Iterator[FakeObjectsApi]:
     """A FakeObjectsApi on a free loopback port; stopped on exit."""
     fakes: list[FakeObjectsApi] = []
 
@@ -384,5 +384,5 @@ def running_objects_api() -> Iterator[FakeObjectsApi]:
         ]
         return Starlette(routes=routes)
 
-    with serving(app_for, "fake-objects-api"):
+    with serving(app_for, "fake-objects-api", port):
         yield fakes[0]

@@ -17,14 +17,15 @@ START_TIMEOUT_S = 10.0
 
 
 @contextmanager
-def serving(app_for: Callable[[int], Starlette], name: str) -> Iterator[int]:
+def serving(app_for: Callable[[int], Starlette], name: str, port: int = 0) -> Iterator[int]:
     """Serve ``app_for(port)`` on a free loopback port (bound first, so no other test takes it
-    meanwhile); yields the port once the server answers, stops it and joins its thread on exit.
-    RuntimeError when it does not start or stop within ``START_TIMEOUT_S``."""
+    meanwhile), or on ``port`` when given (the demo's back offices); yields the port once the
+    server answers, stops it and joins its thread on exit. RuntimeError when it does not start
+    or stop within ``START_TIMEOUT_S``; OSError when ``port`` is taken."""
     with closing(socket.socket()) as sock:
         # TCP_NODELAY: uvicorn writes headers and body apart; Nagle would hold the body back.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", port))
         port = sock.getsockname()[1]
         config = uvicorn.Config(app_for(port), log_config=None, access_log=False, lifespan="off")
         server = uvicorn.Server(config)

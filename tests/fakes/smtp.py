@@ -281,7 +281,7 @@ def _authenticate(
 
 @contextmanager
 def running_smtp(
-    tls: Literal["none", "starttls", "tls"] = "starttls", auth: bool = True
+    tls: Literal["none", "starttls", "tls"] = "starttls", auth: bool = True, port: int = 0
 ) -> Iterator[FakeSmtp]:
     """A FakeSmtp serving on a free loopback port; stopped on exit. ``starttls`` refuses
     anything but EHLO, STARTTLS and QUIT before TLS (``530``); ``auth`` requires AUTH before
@@ -292,7 +292,7 @@ def running_smtp(
         cert_file, key_file = self_signed_certificate(Path(folder))
         server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         server_tls.load_cert_chain(cert_file, key_file)
-        fake = FakeSmtp("127.0.0.1", free_port(), tls, cert_file, auth)
+        fake = FakeSmtp("127.0.0.1", port or free_port(), tls, cert_file, auth)
         options: dict[str, Any] = {
             "hostname": "127.0.0.1",
             "port": fake.port,

@@ -621,7 +621,7 @@ class StufZdsConformanceFake:
 
 
 @contextmanager
-def running_stuf_zds() -> Iterator[FakeStufZds]:
+def running_stuf_zds(port: int = 0) -> Iterator[FakeStufZds]:
     """A FakeStufZds on a free loopback port; stopped on exit."""
     fakes: list[FakeStufZds] = []
 
@@ -629,5 +629,5 @@ def running_stuf_zds() -> Iterator[FakeStufZds]:
         fakes.append(FakeStufZds(port=port))
         return Starlette(routes=[Route("/{service:str}", fakes[0]._handle, methods=["POST"])])
 
-    with serving(app_for, "fake-stuf-zds"):
+    with serving(app_for, "fake-stuf-zds", port):
         yield fakes[0]

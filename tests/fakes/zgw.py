@@ -165,12 +165,14 @@ class FakeZgw:
         einde: str | None = None,
         concept: bool = False,
         initiator: bool = True,
+        informatieobjecttype_id: str | None = None,
     ) -> dict[str, Any]:
         """A zaaktype in the catalogus, with an initiator roltype (unless not ``initiator``)
-        and one informatieobjecttype it allows; returns it (``url``, ``informatieobjecttypen``)."""
+        and one informatieobjecttype it allows (``informatieobjecttype_id`` its uuid, else a
+        new one); returns it (``url``, ``informatieobjecttypen``)."""
         catalogi = self.api("catalogi")
         zaaktype_url = f"{catalogi}/zaaktypen/{uuid.uuid4()}"
-        iotype = f"{catalogi}/informatieobjecttypen/{uuid.uuid4()}"
+        iotype = f"{catalogi}/informatieobjecttypen/{informatieobjecttype_id or uuid.uuid4()}"
         zaaktype: dict[str, Any] = {
             "url": zaaktype_url,
             "identificatie": identificatie,
@@ -536,7 +538,7 @@ class ZgwConformanceFake:
 
 
 @contextmanager
-def running_zgw() -> Iterator[FakeZgw]:
+def running_zgw(port: int = 0) -> Iterator[FakeZgw]:
     """A FakeZgw on a free loopback port; stopped on exit."""
     fakes: list[FakeZgw] = []
 
@@ -549,5 +551,5 @@ def running_zgw() -> Iterator[FakeZgw]:
         ]
         return Starlette(routes=routes)
 
-    with serving(app_for, "fake-zgw"):
+    with serving(app_for, "fake-zgw", port):
         yield fakes[0]

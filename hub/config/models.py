@@ -21,6 +21,7 @@ from connectors.registry import (
 from hub.errors import ConfigError, ConfigIssue
 
 __all__ = [
+    "SCOPES",
     "ApiClient",
     "DeliveryPolicy",
     "Destination",
@@ -192,6 +193,12 @@ class Tenant(_Strict):
         return next((d for d in self.destinations if d.name == name), None)
 
 
+# The scopes of the Notificaties API (docs/notificaties.md): publishing kanalen and
+# notificaties, and taking abonnementen. Other endpoints need no scope.
+SCOPES = ("notificaties.publiceren", "notificaties.consumeren")
+Scope = Literal["notificaties.publiceren", "notificaties.consumeren"]
+
+
 class ApiClient(_Strict):
     """A system allowed to call the HTTP API (ZGW-style JWT), bound to the tenants it acts for.
 
@@ -202,6 +209,11 @@ class ApiClient(_Strict):
     secret_env: str | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$")
     secret_file: Path | None = None
     tenants: list[str] = Field(min_length=1)
+    scopes: list[Scope] = Field(
+        default_factory=list,
+        description="Scopes of the Notificaties API this client holds: notificaties.publiceren "
+        "(kanalen and notificaties), notificaties.consumeren (abonnementen). None by default.",
+    )
 
     @model_validator(mode="after")
     def _one_secret_reference(self) -> ApiClient:

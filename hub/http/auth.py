@@ -67,7 +67,10 @@ class Authenticator:
 
     def __init__(self, config: HubConfig) -> None:
         self._clients = {
-            c.id: (AuthenticatedClient(c.id, tuple(c.tenants)), client_secret(config, c))
+            c.id: (
+                AuthenticatedClient(c.id, tuple(c.tenants), frozenset(c.scopes)),
+                client_secret(config, c),
+            )
             for c in config.clients
         }
         self.providers = {p.issuer: ProviderKeys(p) for p in config.identity_providers}

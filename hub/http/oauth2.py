@@ -42,11 +42,13 @@ log = get_logger(__name__)
 
 @dataclass(frozen=True)
 class AuthenticatedClient:
-    """Who called: a configured client's id (ZGW JWT) or ``<provider>:<client>`` (OAuth2), and
-    the tenants it may act for."""
+    """Who called: a configured client's id (ZGW JWT) or ``<provider>:<client>`` (OAuth2), the
+    tenants it may act for, and the scopes it holds (a configured client's ``scopes``; an access
+    token's ``scope`` claim)."""
 
     id: str
     tenants: tuple[str, ...]
+    scopes: frozenset[str] = frozenset()
 
 
 def _unauthorized(detail: str) -> ProblemError:
@@ -152,7 +154,10 @@ def verify_access_token(
     accepted_until = float(claims["exp"]) + CLOCK_LEEWAY_S
     if now > accepted_until:
         raise _unauthorized("token refused: Signature has expired")
+    scope = claims.get("scope")
     caller = AuthenticatedClient(
-        _client_id(provider.name, client), _tenants(claims, provider.tenants_claim)
+        _client_id(provider.name, client),
+        _tenants(claims, provider.tenants_claim),
+        frozenset(scope.split()) if isinstance(scope, str) else frozenset(),
     )
     return caller, accepted_until

@@ -55,6 +55,14 @@ class TopicNames:
         """Polling sources' checkpoints (hub.connector_host.checkpoints), compacted."""
         return f"{self.prefix}knooppunt.checkpoints"
 
+    def kanalen(self) -> str:
+        """The Notificaties API's kanalen (hub.notificaties.store), compacted."""
+        return f"{self.prefix}knooppunt.kanalen"
+
+    def abonnementen(self) -> str:
+        """The Notificaties API's abonnementen (hub.notificaties.store), compacted."""
+        return f"{self.prefix}knooppunt.abonnementen"
+
     def pollers(self) -> str:
         """Partitions only, no records: who polls which source (hub.connector_host.pollers)."""
         return f"{self.prefix}knooppunt.pollers"
@@ -77,6 +85,7 @@ class TopicNames:
         topics.append(self.dead_letter(QUARANTINE))
         topics.extend(self.retry(delay) for delay in config.delivery.retry_delays)
         topics.append(self.destination_blocks())
+        topics.extend([self.kanalen(), self.abonnementen()])
         if any(tenant.sources for tenant in config.tenants):
             topics.extend([self.checkpoints(), self.pollers()])
         return topics

@@ -203,7 +203,12 @@ async def _prepare(settings: Settings, config: HubConfig, delivery: DeliveryWork
             **dict.fromkeys(delivery.push_topics(), settings.push_partitions),
             settings.topics.pollers(): POLLER_PARTITIONS,
         },
-        compacted=[settings.topics.destination_blocks(), settings.topics.checkpoints()],
+        compacted=[
+            settings.topics.destination_blocks(),
+            settings.topics.checkpoints(),
+            settings.topics.kanalen(),
+            settings.topics.abonnementen(),
+        ],
     )
     await delivery.open()
     return created

@@ -40,7 +40,13 @@ def install_problem_handlers(app: FastAPI, publish_timeout_s: float) -> None:
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return problem_response(
-            exc.status, exc.title, exc.detail, exc.code, request.url.path, headers=headers
+            exc.status,
+            exc.title,
+            exc.detail,
+            exc.code,
+            request.url.path,
+            invalid_params=exc.invalid_params,
+            headers=headers,
         )
 
     @app.exception_handler(MessageSizeTooLargeError)

@@ -16,11 +16,31 @@ PROBLEM_JSON = "application/problem+json"
 
 
 class ProblemError(Exception):
-    """Raised in an endpoint to answer with a problem document."""
+    """Raised in an endpoint to answer with a problem document; ``invalid_params`` (ZGW: each
+    with ``name``, ``code`` and ``reason``) for a 400 that names the fields refused."""
 
-    def __init__(self, status: int, title: str, detail: str, code: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        code: str,
+        invalid_params: list[dict[str, str]] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail, self.code = status, title, detail, code
+        self.invalid_params = invalid_params
+
+    @classmethod
+    def invalid(cls, name: str, code: str, reason: str) -> ProblemError:
+        """A 400 naming one field, in the ZGW error format."""
+        return cls(
+            400,
+            "Invalid input",
+            f"1 invalid field(s): {name}",
+            "invalid",
+            [{"name": name, "code": code, "reason": reason}],
+        )
 
 
 def problem_response(

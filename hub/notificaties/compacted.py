@@ -78,6 +78,11 @@ class CompactedMap(Generic[V]):
         self._following: asyncio.Task[None] | None = None
 
     @property
+    def started(self) -> bool:
+        """Whether the topic was read to its end and is followed now."""
+        return self._following is not None
+
+    @property
     def version(self) -> int:
         """How many changes were applied since ``start``; grows with every change."""
         return self._version

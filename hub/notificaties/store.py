@@ -24,15 +24,23 @@ __all__ = ["AbonnementenStore", "KanalenStore"]
 
 
 class KanalenStore:
-    """Kanalen by name. A kanaal serves every tenant: its name is a standard one (``zaken``)."""
+    """Kanalen by name. A kanaal serves every tenant: its name is a standard one (``zaken``).
+
+    Like every store here, the hub starts and stops it with its consumers (hub.kafka.consuming
+    ``Consumer``): ``joined`` once read whole, though it joins no group."""
+
+    group_id = "notificaties-kanalen"  # for readiness only: it reads without a group
 
     def __init__(self, bootstrap: str, names: TopicNames) -> None:
         self._map = CompactedMap(bootstrap, names.kanalen(), Kanaal.from_record, "kanalen")
 
+    def joined(self) -> bool:
+        return self._map.started
+
     async def start(self) -> None:
         await self._map.start()
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 0.0) -> None:
         await self._map.stop()
 
     def snapshot(self) -> Mapping[str, Kanaal]:
@@ -59,16 +67,23 @@ class AbonnementenStore:
     (``Change.before`` / ``Change.after``: None when absent), or poll ``version``.
     """
 
+    group_id = "notificaties-abonnementen"  # for readiness only: it reads without a group
+
     def __init__(self, bootstrap: str, names: TopicNames) -> None:
         self._map = CompactedMap(
             bootstrap, names.abonnementen(), Abonnement.from_record, "abonnementen"
         )
 
+    def joined(self) -> bool:
+        """Whether every abonnement stored was read (``start`` returned)."""
+        return self._map.started
+
     async def start(self) -> None:
         """Read every abonnement stored; returns once this store holds them all."""
         await self._map.start()
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 0.0) -> None:
+        """Stop following the topic (``grace_s``: the Consumer shape; nothing is in flight)."""
         await self._map.stop()
 
     def snapshot(self) -> Mapping[UUID, Abonnement]:

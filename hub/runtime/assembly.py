@@ -24,6 +24,7 @@ import hub
 from contracts.registry import CONTRACTS
 from hub.connector_host.pollers import POLLER_PARTITIONS, PollerGroup
 from hub.connector_host.publishing import contract_publisher
+from hub.connector_host.resends import RecentEvents
 from hub.delivery.outcomes import DELIVERED, FAILED
 from hub.delivery.worker import DeliveryWorkers
 from hub.errors import KnooppuntError
@@ -35,6 +36,8 @@ from hub.http.sources import mount_push_sources
 from hub.kafka.admin import ensure_topics, metadata_problem
 from hub.kafka.producing import RecordProducer
 from hub.kafka.topics import QUARANTINE
+from hub.notificaties.mounting import mount_notificaties
+from hub.notificaties.store import AbonnementenStore, KanalenStore
 from hub.observability.logs import get_logger
 from hub.observability.metrics import DestinationCollector, Metrics
 from hub.observability.redaction import redact_text
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
 
     from hub.blobs import BlobStore
     from hub.config import HubConfig
+    from hub.connector_host.attachments import HubAttachments
     from hub.kafka.consuming import Consumer
     from hub.kafka.topics import TopicNames
     from hub.runtime.settings import Settings
@@ -71,6 +75,16 @@ class Hub:
     delivery: DeliveryWorkers | None = None  # push destinations, also those made at runtime
     created_topics: list[str] = field(default_factory=list)
     start_refused: str | None = None  # why the start was refused, in one sentence
+
+    @property
+    def kanalen(self) -> KanalenStore | None:
+        """The Notificaties API's kanalen (processes with the api role)."""
+        return next((c for c in self.consumers if isinstance(c, KanalenStore)), None)
+
+    @property
+    def abonnementen(self) -> AbonnementenStore | None:
+        """The Notificaties API's abonnementen (processes with the api role)."""
+        return next((c for c in self.consumers if isinstance(c, AbonnementenStore)), None)
 
     async def ready(self) -> tuple[bool, dict[str, str]]:
         """Kafka answers a metadata request and every consumer has joined its group (its
@@ -222,7 +236,8 @@ def _group_members(
     delivery: DeliveryWorkers,
 ) -> list[Consumer]:
     """The consumer-group members this process's roles run: the router, the delivery engine
-    and retry tiers, and (api) the polling sources' owner."""
+    and retry tiers, and (api) the polling sources' owner and the Notificaties API's stores
+    (read whole before the hub takes requests)."""
     bootstrap, roles, names = settings.kafka_bootstrap_servers, settings.role_set, settings.topics
     members: list[Consumer] = []
     if "router" in roles:
@@ -232,7 +247,31 @@ def _group_members(
     if "api" in roles and any(tenant.sources for tenant in config.tenants):
         publish = contract_publisher(broker, names, config, settings.publish_timeout_s)
         members.append(PollerGroup(bootstrap, config, names, publish, metrics))
+    if "api" in roles:
+        members.extend([KanalenStore(bootstrap, names), AbonnementenStore(bootstrap, names)])
     return members
+
+
+def _mount_api(
+    app: FastAPI,
+    settings: Settings,
+    config: HubConfig,
+    authenticator: Authenticator,
+    broker: KafkaBroker,
+    metrics: Metrics,
+    attachments: HubAttachments,
+    consumers: list[Consumer],
+) -> None:
+    """The HTTP API of the api role: push sources, attachments and the Notificaties API (its
+    resources' urls start with KNOOPPUNT_PUBLIC_URL)."""
+    names, timeout_s = settings.topics, settings.publish_timeout_s
+    mount_push_sources(app, config, authenticator, broker, metrics, names, timeout_s, attachments)
+    mount_attachments(app, authenticator, attachments)
+    kanalen = next(c for c in consumers if isinstance(c, KanalenStore))
+    abonnementen = next(c for c in consumers if isinstance(c, AbonnementenStore))
+    publish = contract_publisher(broker, names, config, timeout_s, recent=RecentEvents())
+    public_url = settings.public_url or f"http://{settings.http_host}:{settings.http_port}"
+    mount_notificaties(app, config, authenticator, publish, kanalen, abonnementen, public_url)
 
 
 def build_hub(
@@ -322,17 +361,7 @@ def build_hub(
 
     install_problem_handlers(app, settings.publish_timeout_s)
     if "api" in roles:
-        mount_push_sources(
-            app,
-            config,
-            authenticator,
-            broker,
-            metrics,
-            settings.topics,
-            settings.publish_timeout_s,
-            attachments,
-        )
-        mount_attachments(app, authenticator, attachments)
+        _mount_api(app, settings, config, authenticator, broker, metrics, attachments, consumers)
 
     built = Hub(settings, config, broker, metrics, app, consumers, delivery)
     install_operations(app, built.ready, metrics, specification, delivery.status)

@@ -106,12 +106,10 @@ def notificaties_router(
     router = APIRouter()
 
     def kanaal_body(kanaal: Kanaal) -> dict[str, Any]:
-        return {
-            "url": f"{base}/kanaal/{kanaal.id}",
-            "naam": kanaal.naam,
-            "documentatieLink": kanaal.documentatie_link,
-            "filters": list(kanaal.filters),
-        }
+        body: dict[str, Any] = {"url": f"{base}/kanaal/{kanaal.id}", "naam": kanaal.naam}
+        if kanaal.documentatie_link:  # "" is no URI: a kanaal without a link has none
+            body["documentatieLink"] = kanaal.documentatie_link
+        return {**body, "filters": list(kanaal.filters)}
 
     def abonnement_body(abonnement: Abonnement) -> dict[str, Any]:
         return {

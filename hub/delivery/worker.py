@@ -274,12 +274,13 @@ class DeliveryWorkers:
         """Every push destination's state (empty when this process does not deliver)."""
         return [] if self.running_engine is None else self.running_engine.status()
 
-    def consumers(self, bootstrap: str) -> list[Consumer]:
+    def consumers(self, bootstrap: str, runtime_destinations: bool = False) -> list[Consumer]:
         """The delivery engine and the retry tiers' consumer (not started); none without a push
-        destination. One consumer reads every tier: a partition whose first record is not due
+        destination, unless ``runtime_destinations`` may come (abonnementen: ``push_to``). One
+        consumer reads every tier: a partition whose first record is not due
         yet is paused until it is, so tiers never wait on each other (one group, not one per
         tier: 7 tiers were 7 fetch loops, heartbeats and connections)."""
-        if not self.targets:
+        if not self.targets and not runtime_destinations:
             return []
         tiers = RecordConsumer(
             bootstrap=bootstrap,

@@ -14,7 +14,7 @@ from hub.notificaties.compacted import CompactedMap
 from hub.notificaties.domain import Abonnement, Kanaal
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Awaitable, Callable, Mapping
     from uuid import UUID
 
     from hub.kafka.topics import TopicNames
@@ -73,6 +73,9 @@ class AbonnementenStore:
         self._map = CompactedMap(
             bootstrap, names.abonnementen(), Abonnement.from_record, "abonnementen"
         )
+        # Awaited before an abonnement is stored: makes its destination topics
+        # (hub.notificaties.destinations), so every router finds them there.
+        self.before_put: Callable[[Abonnement], Awaitable[None]] | None = None
 
     def joined(self) -> bool:
         """Whether every abonnement stored was read (``start`` returned)."""
@@ -111,6 +114,8 @@ class AbonnementenStore:
     async def put(self, abonnement: Abonnement) -> None:
         """Create or replace ``abonnement``; returns once Kafka acknowledged it and this store
         has it."""
+        if self.before_put is not None:
+            await self.before_put(abonnement)
         key, value = abonnement.record()
         await self._map.put(key.decode(), value)
 

@@ -26,7 +26,7 @@ from hub.kafka.writing import BatchWriter, DeliveryFailedError, is_too_large
 from hub.observability.logs import get_logger
 from hub.observability.redaction import redact_text
 from hub.routing.duplicates import RecentlyRouted, Seen
-from hub.routing.rules import RoutingTable, plan_routing
+from hub.routing.rules import RoutingTable, Subscriptions, plan_routing
 
 if TYPE_CHECKING:
     from confluent_kafka import KafkaError, Message
@@ -141,9 +141,15 @@ class Router:
     """Decides per record and hands copies and dead letters to ``writer``, in record order."""
 
     def __init__(
-        self, writer: BatchWriter, config: HubConfig, metrics: Metrics, names: TopicNames
+        self,
+        writer: BatchWriter,
+        config: HubConfig,
+        metrics: Metrics,
+        names: TopicNames,
+        subscriptions: Subscriptions | None = None,
     ) -> None:
         self.writer, self.config, self.metrics, self.names = writer, config, metrics, names
+        self.subscriptions = subscriptions  # abonnementen' destinations (hub.notificaties)
         self.table = RoutingTable(config)
         self.recently_routed = RecentlyRouted()
         self._unreported = [0]  # of the batch being sent (see send)
@@ -172,7 +178,7 @@ class Router:
             )
             if seen is not Seen.NEW:
                 return self._seen_before(record, event, seen)
-            plan = plan_routing(self.table, event, record.topic, self.names)
+            plan = plan_routing(self.table, event, record.topic, self.names, self.subscriptions)
         except ContractError as exc:
             return self._dead_letter(record, exc, _tenant_of(record))
         except Exception as exc:  # no record may stop the router: this one is dead-lettered
@@ -289,16 +295,20 @@ def _tenant_of(record: Record) -> str:
 
 
 def router_consumer(
-    bootstrap: str, config: HubConfig, metrics: Metrics, names: TopicNames
+    bootstrap: str,
+    config: HubConfig,
+    metrics: Metrics,
+    names: TopicNames,
+    subscriptions: Subscriptions | None = None,
 ) -> ThreadedConsumer:
     """The router's consumer-group member over every contract topic, with its own writer
-    (librdkafka; not started)."""
+    (librdkafka; not started). ``subscriptions``: destinations made at runtime (abonnementen)."""
     writer = BatchWriter(bootstrap)
     return ThreadedConsumer(
         bootstrap=bootstrap,
         topics=[names.contract(spec) for spec in CONTRACTS],
         group_id=names.group("router"),
-        handler=Router(writer, config, metrics, names),
+        handler=Router(writer, config, metrics, names, subscriptions),
         writer=writer,
         name="router",
         max_records=BATCH_SIZE,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -137,8 +138,17 @@ class RoutingTable:
         return self._routes.get(tenant_id, [])
 
 
+# Destinations made at runtime for a tenant's event (abonnementen: hub.notificaties), given the
+# tenant, the event type and the payload read as its contract's newest version.
+Subscriptions = Callable[[str, str, Any], tuple[str, ...]]
+
+
 def plan_routing(
-    config: TenantRoutes, event: CloudEvent, topic: str, names: TopicNames
+    config: TenantRoutes,
+    event: CloudEvent,
+    topic: str,
+    names: TopicNames,
+    subscriptions: Subscriptions | None = None,
 ) -> RoutingPlan:
     """Decide where an event read from a contract topic goes. Pure: no I/O.
 
@@ -160,6 +170,10 @@ def plan_routing(
         return RoutingPlan(dead_letter=error)
     routable = RoutableEvent(event.tenant, event.type, version, payload)
     found = destinations_for(config.routes_of(event.tenant), routable)
+    if subscriptions is not None:
+        found += [
+            name for name in subscriptions(event.tenant, event.type, payload) if name not in found
+        ]
     if not found and tenant.unrouted == "dead-letter":
         return RoutingPlan(dead_letter=UnroutedError(f"no route of tenant {tenant.id} matches"))
     return RoutingPlan(destinations=tuple(found))

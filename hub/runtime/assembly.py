@@ -36,6 +36,7 @@ from hub.http.sources import mount_push_sources
 from hub.kafka.admin import ensure_topics, metadata_problem
 from hub.kafka.producing import RecordProducer
 from hub.kafka.topics import QUARANTINE
+from hub.notificaties.destinations import AbonnementDestinations
 from hub.notificaties.mounting import mount_notificaties
 from hub.notificaties.store import AbonnementenStore, KanalenStore
 from hub.observability.logs import get_logger
@@ -239,17 +240,39 @@ def _group_members(
     and retry tiers, and (api) the polling sources' owner and the Notificaties API's stores
     (read whole before the hub takes requests)."""
     bootstrap, roles, names = settings.kafka_bootstrap_servers, settings.role_set, settings.topics
-    members: list[Consumer] = []
+    # Every role reads the abonnementen: the api serves them, the router routes to them, the
+    # delivery engine pushes to them (hub.notificaties.destinations). Read before the others.
+    abonnementen = AbonnementenStore(bootstrap, names)
+    callbacks = AbonnementDestinations(
+        abonnementen,
+        names,
+        lambda topics: _make_push_topics(settings, topics),
+        delivery if "delivery" in roles else None,
+    )
+    abonnementen.before_put = callbacks.prepare
+    members: list[Consumer] = [abonnementen, callbacks]
+    if "api" in roles:
+        members.append(KanalenStore(bootstrap, names))
     if "router" in roles:
-        members.append(router_consumer(bootstrap, config, metrics, names))
+        members.append(router_consumer(bootstrap, config, metrics, names, callbacks.routes))
     if "delivery" in roles:
-        members.extend(delivery.consumers(bootstrap))
+        members.extend(delivery.consumers(bootstrap, runtime_destinations=True))
     if "api" in roles and any(tenant.sources for tenant in config.tenants):
         publish = contract_publisher(broker, names, config, settings.publish_timeout_s)
         members.append(PollerGroup(bootstrap, config, names, publish, metrics))
-    if "api" in roles:
-        members.extend([KanalenStore(bootstrap, names), AbonnementenStore(bootstrap, names)])
     return members
+
+
+async def _make_push_topics(settings: Settings, topics: list[str]) -> None:
+    """Destination topics made at runtime (abonnementen), made as the config's are."""
+    await ensure_topics(
+        settings.kafka_bootstrap_servers,
+        topics,
+        settings.push_partitions,
+        settings.topic_replication,
+        settings.topic_min_insync_replicas,
+        hub_written=topics,
+    )
 
 
 def _mount_api(

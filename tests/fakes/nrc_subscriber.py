@@ -142,7 +142,8 @@ class FakeSubscriber:
 
 
 @contextmanager
-def running_subscriber() -> Iterator[FakeSubscriber]:
+def running_subscriber(port: int = 0) -> Iterator[FakeSubscriber]:
+    """A FakeSubscriber on a free loopback port (or ``port``: one back on its old address)."""
     fake = FakeSubscriber()
 
     def app_for(port: int) -> Starlette:
@@ -150,7 +151,7 @@ def running_subscriber() -> Iterator[FakeSubscriber]:
         route = Route("/{path:path}", fake._callback, methods=["POST"])
         return Starlette(routes=[route])
 
-    with serving(app_for, "fake-nrc-subscriber"):
+    with serving(app_for, "fake-nrc-subscriber", port):
         yield fake
 
 

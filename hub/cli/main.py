@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from hub.cli.abonnementen import abonnementen_app
 from hub.cli.blobs import blobs_app
 from hub.cli.common import DEMO_CONFIG, ConfigOption, fail, load
 from hub.cli.connectors import connectors_app
@@ -40,6 +41,7 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(destinations_app, name="destinations")
 app.add_typer(blobs_app, name="blobs")
 app.add_typer(routes_app, name="routes")
+app.add_typer(abonnementen_app, name="abonnementen")
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:

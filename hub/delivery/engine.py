@@ -25,6 +25,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -91,6 +92,26 @@ class DestinationStatus:
     in_flight: int
     waiting: int  # fetched, not started (the destination's partitions pause when this grows)
     max_in_flight: int
+    delivered: int = 0  # since this process started
+    failed: int = 0  # attempts that did not deliver (retried, held, or dead-lettered)
+    last_delivered_at: str | None = None  # RFC 3339, UTC
+    last_failed_at: str | None = None
+
+
+@dataclass
+class _Tally:
+    """What one destination's attempts came to in this process (DestinationStatus)."""
+
+    delivered: int = 0
+    failed: int = 0
+    last_delivered: float | None = None  # epoch seconds
+    last_failed: float | None = None
+
+    def count(self, result: AttemptResult) -> None:
+        if result == "delivered":
+            self.delivered, self.last_delivered = self.delivered + 1, time.time()
+        elif result in ("failed", "held", "refused"):
+            self.failed, self.last_failed = self.failed + 1, time.time()
 
 
 @dataclass
@@ -154,6 +175,7 @@ class DeliveryEngine:
         self._loop_task: asyncio.Task[None] | None = None
         self._last_commit = 0.0
         self._joined = False
+        self._tallies: dict[str, _Tally] = {}
 
     def joined(self) -> bool:
         """Whether this member has joined its group with an assignment made knowing every push
@@ -164,19 +186,27 @@ class DeliveryEngine:
     def status(self) -> list[DestinationStatus]:
         """Each push destination's state now (``/destinations``, metrics, the CLI)."""
         now = time.monotonic()
-        return [
-            DestinationStatus(
-                tenant=target.tenant,
-                destination=target.destination,
-                circuit=self.breakers[topic].state.value,
-                failures_in_a_row=self.breakers[topic].failures,
-                reopens_in_s=round(self.breakers[topic].reopens_in(now), 1),
-                in_flight=self.queues[topic].in_flight,
-                waiting=len(self.queues[topic].waiting),
-                max_in_flight=target.max_in_flight,
+        found = []
+        for topic, target in self.targets.items():
+            breaker, queue = self.breakers[topic], self.queues[topic]
+            tally = self._tallies.get(topic, _Tally())
+            found.append(
+                DestinationStatus(
+                    tenant=target.tenant,
+                    destination=target.destination,
+                    circuit=breaker.state.value,
+                    failures_in_a_row=breaker.failures,
+                    reopens_in_s=round(breaker.reopens_in(now), 1),
+                    in_flight=queue.in_flight,
+                    waiting=len(queue.waiting),
+                    max_in_flight=target.max_in_flight,
+                    delivered=tally.delivered,
+                    failed=tally.failed,
+                    last_delivered_at=_rfc3339(tally.last_delivered),
+                    last_failed_at=_rfc3339(tally.last_failed),
+                )
             )
-            for topic, target in self.targets.items()
-        ]
+        return found
 
     def add_target(self, target: EngineTarget) -> None:
         """Push for a destination made at runtime (an abonnement, hub.notificaties): partitions
@@ -453,6 +483,7 @@ class DeliveryEngine:
             self.queues[topic].finished(key)
             self._retry_later(job)
             return
+        self._tallies.setdefault(topic, _Tally()).count(result)
         now = time.monotonic()
         if result == "held":  # a failed probe: the circuit opens again, the event waits
             breaker.failed(now)
@@ -550,3 +581,7 @@ class DeliveryEngine:
             self.trackers.pop(tp, None)
             self._paused.discard(tp)
             self._partitions.get(tp.topic, set()).discard(tp)
+
+
+def _rfc3339(epoch_s: float | None) -> str | None:
+    return None if epoch_s is None else datetime.fromtimestamp(epoch_s, UTC).isoformat()

@@ -8,6 +8,7 @@ __all__ = [
     "ContractError",
     "KnooppuntError",
     "UnroutedError",
+    "UsageError",
 ]
 
 from dataclasses import dataclass
@@ -37,6 +38,12 @@ class ConfigError(KnooppuntError):
         lines = "\n".join(f"  {issue}" for issue in issues)
         count = f"{len(issues)} problem{'s' if len(issues) != 1 else ''}"
         super().__init__(f"configuration refused ({count}):\n{lines}")
+
+
+class UsageError(KnooppuntError):
+    """What a command was asked cannot work as asked: an unknown tenant, client or destination,
+    a port already taken, an option out of range. The message says what to give instead; the
+    ``knooppunt`` command exits 2 (hub.cli.errors)."""
 
 
 class UnroutedError(KnooppuntError):

@@ -4,7 +4,6 @@ sweep every delivery process runs each ``KNOOPPUNT_BLOB_SWEEP_INTERVAL_S``)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import timedelta
 from typing import Annotated
 
@@ -13,6 +12,7 @@ from aiokafka.errors import KafkaError
 
 from hub.blobs import BlobStoreUnavailableError
 from hub.cli.common import ConfigOption, load
+from hub.cli.errors import explain
 from hub.errors import KnooppuntError
 from hub.runtime.settings import Settings
 
@@ -35,7 +35,6 @@ def blobs_sweep(
 
     hub_config = load(config)
     settings = Settings()
-    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # the one line below says it
     store = blob_store_of(settings)
     retention = timedelta(seconds=settings.blob_retention_s)
 
@@ -63,9 +62,7 @@ def blobs_sweep(
     try:
         typer.echo(asyncio.run(sweep()))
     except KafkaError as exc:
-        raise KnooppuntError(
-            f"Kafka at {settings.kafka_bootstrap_servers} does not answer ({exc}); nothing removed"
-        ) from exc
+        raise KnooppuntError(f"{explain(exc)[1]}; nothing removed") from exc
     except BlobStoreUnavailableError as exc:
         raise KnooppuntError(str(exc)) from exc
 

@@ -1,4 +1,5 @@
-"""What every command group shares: the --config option, loading a config, one-line errors."""
+"""What every command group shares: the --config option, loading a config, generated documents.
+Errors are raised, and said in one line by hub.cli.errors."""
 
 from __future__ import annotations
 
@@ -7,12 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hub.errors import ConfigError
-
 if TYPE_CHECKING:
     from hub.config import HubConfig
 
-__all__ = ["DEMO_CONFIG", "ConfigOption", "fail", "load"]
+__all__ = ["DEMO_CONFIG", "ConfigOption", "load"]
 
 DEMO_CONFIG = Path("deploy/demo/config.yaml")
 
@@ -22,18 +21,11 @@ ConfigOption = Annotated[
 ]
 
 
-def fail(error: Exception) -> typer.Exit:
-    typer.echo(f"error: {error}", err=True)
-    return typer.Exit(2)
-
-
 def load(path: Path) -> HubConfig:
+    """The config at ``path``; ConfigError (every problem, each with file and line) if refused."""
     from hub.config import load_config
 
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        raise fail(exc) from exc
+    return load_config(path)
 
 
 def write_or_check(output: Path, text: str, check: bool, regenerate: str) -> None:

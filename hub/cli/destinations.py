@@ -5,7 +5,6 @@ destination (hub.delivery.blocks), a record on Kafka every delivery process foll
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Annotated
 
 import httpx
@@ -14,8 +13,9 @@ from aiokafka.errors import KafkaError
 
 from connectors.registry import sink_connector
 from hub.cli.common import ConfigOption, load
+from hub.cli.errors import explain
 from hub.delivery.blocks import BLOCKED, RELEASED, read_blocks, write_block
-from hub.errors import KnooppuntError
+from hub.errors import KnooppuntError, UsageError
 from hub.kafka.producing import RecordProducer
 from hub.runtime.settings import Settings
 
@@ -36,9 +36,12 @@ def destinations_status(
     base = url or f"http://{settings.http_host}:{settings.http_port}"
     try:
         answer = httpx.get(f"{base}/destinations", timeout=5.0)
-        answer.raise_for_status()
-    except httpx.HTTPError as exc:
-        raise KnooppuntError(f"{base}/destinations: {exc} (is the hub running?)") from exc
+    except httpx.TransportError as exc:
+        raise KnooppuntError(
+            f"the hub at {base} does not answer ({type(exc).__name__}); is it running? Start it "
+            "with 'make run' (or 'knooppunt run'), or pass --url"
+        ) from exc
+    answer.raise_for_status()
     rows = answer.json()
     for row in rows:
         circuit = row["circuit"]
@@ -66,23 +69,22 @@ def destinations_release(
     found = hub_config.tenant(tenant)
     if found is None:
         known = ", ".join(t.id for t in hub_config.tenants)
-        raise KnooppuntError(f"{config}: no tenant {tenant!r} (known: {known})")
+        raise UsageError(f"{config}: no tenant {tenant!r} (known: {known})")
     named = {d.name: d for d in found.destinations}
     if destination not in named:
         known = ", ".join(named)
-        raise KnooppuntError(
+        raise UsageError(
             f"{config}: tenant {tenant} has no destination {destination!r} (known: {known})"
         )
     spec = sink_connector(named[destination].connector)
     if spec is None or not spec.pushes:
-        raise KnooppuntError(
+        raise UsageError(
             f"{config}: {tenant} {destination} is read from its topic by the back office; the "
             "hub does not call it, so it is never blocked"
         )
     settings = Settings()
     names = settings.topics
     topic = names.destination(tenant, destination)
-    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # the one line below says it
 
     async def release() -> str:
         bootstrap = settings.kafka_bootstrap_servers
@@ -107,6 +109,4 @@ def destinations_release(
     try:
         typer.echo(asyncio.run(release()))
     except KafkaError as exc:
-        raise KnooppuntError(
-            f"Kafka at {settings.kafka_bootstrap_servers} does not answer ({exc}); nothing released"
-        ) from exc
+        raise KnooppuntError(f"{explain(exc)[1]}; nothing released") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import orjson
 import typer
 
 from hub.delivery.dead_letters import DeadLetterRecord, read_dead_letters, replay, select
+from hub.errors import UsageError
 from hub.runtime.settings import Settings
 
 __all__ = ["dlq_app"]
@@ -31,10 +33,23 @@ OffsetOption = Annotated[
 ]
 
 
+_TENANT = re.compile(r"[0-9]{4}")
+_OFFSET = re.compile(r"[0-9]+:[0-9]+")
+
+
 def _letters(tenant: str) -> list[DeadLetterRecord]:
+    if not _TENANT.fullmatch(tenant):
+        raise UsageError(f"--tenant is a CBS gemeentecode of four digits ('0363'), not {tenant!r}")
     settings = Settings()
     topic = settings.topics.dead_letter(tenant)
     return asyncio.run(read_dead_letters(settings.kafka_bootstrap_servers, topic))
+
+
+def _offsets(given: list[str]) -> list[str]:
+    for offset in given:
+        if not _OFFSET.fullmatch(offset):
+            raise UsageError(f"a letter is named as partition:offset ('0:12'), not {offset!r}")
+    return given
 
 
 @dlq_app.command("list")
@@ -59,10 +74,10 @@ def dlq_show(
     offset: Annotated[str, typer.Argument(help="The letter, as partition:offset.")],
 ) -> None:
     """One dead letter in full: headers and payload, personal data redacted."""
-    letters = select(_letters(tenant), offsets=[offset])
+    wanted = _offsets([offset])
+    letters = select(_letters(tenant), offsets=wanted)
     if not letters:
-        typer.echo(f"error: no dead letter {offset} for tenant {tenant}", err=True)
-        raise typer.Exit(1)
+        raise UsageError(f"no dead letter {offset} for tenant {tenant} ('dlq list' lists them)")
     typer.echo(orjson.dumps(letters[0].shown(), option=orjson.OPT_INDENT_2).decode())
 
 
@@ -75,7 +90,8 @@ def dlq_replay(
     dry_run: Annotated[bool, typer.Option(help="Only say what would be replayed.")] = False,
 ) -> None:
     """Send the selected dead letters back where they failed (after the cause is fixed)."""
-    letters = select(_letters(tenant), destination, since, offset or [])
+    wanted = _offsets(offset or [])
+    letters = select(_letters(tenant), destination, since, wanted)
     for letter in letters:
         verb = "would replay" if dry_run else "replaying"
         typer.echo(f"{verb} {letter.partition}:{letter.offset} -> {letter.replay_topic}")

@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hub.cli.common import fail
-from hub.errors import KnooppuntError
 from hub.runtime.settings import Settings
 
 if TYPE_CHECKING:
@@ -74,16 +72,10 @@ def kafka_up(
 ) -> None:
     """Start the local broker, or a cluster with --nodes (downloads the jars once), and wait
     until it serves."""
-    try:
-        broker = _local_kafka(data_dir, port, nodes)
-    except KnooppuntError as exc:
-        raise fail(exc) from exc
+    broker = _local_kafka(data_dir, port, nodes)
     started = time.monotonic()
     before = broker.status()
-    try:
-        status = broker.up()
-    except KnooppuntError as exc:
-        raise fail(exc) from exc
+    status = broker.up()
     took = "" if before.running else f" (ready in {time.monotonic() - started:.1f} s)"
     first, *nodes_lines = status.describe().splitlines()  # a cluster lists its nodes below
     typer.echo("\n".join([f"{first}{took}", *nodes_lines]))

@@ -1,36 +1,44 @@
 """The ``knooppunt`` command line: ``run``, ``demo``, ``token`` and one module per command group
-(``kafka``, ``config``, ``contracts``, ``connectors``, ``tenants``, ``dlq``, ``routes``)."""
+(``kafka``, ``config``, ``contracts``, ``connectors``, ``tenants``, ``dlq``, ``routes``).
+
+Commands raise; ``hub.cli.errors`` says what went wrong in one line and picks the exit code."""
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
+import sys
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
 from hub.cli.abonnementen import abonnementen_app
 from hub.cli.blobs import blobs_app
-from hub.cli.common import DEMO_CONFIG, ConfigOption, fail, load
+from hub.cli.common import DEMO_CONFIG, ConfigOption, load
 from hub.cli.connectors import connectors_app
 from hub.cli.contracts import contracts_app
 from hub.cli.destinations import destinations_app
 from hub.cli.dlq import dlq_app
+from hub.cli.errors import DEBUG_ENV, KnooppuntGroup, move_debug_flag
 from hub.cli.kafka import kafka_app
 from hub.cli.routes import routes_app
 from hub.cli.tenants import config_app, tenants_app
-from hub.errors import KnooppuntError
+from hub.errors import KnooppuntError, UsageError
 from hub.runtime.settings import Settings
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
+    cls=KnooppuntGroup,  # every error one line (hub.cli.errors)
     no_args_is_help=True,
     add_completion=False,
-    pretty_exceptions_enable=False,  # main() turns an error into one line
-    help="Knooppunt integration hub.",
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help and errors: no boxes around one line
+    help="Knooppunt integration hub.\n\nExit codes: 0 done; 1 something the command needs "
+    "failed or did not answer (Kafka, the hub), or a check found problems; 2 the command, a "
+    "file, the config or a KNOOPPUNT_* setting must change.",
 )
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(config_app, name="config")
@@ -44,13 +52,37 @@ app.add_typer(routes_app, name="routes")
 app.add_typer(abonnementen_app, name="abonnementen")
 
 
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar=DEBUG_ENV,
+            help=f"On an error, show the traceback and the libraries' log lines too [{DEBUG_ENV}].",
+        ),
+    ] = False,
+) -> None:
+    """Knooppunt integration hub."""
+    root = logging.getLogger()
+    if debug:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    elif not root.handlers:
+        # A library's log line (aiokafka's "Unable connect to ...") is not for the user of a
+        # command: its one error line says it. `run` sets up its own logging.
+        root.addHandler(logging.NullHandler())
+
+
 def _listening_socket(host: str, port: int) -> socket.socket:
     from hub.runtime.serving import listening_socket
 
     try:
         return listening_socket(host, port)
     except OSError as exc:
-        raise fail(KnooppuntError(f"cannot listen on {host}:{port}: {exc.strerror}")) from exc
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror}; choose another port with --port "
+            "or KNOOPPUNT_HTTP_PORT"
+        ) from exc
 
 
 @app.command()
@@ -70,7 +102,7 @@ def run(
     stops it. Several processes with a role share its work through the role's consumer group."""
     import uvicorn
 
-    from hub.config import load_config
+    from hub.config import check_config
     from hub.kafka.local import kafka_reachable
     from hub.observability.logs import configure_logging
     from hub.runtime.assembly import build_hub
@@ -80,19 +112,17 @@ def run(
     overrides = {k: v for k, v in given.items() if v is not None}
     settings = Settings(**overrides)  # type: ignore[arg-type]
     configure_logging(settings.log_level)
-    try:
-        built = build_hub(settings, load_config(config), announce=True, freeze_heap=True)
-    except KnooppuntError as exc:
-        raise fail(exc) from exc
+    # Everything `config check` checks, secrets and files too: refused here with file and line,
+    # before anything connects.
+    hub_config = check_config(config, os.environ)
+    built = build_hub(settings, hub_config, announce=True, freeze_heap=True)
     if not kafka_reachable(settings.kafka_bootstrap_servers, timeout_s=5.0):
-        raise fail(
-            KnooppuntError(
-                f"Kafka at {settings.kafka_bootstrap_servers} does not answer. Start the local "
-                "broker with 'knooppunt kafka up', or point KNOOPPUNT_KAFKA_BOOTSTRAP_SERVERS "
-                "at your cluster."
-            )
+        raise KnooppuntError(
+            f"Kafka at {settings.kafka_bootstrap_servers} does not answer; start the local "
+            "broker with 'knooppunt kafka up', or set KNOOPPUNT_KAFKA_BOOTSTRAP_SERVERS to your "
+            "cluster"
         )
-    # A start refused in words (a sink's secret not set) is one line of ours, not uvicorn's
+    # A failed start (a sink refused, Kafka failing) is one line of ours, not uvicorn's
     # traceback of the lifespan and its "Application startup failed".
     logging.getLogger("uvicorn.error").addFilter(lambda _record: built.start_refused is None)
     server = uvicorn.Server(server_config(built.app, settings.shutdown_grace_s))
@@ -106,7 +136,7 @@ def run(
         if built.start_refused is None:
             raise
     if built.start_refused is not None:
-        raise fail(KnooppuntError(built.start_refused))
+        raise built.start_refused
     if not server.started:
         raise typer.Exit(1)
     typer.echo("Knooppunt stopped cleanly (in-flight events finished, offsets committed)", err=True)
@@ -120,18 +150,14 @@ def demo(
     ] = None,
     client: Annotated[str | None, typer.Option(help="API client id to send as.")] = None,
 ) -> None:
-    """Send sample submissions to a running hub; print which topics each one reached."""
+    """Send sample submissions to a running hub; print which topics each one reached. Exit 1
+    when the hub cannot be reached or refuses a submission (the last line says why)."""
     from hub.devtools.demo import demo_main
 
     settings = Settings()
     loaded = load(config)
     target = url or f"http://{settings.http_host}:{settings.http_port}"
-    try:
-        typer.echo(
-            demo_main(loaded, target, settings.kafka_bootstrap_servers, settings.topics, client)
-        )
-    except (OSError, KnooppuntError) as exc:
-        raise fail(Exception(f"{exc} (is the hub running at {target}? try 'make run')")) from exc
+    demo_main(loaded, target, settings.kafka_bootstrap_servers, settings.topics, client, typer.echo)
 
 
 @app.command()
@@ -146,36 +172,13 @@ def token(
     loaded = load(config)
     chosen = loaded.client(client) if client else next(iter(loaded.clients), None)
     if chosen is None:
-        raise fail(KnooppuntError(f"{config}: no API client {client or ''}"))
-    try:
-        typer.echo(make_token(chosen.id, client_secret(loaded, chosen)))
-    except KnooppuntError as exc:
-        raise fail(exc) from exc
+        known = ", ".join(c.id for c in loaded.clients) or "none"
+        raise UsageError(f"{config}: no API client {client or ''!r} (clients: {known})")
+    typer.echo(make_token(chosen.id, client_secret(loaded, chosen)))
 
 
 def main() -> None:
-    """The ``knooppunt`` command. An error is one line on stderr and exit 2, never a traceback:
-    an error of a command (a file that cannot be read, Kafka refusing) names what it concerns."""
-    try:
-        app()
-    except ValidationError as exc:  # a KNOOPPUNT_* setting (or its option) out of range
-        for error in exc.errors():
-            name = str(error["loc"][0]) if error["loc"] else "?"
-            typer.echo(
-                f"error: setting {name} (KNOOPPUNT_{name.upper()}): {error['msg']}", err=True
-            )
-        raise SystemExit(2) from exc
-    except KnooppuntError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise SystemExit(2) from exc
-    except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename else ""
-        typer.echo(f"error: {exc.strerror or exc}{where}", err=True)
-        raise SystemExit(2) from exc
-    except Exception as exc:  # a bug of ours: still one line, and how to report it
-        typer.echo(
-            f"error: unexpected {type(exc).__name__}: {exc} (please report this, with the "
-            "command you ran)",
-            err=True,
-        )
-        raise SystemExit(2) from exc
+    """The ``knooppunt`` command. An error is one line on stderr, never a traceback (unless
+    ``--debug``, which may stand anywhere on the command line); exit 2 when the command must
+    change, 1 when what it needs failed (hub.cli.errors)."""
+    app(args=move_debug_flag(sys.argv[1:]))

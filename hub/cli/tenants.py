@@ -31,9 +31,25 @@ def tenants_list(config: ConfigOption = DEMO_CONFIG) -> None:
 
 
 @config_app.command("check")
-def config_check(config: Annotated[Path, typer.Argument(help="Hub config (YAML).")]) -> None:
-    """Validate a config file without starting anything."""
-    loaded = load(config)
+def config_check(
+    config: Annotated[Path, typer.Argument(help="Hub config (YAML), or a folder of them.")],
+    secrets: Annotated[
+        bool,
+        typer.Option(
+            "--secrets/--no-secrets",
+            help="Check that the secrets it names are set (environment variables, secret "
+            "files); --no-secrets for a check where they are not, such as CI.",
+        ),
+    ] = True,
+) -> None:
+    """Check a config as 'knooppunt run' does before it connects, without starting anything:
+    its fields, references, route conditions against the contracts, the secrets and files it
+    names. Every problem is listed, each with file and line; exit 2 when there is one."""
+    import os
+
+    from hub.config import check_config
+
+    loaded = check_config(config, os.environ, secrets=secrets)
     counts = ", ".join(
         _count(len(items), noun)
         for items, noun in (

@@ -1,10 +1,12 @@
 """The hub's declarative config: tenants, destinations, API clients, routes, delivery policy.
 
 ``models`` holds the pydantic models and queries, ``loading`` reads YAML (a file or a folder),
-``checks`` the checks across fields, ``yaml_places`` the file-and-line bookkeeping.
+``checks`` the checks across fields, ``conditions`` route condition paths against contracts,
+``environment`` the secrets and files a config names, ``yaml_places`` the file-and-line
+bookkeeping.
 """
 
-from hub.config.loading import load_config
+from hub.config.loading import check_config, load_config
 from hub.config.models import (
     ApiClient,
     BrpService,
@@ -27,6 +29,7 @@ __all__ = [
     "IdentityProvider",
     "Route",
     "Tenant",
+    "check_config",
     "client_secret",
     "duration_seconds",
     "load_config",

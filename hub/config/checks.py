@@ -1,44 +1,63 @@
 """Checks across fields of a hub config: duplicates, references to things that do not exist,
 each destination's connector settings, whether a route's destinations' sinks accept its contract
-type, and route conditions on personal data. Pure functions returning (location, message) pairs."""
+type, route condition paths against the contract's fields, and conditions on personal data.
+Pure functions returning (location, message) pairs."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from connectors.registry import sink_connector, source_connector
 from contracts.personal_data import personal_data_at, personal_data_paths
 from contracts.registry import CONTRACTS, is_known_type, versions_of
+from hub.config.conditions import condition_path_problem
 from hub.config.yaml_places import Loc
 
 if TYPE_CHECKING:
-    from hub.config.models import HubConfig, PolledSource, Route
+    from collections.abc import Collection
+
+    from contracts.registry import ContractSpec
+    from hub.config.models import HubConfig, PolledSource, Route, Tenant
 
 __all__ = ["Loc", "cross_reference_issues"]
 
 
-def cross_reference_issues(config: HubConfig) -> list[tuple[Loc, str]]:
-    """What single fields cannot show: duplicates and references to things that do not exist."""
-    return [*_tenant_issues(config), *_client_issues(config), *_route_issues(config)]
+def cross_reference_issues(
+    config: HubConfig, partial: Collection[tuple[str, int]] = ()
+) -> list[tuple[Loc, str]]:
+    """What single fields cannot show: duplicates and references to things that do not exist.
+
+    ``partial``: the items (``("tenants", 0)``) that had a problem of their own, already
+    reported; they stand in with what of them could be read, and only that is checked."""
+    return [
+        *_tenant_issues(config, partial),
+        *_client_issues(config, partial),
+        *_route_issues(config, partial),
+    ]
 
 
 def _known_tenants(config: HubConfig) -> str:
     return ", ".join(t.id for t in config.tenants)
 
 
-def _tenant_issues(config: HubConfig) -> list[tuple[Loc, str]]:
+def _tenant_issues(
+    config: HubConfig, partial: Collection[tuple[str, int]]
+) -> list[tuple[Loc, str]]:
     issues: list[tuple[Loc, str]] = []
     for i, tenant in enumerate(config.tenants):
-        if tenant.id in [t.id for t in config.tenants[:i]]:
+        if tenant.id is not None and tenant.id in [t.id for t in config.tenants[:i]]:
             issues.append((("tenants", i, "id"), f"duplicate tenant {tenant.id!r}"))
         names = [d.name for d in tenant.destinations]
         for j, destination in enumerate(tenant.destinations):
             loc: Loc = ("tenants", i, "destinations", j)
-            if destination.name in names[:j]:
+            if destination.name is not None and destination.name in names[:j]:
                 issues.append(((*loc, "name"), f"duplicate destination {destination.name!r}"))
             issues += _settings_issues(destination.connector, destination.settings, loc)
+            if ("tenants", i) in partial:
+                continue  # its registries (brp, kvk, bag) may be the part that was unreadable
             enrich = destination.enrich
             for registry, wanted, api in (
                 ("brp", enrich is not None and enrich.brp is not None, tenant.brp),
@@ -66,7 +85,7 @@ def _source_issues(sources: list[PolledSource], tenant: int) -> list[tuple[Loc, 
     names = [source.name for source in sources]
     for j, source in enumerate(sources):
         loc: Loc = ("tenants", tenant, "sources", j)
-        if source.name in names[:j]:
+        if source.name is not None and source.name in names[:j]:
             issues.append(((*loc, "name"), f"duplicate source {source.name!r}"))
         issues += _settings_issues(source.connector, source.settings, loc, kind="source")
     return issues
@@ -88,9 +107,13 @@ def _settings_issues(
     return []
 
 
-def _client_issues(config: HubConfig) -> list[tuple[Loc, str]]:
+def _client_issues(
+    config: HubConfig, partial: Collection[tuple[str, int]]
+) -> list[tuple[Loc, str]]:
     issues: list[tuple[Loc, str]] = []
     for i, client in enumerate(config.clients):
+        if ("clients", i) in partial:
+            continue
         if client.id in [c.id for c in config.clients[:i]]:
             issues.append((("clients", i, "id"), f"duplicate client {client.id!r}"))
         issues.extend(
@@ -101,62 +124,106 @@ def _client_issues(config: HubConfig) -> list[tuple[Loc, str]]:
     return issues
 
 
-def _personal_condition_issues(route: Route, index: int) -> list[tuple[Loc, str]]:
-    """A ``when`` may not name a field any version of the route's contract declares personal
-    data (or one inside it): the config file would then hold a BSN, a name, an address."""
+@functools.cache
+def _payload_schema(contract: str, version: int) -> dict[str, Any]:
+    spec = next(s for s in CONTRACTS if (s.type, s.version) == (contract, version))
+    return spec.model.model_json_schema()
+
+
+def _newest_versions(contract: str) -> list[ContractSpec]:
+    """The newest version of each type a route's ``contract`` (a type or family) takes: the
+    shape its conditions are matched against (older events are upcast first)."""
+    newest: dict[str, ContractSpec] = {}
+    for spec in CONTRACTS:
+        takes = spec.type == contract or spec.accepts(contract)
+        if takes and (spec.type not in newest or newest[spec.type].version < spec.version):
+            newest[spec.type] = spec
+    return list(newest.values())
+
+
+def _condition_issues(route: Route, index: int) -> list[tuple[Loc, str]]:
+    """Each ``when`` path must name a field of the contract (its newest version), or lie below
+    a free-form one (a form's ``values``): a typo would make the route match nothing, silently.
+    And it may not name a field any version of the contract declares personal data (or one
+    inside it): the config file would then hold a BSN, a name, an address."""
     declared = {
         path: kind
         for spec in CONTRACTS
         if spec.type == route.contract or spec.accepts(route.contract)
         for path, kind in personal_data_paths(spec).items()
     }
-    return [
-        (
-            ("routes", index, "when", path),
-            f"a route may not test personal data ({kind}); route on the form or the case instead",
-        )
-        for path in route.when
-        if (kind := personal_data_at(path, declared)) is not None
-    ]
+    specs = _newest_versions(route.contract)
+    schemas = [_payload_schema(spec.type, spec.version) for spec in specs]
+    named = ", ".join(f"{spec.type} v{spec.version}" for spec in specs)
+    issues: list[tuple[Loc, str]] = []
+    for path, expected in route.when.items():
+        loc: Loc = ("routes", index, "when", path)
+        tests_null = expected is None or (isinstance(expected, list) and None in expected)
+        if (kind := personal_data_at(path, declared)) is not None:
+            issues.append(
+                (
+                    loc,
+                    f"a route may not test personal data ({kind}); route on the form or the "
+                    "case instead",
+                )
+            )
+        elif (problem := condition_path_problem(path, schemas, tests_null)) is not None:
+            issues.append((loc, f"{problem} (contract {named})"))
+    return issues
 
 
-def _route_issues(config: HubConfig) -> list[tuple[Loc, str]]:
+def _route_issues(config: HubConfig, partial: Collection[tuple[str, int]]) -> list[tuple[Loc, str]]:
     issues: list[tuple[Loc, str]] = []
     for i, route in enumerate(config.routes):
-        tenant = config.tenant(route.tenant)
-        if tenant is None:
+        # A route with a problem of its own stands in with the fields that could be read.
+        tenant = config.tenant(route.tenant) if route.tenant is not None else None
+        if tenant is None and route.tenant is not None:
             known = _known_tenants(config)
             issues.append(
                 (("routes", i, "tenant"), f"unknown tenant {route.tenant!r}; known: {known}")
             )
-            continue
-        if not is_known_type(route.contract):
-            known = ", ".join(sorted({spec.type for spec in CONTRACTS}))
+        if route.contract is not None:
+            issues += _contract_issues(route, i)
+        if tenant is not None:
+            issues += _destination_issues(route, i, tenant)
+    return issues
+
+
+def _contract_issues(route: Route, i: int) -> list[tuple[Loc, str]]:
+    """The route's contract, its versions and its conditions."""
+    if not is_known_type(route.contract):
+        known = ", ".join(sorted({spec.type for spec in CONTRACTS}))
+        return [(("routes", i, "contract"), f"unknown contract {route.contract!r}; known: {known}")]
+    published = {s.version for s in CONTRACTS if s.type == route.contract} or {
+        s.version for s in versions_of(route.contract)
+    }
+    return [
+        *(
+            (("routes", i, "versions", j), f"no version {v}; published: {sorted(published)}")
+            for j, v in enumerate(route.versions)
+            if v not in published
+        ),
+        *_condition_issues(route, i),
+    ]
+
+
+def _destination_issues(route: Route, i: int, tenant: Tenant) -> list[tuple[Loc, str]]:
+    """Each of ``to`` is a destination of the tenant whose sink accepts the route's contract."""
+    issues: list[tuple[Loc, str]] = []
+    has = ", ".join(d.name for d in tenant.destinations if d.name) or "(none)"
+    for j, name in enumerate(route.to):
+        destination = tenant.destination(name)
+        if destination is None:
             issues.append(
-                (("routes", i, "contract"), f"unknown contract {route.contract!r}; known: {known}")
-            )
-        else:
-            published = {s.version for s in CONTRACTS if s.type == route.contract} or {
-                s.version for s in versions_of(route.contract)
-            }
-            issues.extend(
-                (("routes", i, "versions", j), f"no version {v}; published: {sorted(published)}")
-                for j, v in enumerate(route.versions)
-                if v not in published
-            )
-            issues += _personal_condition_issues(route, i)
-        has = ", ".join(d.name for d in tenant.destinations) or "(none)"
-        for j, name in enumerate(route.to):
-            destination = tenant.destination(name)
-            if destination is None:
-                issues.append(
-                    (
-                        ("routes", i, "to", j),
-                        f"tenant {tenant.id} has no destination {name!r}; it has: {has}",
-                    )
+                (
+                    ("routes", i, "to", j),
+                    f"tenant {tenant.id} has no destination {name!r}; it has: {has}",
                 )
-            elif refusal := _acceptance_issue(destination.connector, name, route.contract):
-                issues.append((("routes", i, "to", j), refusal))
+            )
+        elif route.contract is not None and (
+            refusal := _acceptance_issue(destination.connector, name, route.contract)
+        ):
+            issues.append((("routes", i, "to", j), refusal))
     return issues
 
 

@@ -9,16 +9,28 @@ import os
 import re
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 from connectors.registry import (
     connector_names,
     polling_connector_names,
     sink_connector,
 )
+from hub.config.yaml_places import Loc, dotted
 from hub.errors import ConfigError, ConfigIssue
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 __all__ = [
     "SCOPES",
@@ -30,6 +42,7 @@ __all__ = [
     "Route",
     "Tenant",
     "client_secret",
+    "client_secret_problem",
     "duration_seconds",
 ]
 
@@ -342,6 +355,18 @@ class HubConfig(_Strict):
     routes: list[Route] = Field(default_factory=list)
     delivery: DeliveryPolicy = Field(default_factory=DeliveryPolicy)
     source: Path = Field(Path("<memory>"), exclude=True)
+    _locate: Callable[[Loc, str], ConfigIssue] | None = PrivateAttr(None)
+
+    def locate_with(self, locate: Callable[[Loc, str], ConfigIssue]) -> None:
+        """Remember how to find a path's file and line (the loader knows them)."""
+        self._locate = locate
+
+    def issue(self, loc: Loc, message: str) -> ConfigIssue:
+        """A problem at ``loc`` (``("clients", 0, "secret_file")``), with the file and line it
+        was read from when the config came from YAML."""
+        if self._locate is not None:
+            return self._locate(loc, message)
+        return ConfigIssue(str(self.source), None, dotted(loc), message)
 
     @property
     def base_dir(self) -> Path:
@@ -361,19 +386,42 @@ class HubConfig(_Strict):
 def client_secret(config: HubConfig, client: ApiClient) -> str:
     """Read a client's secret from its environment variable or file; ConfigError if absent."""
     index = config.clients.index(client)
+    value, field, problem = _read_client_secret(config, client, os.environ)
+    if problem is None:
+        return value
+    raise ConfigError([config.issue(("clients", index, field), problem)])
+
+
+def client_secret_problem(
+    config: HubConfig, client: ApiClient, environ: Mapping[str, str]
+) -> tuple[str, str] | None:
+    """Why ``client``'s secret cannot be used (its field and a sentence), or None when it can."""
+    _, field, problem = _read_client_secret(config, client, environ)
+    return None if problem is None else (field, problem)
+
+
+def _read_client_secret(
+    config: HubConfig, client: ApiClient, environ: Mapping[str, str]
+) -> tuple[str, str, str | None]:
     if client.secret_env is not None:
-        value = os.environ.get(client.secret_env, "")
+        value = environ.get(client.secret_env, "")
         field, problem = "secret_env", f"environment variable {client.secret_env} is not set"
     else:
-        assert client.secret_file is not None  # guaranteed by ApiClient's validator
+        if client.secret_file is None:  # pragma: no cover - ApiClient's validator refuses it
+            raise ValueError("a client names secret_env or secret_file")
         path = client.secret_file
         if not path.is_absolute():
             path = config.base_dir / path
-        value = path.read_text().strip() if path.is_file() else ""
         field, problem = "secret_file", f"file {path} does not exist or is empty"
+        try:
+            value = path.read_text(encoding="utf-8").strip() if path.is_file() else ""
+        except OSError as exc:
+            return "", field, f"cannot read {path}: {exc.strerror}"
+        except UnicodeDecodeError:
+            return "", field, f"{path} is not UTF-8 text; write the secret in it as text"
     if value and len(value.encode()) < MIN_SECRET_BYTES:
         size = len(value.encode())
-        problem = f"the secret is {size} bytes; HS256 needs at least {MIN_SECRET_BYTES}"
-    elif value:
-        return value
-    raise ConfigError([ConfigIssue(str(config.source), None, f"clients[{index}].{field}", problem)])
+        return "", field, f"the secret is {size} bytes; HS256 needs at least {MIN_SECRET_BYTES}"
+    if value:
+        return value, field, None
+    return "", field, problem

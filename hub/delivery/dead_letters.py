@@ -20,7 +20,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from hub.delivery.history import PREFIX, attempt_log_of
-from hub.errors import KnooppuntError
+from hub.errors import UsageError
 from hub.kafka.admin import partitions_of
 from hub.kafka.headers import text_headers
 from hub.observability.redaction import declared_personal_data, redact, redact_declared
@@ -124,14 +124,14 @@ async def read_dead_letters(
 ) -> list[DeadLetterRecord]:
     """Every dead letter on ``topic``, oldest first per partition (reads to the current end)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
     letters: list[DeadLetterRecord] = []
     try:
+        await consumer.start()  # inside: a start that fails is stopped too
         partitions = await partitions_of(bootstrap, [topic])
         if not partitions:
-            raise KnooppuntError(
-                f"there is no dead-letter topic {topic} (is the tenant in the config, and has the "
-                "hub run with it?)"
+            raise UsageError(
+                f"there is no dead-letter topic {topic} at {bootstrap}: is the tenant in the "
+                "config, and has the hub run with it?"
             )
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
@@ -170,9 +170,9 @@ def select(
 async def replay(bootstrap: str, letters: Sequence[DeadLetterRecord]) -> list[str]:
     """Send each letter back where it failed, its history stripped; returns the topics written."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
     written = []
     try:
+        await producer.start()
         for letter in letters:
             headers = [(n, raw) for n, raw in letter.raw_headers if not n.startswith(PREFIX)]
             headers.append(

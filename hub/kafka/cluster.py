@@ -20,6 +20,7 @@ from hub.kafka.local import (
     BrokerStatus,
     LocalKafka,
     LocalKafkaError,
+    LocalKafkaUsageError,
     broker_count,
     new_cluster_id,
     port_free,
@@ -91,9 +92,9 @@ class LocalKafkaCluster:
         host: str = "127.0.0.1",
     ) -> None:
         if nodes < 1:
-            raise LocalKafkaError(f"a cluster needs at least one node, not {nodes}")
+            raise LocalKafkaUsageError(f"a cluster needs at least one node, not {nodes}")
         if port < 1 or port + 2 * nodes - 1 > 65535:
-            raise LocalKafkaError(
+            raise LocalKafkaUsageError(
                 f"{nodes} nodes need ports {port}..{port + 2 * nodes - 1} (brokers, then "
                 "controllers); choose a --port so that all are at most 65535"
             )
@@ -134,7 +135,7 @@ class LocalKafkaCluster:
             record = json.loads(self._record.read_text())
         except FileNotFoundError:
             if (self.data_dir / "broker.json").exists() or (self.data_dir / "logs").exists():
-                raise LocalKafkaError(
+                raise LocalKafkaUsageError(
                     f"{self.data_dir} holds a single-node broker; give the cluster another "
                     "--data-dir"
                 ) from None
@@ -142,7 +143,7 @@ class LocalKafkaCluster:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self._record.write_text(json.dumps(record))
         if (record["nodes"], record["port"]) != (len(self.nodes), self.port):
-            raise LocalKafkaError(
+            raise LocalKafkaUsageError(
                 f"{self.data_dir} holds a {record['nodes']}-node cluster on port "
                 f"{record['port']}; use --nodes {record['nodes']} --port {record['port']}, "
                 "or another --data-dir"
@@ -160,7 +161,7 @@ class LocalKafkaCluster:
         for node in stopped:
             for port in (node.port, node.controller_port):
                 if not port_free(self.host, port):
-                    raise LocalKafkaError(
+                    raise LocalKafkaUsageError(
                         f"port {port} on {self.host} is already in use (another Kafka?); a "
                         f"{len(self.nodes)}-node cluster uses ports {span}; choose another "
                         "base with --port or KNOOPPUNT_KAFKA_PORT"

@@ -13,9 +13,16 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from hub.errors import KnooppuntError
+from hub.errors import KnooppuntError, UsageError
 
-__all__ = ["DEPLOY_DIR", "REPO_ROOT", "LocalKafkaError", "check_java", "resolve_broker_jars"]
+__all__ = [
+    "DEPLOY_DIR",
+    "REPO_ROOT",
+    "LocalKafkaError",
+    "LocalKafkaUsageError",
+    "check_java",
+    "resolve_broker_jars",
+]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY_DIR = REPO_ROOT / "deploy" / "kafka"
@@ -25,6 +32,11 @@ LOG_TAIL_LINES = 40  # lines of Maven's or the broker's output shown with an err
 
 class LocalKafkaError(KnooppuntError):
     """The local broker could not be resolved, formatted, started or stopped."""
+
+
+class LocalKafkaUsageError(LocalKafkaError, UsageError):
+    """The local broker cannot start as asked: its ports are taken or out of range, its data
+    dir holds another layout. The message names the option to change."""
 
 
 def _pom_digest(pom: Path) -> str:

@@ -28,13 +28,21 @@ from pathlib import Path
 from aiokafka import AIOKafkaClient
 
 from hub.kafka.admin import replication_for
-from hub.kafka.jars import DEPLOY_DIR, REPO_ROOT, LocalKafkaError, check_java, resolve_broker_jars
+from hub.kafka.jars import (
+    DEPLOY_DIR,
+    REPO_ROOT,
+    LocalKafkaError,
+    LocalKafkaUsageError,
+    check_java,
+    resolve_broker_jars,
+)
 
 __all__ = [
     "INDEX_BYTES",
     "BrokerStatus",
     "LocalKafka",
     "LocalKafkaError",
+    "LocalKafkaUsageError",
     "broker_count",
     "kafka_reachable",
     "port_free",
@@ -273,7 +281,7 @@ class LocalKafka:
         """Check the ports are free, format storage if new, and launch the node; do not wait."""
         for port in (self.port, self.controller_port):
             if not port_free(self.host, port):
-                raise LocalKafkaError(
+                raise LocalKafkaUsageError(
                     f"port {port} on {self.host} is already in use (another Kafka?); choose "
                     "another with --port or KNOOPPUNT_KAFKA_PORT (the controller uses port + 1)"
                 )

@@ -27,7 +27,6 @@ from hub.connector_host.publishing import contract_publisher
 from hub.connector_host.resends import RecentEvents
 from hub.delivery.outcomes import DELIVERED, FAILED
 from hub.delivery.worker import DeliveryWorkers
-from hub.errors import KnooppuntError
 from hub.http.attachments import mount_attachments
 from hub.http.auth import Authenticator
 from hub.http.operations import install_operations
@@ -75,7 +74,7 @@ class Hub:
     consumers: list[Consumer]
     delivery: DeliveryWorkers | None = None  # push destinations, also those made at runtime
     created_topics: list[str] = field(default_factory=list)
-    start_refused: str | None = None  # why the start was refused, in one sentence
+    start_refused: Exception | None = None  # why the start failed (a sink refused, Kafka...)
 
     @property
     def kanalen(self) -> KanalenStore | None:
@@ -338,13 +337,13 @@ def build_hub(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             built.created_topics = await _prepare(settings, config, delivery)
-        except KnooppuntError as exc:  # a refusal in words (a secret not set): `run` says it
-            built.start_refused = str(exc)
+            await broker.start()
+            await producer.start()
+            for consumer in consumers:
+                await consumer.start()
+        except Exception as exc:  # a refusal in words, Kafka failing: `run` says it in one line
+            built.start_refused = exc
             raise
-        await broker.start()
-        await producer.start()
-        for consumer in consumers:
-            await consumer.start()
         if freeze_heap:
             freeze_start_up_heap()
         log.info(

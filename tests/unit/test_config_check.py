@@ -1,0 +1,204 @@
+"""`knooppunt config check` does what `knooppunt run` does before it connects, and says every
+problem at once, each with file and line (issue 11, part 7: it said "ok" to a config whose
+secret_file did not exist, reported one of three mistakes, and passed a route condition on
+`form.idd` that could never match)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+from typer.testing import CliRunner, Result
+
+from connectors.registry import CONNECTORS
+from hub.cli.main import app
+from hub.config import check_config
+from hub.errors import ConfigError
+from tests.conftest import DEMO_CONFIG
+from tests.integration.processes import KNOOPPUNT
+from tests.kafka_under_test import free_port
+
+TENANT = """\
+tenants:
+  - id: "0363"
+    name: Amsterdam
+    oin: "00000001002564440000"
+    rsin: "002564440"
+    destinations:
+      - name: zaaksysteem
+        connector: topic
+"""
+
+
+def _check(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(app, ["config", "check", *args], env=env, prog_name="knooppunt")
+
+
+def _problems(path: Path, environ: dict[str, str] | None = None) -> dict[tuple[str, int], str]:
+    """Every problem of the config at ``path``, by (field, line)."""
+    with pytest.raises(ConfigError) as refused:
+        check_config(path, environ or {})
+    return {(issue.field, issue.line or 0): issue.message for issue in refused.value.issues}
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "hub.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def config_copy(tmp_path: Path) -> Path:
+    shutil.copytree(DEMO_CONFIG.parent, tmp_path / "demo")
+    return tmp_path / "demo" / "config.yaml"
+
+
+def test_a_missing_secret_file_is_refused_with_file_and_line(config_copy: Path) -> None:
+    secret = config_copy.parent / "secrets" / "demo-eformulieren.secret"
+    secret.unlink()
+    result = _check(str(config_copy))
+    assert result.exit_code == 2, result.stdout
+    assert "ok" not in result.stdout
+    assert result.stderr.splitlines() == [
+        "error: configuration refused (1 problem):",
+        f"  {config_copy}:25: clients[0].secret_file: file {secret} does not exist or is empty",
+    ]
+
+
+def test_run_refuses_the_same_way_before_it_connects(config_copy: Path) -> None:
+    (config_copy.parent / "secrets" / "demo-eformulieren.secret").unlink()
+    nothing = {  # Kafka is not there either: the config is said first, with its line
+        "KNOOPPUNT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
+        "KNOOPPUNT_HTTP_PORT": str(free_port()),
+    }
+    run = subprocess.run(
+        [KNOOPPUNT, "run", "--config", str(config_copy)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **nothing},
+    )
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    assert f"{config_copy}:25: clients[0].secret_file: file " in run.stderr
+    assert "Kafka" not in run.stderr
+
+
+def test_a_secret_variable_that_is_not_set(tmp_path: Path) -> None:
+    text = TENANT.replace(
+        "        connector: topic\n",
+        "        connector: webhook\n        settings:\n          url: https://bo.example/in\n"
+        "          signing_secret_env: BO_SIGNING_SECRET\n",
+    ) + ("clients:\n  - id: eforms\n    secret_env: EFORMS_SECRET\n    tenants: ['0363']\n")
+    path = _write(tmp_path, text)
+    assert _problems(path) == {
+        ("tenants[0].destinations[0].settings.signing_secret_env", 11): "environment variable "
+        "BO_SIGNING_SECRET is not set",
+        ("clients[0].secret_env", 14): "environment variable EFORMS_SECRET is not set",
+    }
+    check_config(path, {"BO_SIGNING_SECRET": "whsec_x", "EFORMS_SECRET": "s" * 32})  # set: ok
+    assert _check("--no-secrets", str(path)).exit_code == 0  # CI without production secrets
+
+
+def test_a_ca_file_must_be_there_and_pem(tmp_path: Path) -> None:
+    email = (
+        "        connector: email\n        settings:\n          host: smtp.example\n"
+        "          from_address: hub@example.org\n          to: [bo@example.org]\n"
+        "          ca_file: {ca}\n"
+    )
+    missing = tmp_path / "nope.pem"
+    text = TENANT.replace("        connector: topic\n", email.format(ca=missing))
+    field = ("tenants[0].destinations[0].settings.ca_file", 13)
+    assert _problems(_write(tmp_path, text)) == {
+        field: f"cannot read {missing}: No such file or directory"
+    }
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    text = TENANT.replace("        connector: topic\n", email.format(ca=garbage))
+    assert _problems(_write(tmp_path, text))[field].startswith(
+        f"{garbage} is not a PEM file of CA certificates"
+    )
+
+
+def test_three_mistakes_are_three_problems(tmp_path: Path) -> None:
+    text = (
+        TENANT.replace('"00000001002564440000"', '"123"')
+        + "clients:\n  - id: eforms\n    secret_file: nope.secret\n    tenants: ['0363']\n"
+        + "routes:\n  - tenant: '0363'\n    contract: nl.gemeente.formulier.ingediend\n"
+        + "    to: [archief]\n"
+    )
+    path = _write(tmp_path, text)
+    result = _check(str(path))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: configuration refused (3 problems):",
+        f"  {path}:4: tenants[0].oin: must be exactly 20 digits, got '123'",
+        f"  {path}:11: clients[0].secret_file: file {tmp_path / 'nope.secret'} does not exist "
+        "or is empty",
+        f"  {path}:16: routes[0].to[0]: tenant 0363 has no destination 'archief'; it has: "
+        "zaaksysteem",
+    ]
+
+
+def test_a_problem_is_not_reported_again_through_what_refers_to_it(tmp_path: Path) -> None:
+    text = TENANT.replace("connector: topic", "connector: ftp") + (
+        "routes:\n  - tenant: '0363'\n    contract: nl.gemeente.formulier.ingediend\n"
+        "    versions: [one]\n    to: [zaaksysteem, archief]\n"
+    )
+    problems = _problems(_write(tmp_path, text))
+    assert set(problems) == {
+        ("tenants[0].destinations[0].connector", 8),  # the destination's own problem
+        ("routes[0].versions[0]", 12),  # the route's own problem
+        ("routes[0].to[1]", 13),  # still checked: archief is no destination at all
+    }
+
+
+def test_a_typo_in_a_condition_path_names_the_field_meant(tmp_path: Path) -> None:
+    text = TENANT + (
+        "routes:\n  - tenant: '0363'\n    contract: nl.gemeente.formulier.ingediend\n"
+        "    when: { form.idd: parkeervergunning, values.kenteken: AB-123-C }\n"
+        "    to: [zaaksysteem]\n"
+    )
+    path = _write(tmp_path, text)
+    result = _check(str(path))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[1:] == [
+        f"  {path}:12: routes[0].when.form.idd: no field form.idd; did you mean form.id? "
+        "(contract nl.gemeente.formulier.ingediend v2)"
+    ]  # values.kenteken: the form's own values are free-form, any key goes
+
+
+def test_the_demo_config_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(DEMO_CONFIG.parent.parent.parent)
+    result = _check(str(DEMO_CONFIG.relative_to(Path.cwd())))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "deploy/demo/config.yaml: ok (2 tenants, 1 client, 3 routes)\n"
+
+
+def _env_settings(model: type[BaseModel]) -> dict[str, dict[str, Any]]:
+    """Every setting named ``*_env`` of a connector config, nested models included."""
+    schema = model.model_json_schema()
+    found = {}
+    for part in [schema, *schema.get("$defs", {}).values()]:
+        for name, field in part.get("properties", {}).items():
+            if name.endswith("_env"):
+                found[name] = field
+    return found
+
+
+@pytest.mark.parametrize("spec", CONNECTORS, ids=lambda spec: spec.name)
+def test_every_env_setting_names_a_variable(spec: object) -> None:
+    """The config check finds secrets by the ``_env`` suffix (hub.config.environment): every
+    such setting must name an environment variable, nothing else."""
+    config: type[BaseModel] = spec.config  # type: ignore[attr-defined]
+    for name, field in _env_settings(config).items():
+        patterns = {
+            alt.get("pattern") for alt in [field, *field.get("anyOf", [])] if isinstance(alt, dict)
+        }
+        assert "^[A-Z_][A-Z0-9_]*$" in patterns, f"{spec}: {name}"

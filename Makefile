@@ -12,9 +12,10 @@ $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Knooppunt needs Python 3.11 or newer; set PYTHON=python3.11")'
 	@command -v java >/dev/null || { echo "Java 17+ is needed for the local Kafka broker (apt-get install openjdk-17-jre-headless)"; exit 1; }
 	@command -v mvn >/dev/null || { echo "Maven is needed to fetch the Kafka jars (apt-get install maven)"; exit 1; }
+	@echo "Installing Knooppunt and its dependencies into $(VENV) (a minute or two the first time; pip shows each package)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install -e '.[dev]'
 	touch $@
 
 # With KNOOPPUNT_KAFKA_BOOTSTRAP_SERVERS set, the hub uses that cluster and no local broker starts.

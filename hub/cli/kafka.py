@@ -75,6 +75,8 @@ def kafka_up(
     broker = _local_kafka(data_dir, port, nodes)
     started = time.monotonic()
     before = broker.status()
+    if not before.running:  # it takes 10-20 s (and the first time, the jars)
+        typer.echo("Starting the local Kafka ...", err=True)
     status = broker.up()
     took = "" if before.running else f" (ready in {time.monotonic() - started:.1f} s)"
     first, *nodes_lines = status.describe().splitlines()  # a cluster lists its nodes below

@@ -10,8 +10,12 @@ import hashlib
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
+import time
+from collections import deque
 from pathlib import Path
+from typing import TextIO
 
 from hub.errors import KnooppuntError, UsageError
 
@@ -43,11 +47,14 @@ def _pom_digest(pom: Path) -> str:
     return hashlib.sha256(pom.read_bytes()).hexdigest()[:12]
 
 
-def resolve_broker_jars(cache_root: Path, deploy_dir: Path = DEPLOY_DIR) -> Path:
+def resolve_broker_jars(
+    cache_root: Path, deploy_dir: Path = DEPLOY_DIR, progress: TextIO | None = sys.stderr
+) -> Path:
     """Return a folder with every jar the broker needs, downloading them only the first time.
 
     The folder is keyed by the pom's content, so changing the Kafka version in the pom resolves
-    anew while an unchanged pom never calls Maven again.
+    anew while an unchanged pom never calls Maven again. The first time, ``progress`` gets a
+    line saying so, a dot per artifact Maven downloads or copies, and how long it took.
     """
     pom = deploy_dir / "pom.xml"
     if not pom.is_file():
@@ -63,23 +70,17 @@ def resolve_broker_jars(cache_root: Path, deploy_dir: Path = DEPLOY_DIR) -> Path
         )
     cache_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="libs-", dir=cache_root))
-    result = subprocess.run(
-        [
-            mvn,
-            "-B",
-            "-q",
-            "-f",
-            str(pom),
-            "dependency:copy-dependencies",
-            f"-DoutputDirectory={staging}",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
+    command = [
+        mvn,
+        "-B",
+        "-f",
+        str(pom),
+        "dependency:copy-dependencies",
+        f"-DoutputDirectory={staging}",
+    ]
+    returncode, tail = _run_maven(command, progress)
+    if returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
-        tail = "\n".join((result.stdout + result.stderr).splitlines()[-LOG_TAIL_LINES:])
         raise LocalKafkaError(f"Maven could not resolve the Kafka jars from {pom}:\n{tail}")
     (staging / ".complete").write_text(pom.read_text())
     if libs.exists():  # a concurrent resolve finished first; keep its copy
@@ -87,6 +88,32 @@ def resolve_broker_jars(cache_root: Path, deploy_dir: Path = DEPLOY_DIR) -> Path
     else:
         staging.rename(libs)
     return libs
+
+
+def _run_maven(command: list[str], progress: TextIO | None) -> tuple[int, str]:
+    """Run Maven; on ``progress`` a line before, a dot per artifact it downloads or copies,
+    and how long it took. Returns its exit code and the last lines it printed (for an error)."""
+
+    def say(text: str) -> None:
+        if progress is not None:
+            progress.write(text)
+            progress.flush()
+
+    say("Fetching the Kafka jars from Maven Central (only this once; they are cached) ")
+    started = time.monotonic()
+    tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+    artifacts = 0
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as maven:
+        for line in maven.stdout or ():
+            tail.append(line.rstrip("\n"))
+            if "Downloaded from" in line or "] Copying " in line:
+                artifacts += 1
+                say(".")
+    outcome = "done" if maven.returncode == 0 else "failed"
+    say(f" {outcome}: {artifacts} artifacts in {time.monotonic() - started:.0f} s\n")
+    return maven.returncode, "\n".join(tail)
 
 
 def check_java() -> str:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import base64
+import io
+import re
 import shutil
 import socket
 from pathlib import Path
@@ -27,6 +29,55 @@ def test_missing_maven_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(shutil, "which", lambda _name: None)
     with pytest.raises(LocalKafkaError, match="apt-get install maven"):
         resolve_broker_jars(tmp_path)
+
+
+_FAKE_MAVEN = """#!/bin/sh
+echo "[INFO] Scanning for projects..."
+echo "[INFO] Downloading from central: https://repo.example/kafka-clients-4.1.1.pom"
+echo "[INFO] Downloaded from central: https://repo.example/kafka-clients-4.1.1.pom (2 kB)"
+echo "[INFO] Downloaded from central: https://repo.example/kafka-clients-4.1.1.jar (9 MB)"
+for arg in "$@"; do case "$arg" in -DoutputDirectory=*) out="${arg#-DoutputDirectory=}";; esac; done
+echo "[INFO] Copying kafka-clients-4.1.1.jar to $out/kafka-clients-4.1.1.jar"
+touch "$out/kafka-clients-4.1.1.jar"
+exit ${FAKE_MAVEN_EXIT:-0}
+"""
+
+
+@pytest.fixture
+def fake_maven(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A ``mvn`` on PATH that prints what Maven prints while it fetches, and copies one jar."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    mvn = bin_dir / "mvn"
+    mvn.write_text(_FAKE_MAVEN)
+    mvn.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    return tmp_path / "cache"
+
+
+def test_the_first_download_shows_progress(fake_maven: Path) -> None:
+    """It was silent for the 20-40 s of a first download: now a line, a dot per artifact."""
+    progress = io.StringIO()
+    libs = resolve_broker_jars(fake_maven, progress=progress)
+    assert (libs / "kafka-clients-4.1.1.jar").is_file()
+    said = progress.getvalue()
+    assert said.startswith("Fetching the Kafka jars from Maven Central (only this once")
+    assert re.search(r"they are cached\) \.\.\. done: 3 artifacts in \d+ s\n$", said), said
+    again = io.StringIO()
+    assert resolve_broker_jars(fake_maven, progress=again) == libs
+    assert again.getvalue() == ""  # cached: nothing to say
+
+
+def test_a_failed_download_says_so_and_shows_mavens_last_lines(
+    fake_maven: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_MAVEN_EXIT", "1")
+    progress = io.StringIO()
+    with pytest.raises(LocalKafkaError, match=r"Copying kafka-clients-4\.1\.1\.jar") as failed:
+        resolve_broker_jars(fake_maven, progress=progress)
+    assert "Maven could not resolve the Kafka jars" in str(failed.value)
+    assert "... failed: 3 artifacts in " in progress.getvalue()
+    assert not any(fake_maven.glob("*/.complete"))
 
 
 def test_cluster_id_is_16_bytes_in_urlsafe_base64() -> None:

@@ -20,7 +20,27 @@ from hub.observability.redaction import redact
 if TYPE_CHECKING:
     from structlog.typing import EventDict, WrappedLogger
 
-__all__ = ["RepeatFilter", "configure_logging", "get_logger", "redact_processor"]
+__all__ = [
+    "RepeatFilter",
+    "StartupNoiseFilter",
+    "configure_logging",
+    "get_logger",
+    "redact_processor",
+]
+
+# What the Kafka clients say, and retry themselves, while a broker that just started loads its
+# group and transaction coordinators (__consumer_offsets is created on a fresh broker's first
+# join) or elects the leaders of topics created a moment ago.
+STARTUP_NOISE = (
+    "CoordinatorNotAvailable",
+    "Coordinator not available",
+    "CoordinatorLoadInProgress",
+    "Coordinator load in progress",
+    "NotCoordinator",
+    "LeaderNotAvailable",
+    "Leader not available",
+)
+STARTUP_GRACE_S = 60.0
 
 
 class RepeatFilter(logging.Filter):
@@ -45,6 +65,35 @@ class RepeatFilter(logging.Filter):
         self._seen[key] = (now, 0)
         if left_out:
             record.msg = f"{record.msg} ({left_out} more like this in {self.window_s:g} s left out)"
+        return True
+
+
+class StartupNoiseFilter(logging.Filter):
+    """A healthy start logs nothing above info. While a broker loads its coordinators the Kafka
+    clients log errors and warnings about it (aiokafka's "Group Coordinator Request failed:
+    CoordinatorNotAvailableError", librdkafka's "Coordinator load in progress: retrying") and
+    retry, and the hub starts normally. For ``grace_s`` from the start these lines (and only
+    these, only from libraries) are debug lines: dropped unless the hub logs at DEBUG. A broker
+    whose coordinator stays away is still said, after the grace."""
+
+    def __init__(
+        self, hub_level: int, grace_s: float = STARTUP_GRACE_S, clock: Any = time.monotonic
+    ) -> None:
+        super().__init__()
+        self.hub_level, self.clock = hub_level, clock
+        self.until = clock() + grace_s
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno <= logging.INFO or record.name == "hub" or record.name.startswith("hub."):
+            return True
+        if self.clock() > self.until:
+            return True
+        message = record.getMessage()
+        if not any(noise in message for noise in STARTUP_NOISE):
+            return True
+        if self.hub_level > logging.DEBUG:
+            return False
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
         return True
 
 
@@ -85,6 +134,7 @@ def configure_logging(level: str = "INFO") -> None:
             foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
         )
     )
+    handler.addFilter(StartupNoiseFilter(numeric))
     handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -128,6 +128,45 @@ def test_a_library_repeating_itself_is_let_through_once_per_window() -> None:
     assert all(repeat.filter(line("hub.routing.router", "event_dead_lettered")) for _ in range(5))
 
 
+def test_a_fresh_brokers_coordinator_loading_is_not_an_error_of_a_healthy_start() -> None:
+    """The first start printed aiokafka's GroupCoordinatorNotAvailable errors and librdkafka's
+    "Coordinator load in progress" warnings while the new broker loaded __consumer_offsets;
+    both clients retry, and the hub starts normally (found by a new user)."""
+    import logging  # noqa: PLC0415
+
+    from hub.observability.logs import StartupNoiseFilter  # noqa: PLC0415
+
+    now = [0.0]
+    quiet = StartupNoiseFilter(logging.INFO, grace_s=60.0, clock=lambda: now[0])
+    debugging = StartupNoiseFilter(logging.DEBUG, grace_s=60.0, clock=lambda: now[0])
+
+    def line(name: str, level: int, msg: str, *args: object) -> logging.LogRecord:
+        return logging.LogRecord(name, level, __file__, 1, msg, args, None)
+
+    coordinator = line(
+        "aiokafka.consumer.group_coordinator",
+        logging.ERROR,
+        "Group Coordinator Request failed: %s",
+        "[Error 15] CoordinatorNotAvailableError",
+    )
+    loading = line(
+        "librdkafka",
+        logging.WARNING,
+        "GETPID [knooppunt-router#producer-1] [thrd:main]: Failed to acquire idempotence PID "
+        "from broker 127.0.0.1:9092/1: Broker: Coordinator load in progress: retrying",
+    )
+    other = line("aiokafka.conn", logging.ERROR, "Unable connect to node with id %s", 1)
+    ours = line("hub.routing.router", logging.ERROR, "CoordinatorNotAvailable: ours say it")
+    assert not quiet.filter(coordinator)
+    assert not quiet.filter(loading)
+    assert quiet.filter(other)  # anything else is said as before
+    assert quiet.filter(ours)  # and the hub's own events always
+    assert debugging.filter(coordinator)
+    assert (coordinator.levelno, coordinator.levelname) == (logging.DEBUG, "DEBUG")
+    now[0] = 61.0  # a coordinator that stays away is a problem: said after the grace
+    assert quiet.filter(loading)
+
+
 @pytest.mark.parametrize(("level", "lines"), [("INFO", 0), ("DEBUG", 1)])
 async def test_an_accepted_submission_is_logged_at_debug_only(
     level: str, lines: int, demo_config: HubConfig, capsys: pytest.CaptureFixture[str]

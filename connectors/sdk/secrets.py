@@ -2,6 +2,8 @@
 
 A config field of type ``SecretName`` names the variable; ``Secrets.get`` reads it when it is
 needed (so a rotated secret is picked up), and says which variable is missing, never a value.
+Its name ends in ``_env`` (``token_env``, ``password_env``), and only a secret's does: that is how
+``knooppunt config check`` finds the secrets a connector's settings name, to check they are set.
 """
 
 from __future__ import annotations

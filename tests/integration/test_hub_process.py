@@ -129,30 +129,52 @@ def test_a_config_with_a_mistake_is_refused_at_start(
 def test_an_unreachable_kafka_is_a_clear_error(hub_settings: Settings, config_copy: Path) -> None:
     env = hub_env(hub_settings) | {"KNOOPPUNT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}"}
     result = knooppunt(env, "run", "--config", str(config_copy))
-    assert result.returncode == 2
+    assert result.returncode == 1  # what it needs did not answer (2: the command must change)
     assert "does not answer" in result.stderr
     assert "knooppunt kafka up" in result.stderr
+
+
+def _webhook_zaaksysteem(config: Path, secret_env: str) -> Path:
+    demo = "        connector: topic            # the back office reads knooppunt.deliver.0363."
+    text = config.read_text().replace(
+        demo + "zaaksysteem\n",
+        "        connector: webhook\n"
+        f"        settings: {{url: 'http://127.0.0.1:9/in', signing_secret_env: {secret_env}}}\n",
+    )
+    assert "signing_secret_env" in text
+    config.write_text(text)
+    return config
+
+
+def test_a_secret_that_is_not_set_is_refused_with_file_and_line(
+    hub_settings: Settings, config_copy: Path
+) -> None:
+    # Was: exit 3 and uvicorn's 23-line lifespan traceback in a JSON log line, then
+    # "Application startup failed"; then one line naming no place. Now run checks the secrets
+    # the config names before it connects, as `config check` does, with file and line.
+    config = _webhook_zaaksysteem(config_copy, "KNOOPPUNT_NOT_SET")
+    env = {k: v for k, v in hub_env(hub_settings).items() if k != "KNOOPPUNT_NOT_SET"}
+    result = knooppunt(env, "run", "--config", str(config))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.splitlines() == [
+        "error: configuration refused (1 problem):",
+        f"  {config}:11: tenants[0].destinations[0].settings.signing_secret_env: environment "
+        "variable KNOOPPUNT_NOT_SET is not set",
+    ]
 
 
 def test_a_sink_that_refuses_to_start_is_one_line_not_a_traceback(
     hub_settings: Settings, config_copy: Path
 ) -> None:
-    # Was: exit 3 and uvicorn's 23-line lifespan traceback in a JSON log line, then
-    # "Application startup failed", for a webhook whose signing secret was not set.
-    demo = "        connector: topic            # the back office reads knooppunt.deliver.0363."
-    text = config_copy.read_text().replace(
-        demo + "zaaksysteem\n",
-        "        connector: webhook\n"
-        "        settings: {url: 'http://127.0.0.1:9/in', signing_secret_env: KNOOPPUNT_NOT_SET}\n",
-    )
-    assert "signing_secret_env" in text
-    config_copy.write_text(text)
-    env = {k: v for k, v in hub_env(hub_settings).items() if k != "KNOOPPUNT_NOT_SET"}
-    result = knooppunt(env, "run", "--config", str(config_copy))
-    assert result.returncode == 2, result.stderr
+    """A refusal only the sink can make (the secret is set, but no Standard Webhooks secret)."""
+    config = _webhook_zaaksysteem(config_copy, "KNOOPPUNT_BAD_SECRET")
+    env = hub_env(hub_settings) | {"KNOOPPUNT_BAD_SECRET": "not-a-signing-secret"}
+    result = knooppunt(env, "run", "--config", str(config))
+    assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert "Application startup failed" not in result.stderr + result.stdout
     refusal = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(refusal) == 1
     assert "tenant 0363, destination zaaksysteem: signing_secret_env" in refusal[0]
-    assert "KNOOPPUNT_NOT_SET" in refusal[0]
+    assert "KNOOPPUNT_BAD_SECRET" in refusal[0]

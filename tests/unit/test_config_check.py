@@ -202,3 +202,62 @@ def test_every_env_setting_names_a_variable(spec: object) -> None:
             alt.get("pattern") for alt in [field, *field.get("anyOf", [])] if isinstance(alt, dict)
         }
         assert "^[A-Z_][A-Z0-9_]*$" in patterns, f"{spec}: {name}"
+
+
+def _certificate_and_key(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate and its key, as PEM files."""
+    import datetime  # noqa: PLC0415
+
+    from cryptography import x509  # noqa: PLC0415
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from cryptography.x509.oid import NameOID  # noqa: PLC0415
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def test_a_client_certificate_and_its_key_must_be_a_pair(tmp_path: Path) -> None:
+    """Mutual TLS settings (connectors.sdk.MutualTls) are read as the HTTP client will."""
+    from connectors.sdk import MutualTls  # noqa: PLC0415
+    from hub.config.environment import _model_issues  # noqa: PLC0415
+
+    class Settings(BaseModel):
+        tls: MutualTls
+
+    ours, our_key = _certificate_and_key(tmp_path, "hub")
+    _, other_key = _certificate_and_key(tmp_path, "other")
+    pair = Settings(tls=MutualTls(cert_file=ours, key_file=our_key, ca_file=ours))
+    assert _model_issues(pair, ("settings",), {}, secrets=True) == []
+    mixed = Settings(tls=MutualTls(cert_file=ours, key_file=other_key))
+    [(where, problem)] = _model_issues(mixed, ("settings",), {}, secrets=True)
+    assert where == ("settings", "tls")
+    assert problem.startswith(f"{ours} and {other_key} are not a PEM certificate and its key")
+    gone = Settings(tls=MutualTls(cert_file=tmp_path / "gone.crt", key_file=our_key))
+    assert _model_issues(gone, ("settings",), {}, secrets=True) == [
+        (
+            ("settings", "tls", "cert_file"),
+            f"cannot read {tmp_path / 'gone.crt'}: No such file or directory",
+        )
+    ]

@@ -59,7 +59,8 @@ def _root(
         typer.Option(
             "--debug",
             envvar=DEBUG_ENV,
-            help=f"On an error, show the traceback and the libraries' log lines too [{DEBUG_ENV}].",
+            help="On an error, show the traceback and the libraries' log lines too (may "
+            "stand anywhere on the command line).",
         ),
     ] = False,
 ) -> None:

@@ -15,7 +15,7 @@ import httpx
 import typer
 
 from hub.delivery.dead_letters import DeadLetterRecord, read_dead_letters, replay, select
-from hub.errors import KnooppuntError
+from hub.errors import UsageError
 from hub.kafka.admin import partitions_of
 from hub.notificaties.destinations import destination_name
 from hub.notificaties.store import AbonnementenStore
@@ -73,7 +73,7 @@ def _state(base: str, tenant: str) -> tuple[dict[str, dict[str, Any]], str]:
 def _view(tenant: str, url: str | None, with_state: bool = True) -> _View:
     settings = Settings()
     if not tenant.isascii() or not tenant.isdigit() or len(tenant) != 4:
-        raise KnooppuntError(f"--tenant {tenant!r}: a tenant id is a four-digit gemeentecode")
+        raise UsageError(f"--tenant {tenant!r}: a tenant id is a four-digit gemeentecode")
     abonnementen, letters = asyncio.run(_read(settings, tenant))
     if not with_state:
         return _View(abonnementen, {}, "", letters)
@@ -123,10 +123,10 @@ def _one(view: _View, tenant: str, abonnement_id: str) -> Abonnement:
     try:
         wanted = UUID(abonnement_id)
     except ValueError:
-        raise KnooppuntError(f"{abonnement_id!r} is not an abonnement id (a uuid)") from None
+        raise UsageError(f"{abonnement_id!r} is not an abonnement id (a uuid)") from None
     found = next((a for a in view.abonnementen if a.id == wanted), None)
     if found is None:
-        raise KnooppuntError(f"tenant {tenant} has no abonnement {abonnement_id}")
+        raise UsageError(f"tenant {tenant} has no abonnement {abonnement_id}")
     return found
 
 

@@ -112,9 +112,32 @@ async def ensure_topics(
             elif code != _TOPIC_ALREADY_EXISTS:  # another hub instance created it first
                 detail = rest[0] if rest else ""
                 raise TopicCreationError(f"Kafka refused topic {topic!r}: error {code} {detail}")
+        await _leaders_elected(admin, created)
         return created
     finally:
         await admin.close()
+
+
+async def _leaders_elected(
+    admin: AIOKafkaAdminClient, topics: Sequence[str], limit_s: float = 15.0
+) -> None:
+    """Return once every partition of ``topics`` (created a moment ago) has a leader, or after
+    ``limit_s``. A client that reads or writes a new topic before its leader is elected gets
+    NotLeaderForPartition / LeaderNotAvailable, retries, and logs an error line for each (a
+    first start printed a burst of them); waiting here costs a few hundred milliseconds once."""
+    deadline = asyncio.get_running_loop().time() + limit_s
+    waiting = list(topics)
+    while waiting and asyncio.get_running_loop().time() < deadline:
+        described = await admin.describe_topics(waiting)
+        waiting = [
+            topic["topic"]
+            for topic in described
+            if topic.get("error_code", 0) != 0
+            or not topic["partitions"]
+            or any(p.get("leader", -1) < 0 or p.get("error_code", 0) for p in topic["partitions"])
+        ]
+        if waiting:
+            await asyncio.sleep(0.1)
 
 
 async def partitions_of(bootstrap: str, topics: Sequence[str]) -> list[TopicPartition]:

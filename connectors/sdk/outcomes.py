@@ -5,8 +5,8 @@
 - ``Retryable(reason, code, retry_after_s, progress)``: it may work later (timeout, 5xx); the
   hub moves it to the next retry tier (at least ``retry_after_s`` later) and hands ``progress``
   to the next attempt.
-- ``Throttled(retry_after_s, code)``: the back office asks us to slow down (HTTP 429); retried
-  like Retryable, counted apart (the delivery engine may pause the destination instead).
+- ``Throttled(retry_after_s, code, reason, progress)``: the back office asks us to slow down
+  (HTTP 429); retried like Retryable (its progress kept too), counted apart.
 - ``Permanent(reason, code)``: retrying will not help (400: content refused); dead letters.
 
 ``code`` is the back office's own answer as a string: an HTTP status (``"503"``), a SOAP fault code
@@ -87,11 +87,16 @@ class Retryable:
 @dataclass(frozen=True)
 class Throttled:
     """The back office refused for load, not for this event (HTTP 429, RFC 6585 §4).
-    ``retry_after_s`` is when it asked to be called again, None when it did not say."""
+    ``retry_after_s`` is when it asked to be called again, None when it did not say.
+    ``progress``: as Retryable's, what a multi-step delivery made before it was throttled."""
 
     retry_after_s: float | None = None
     code: str | None = None
     reason: str = "throttled by the back office"
+    progress: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        encode_progress(self.progress)
 
 
 @dataclass(frozen=True)

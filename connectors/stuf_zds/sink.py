@@ -8,6 +8,7 @@ import base64
 import binascii
 import hashlib
 import uuid
+from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
@@ -23,7 +24,6 @@ from connectors.sdk import (
     Permanent,
     Retryable,
     SecretMissingError,
-    Throttled,
 )
 from connectors.sdk.http import failure_for_exception
 from connectors.stuf_zds.config import BasicAuth
@@ -369,20 +369,15 @@ def _submission_data(submission: dict[str, Any]) -> bytes:
 
 
 def _with_progress(failure: Failure, done: dict[str, str]) -> Failure:
-    """``failure`` carrying what was done so far. Throttled cannot carry progress: once
-    something is made it becomes Retryable with the same wait, or a next attempt would ask
-    for new identificaties and make a second zaak. What does not fit in the progress header is
-    left out, the documents' first."""
-    made = any(not key.endswith(":id") for key in done)  # an identificatie alone may be lost
-    if isinstance(failure, Throttled) and made:
-        reason = f"{failure.reason} (throttled)"
-        failure = Retryable(reason, failure.code, failure.retry_after_s)
-    if not isinstance(failure, Retryable) or not done:
+    """``failure`` carrying what was done so far (Retryable and Throttled carry progress): else
+    a next attempt would ask for new identificaties and make a second zaak. What does not fit in
+    the progress header is left out, the documents' first."""
+    if isinstance(failure, Permanent) or not done:
         return failure
     zaak_only = {k: v for k, v in done.items() if k.startswith("zaak")}
     for kept in (done, zaak_only, {}):
         try:
-            return Retryable(failure.reason, failure.code, failure.retry_after_s, kept)
+            return replace(failure, progress=kept)
         except ValueError:
             continue
     return failure

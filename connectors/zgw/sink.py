@@ -8,7 +8,7 @@ import asyncio
 import base64
 import binascii
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -380,13 +380,13 @@ def _listed_url(found: dict[str, Any]) -> str:
 
 
 def _with_progress(failure: Failure, done: dict[str, str]) -> Failure:
-    """``failure`` carrying what was made so far, when it is Retryable (what fits in the
-    progress header: the zaak first; the lookups find the rest)."""
-    if not isinstance(failure, Retryable) or not done:
+    """``failure`` carrying what was made so far, when it is Retryable or Throttled (what fits
+    in the progress header: the zaak first; the lookups find the rest)."""
+    if isinstance(failure, Permanent) or not done:
         return failure
     for kept in (done, {k: v for k, v in done.items() if k in ("zaak", "rol")}, {}):
         try:
-            return Retryable(failure.reason, failure.code, failure.retry_after_s, kept)
+            return replace(failure, progress=kept)
         except ValueError:
             continue
     return failure

@@ -202,8 +202,8 @@ def progress_of(header: str | None) -> dict[str, str]:
 
 def next_progress(history: DeliveryHistory, failure: Failure) -> dict[str, str]:
     """The progress to hand the next attempt: what the delivery had, updated by what this
-    attempt reports (a Retryable's ``progress``); unchanged by other failures."""
-    reported = failure.progress if isinstance(failure, Retryable) else {}
+    attempt reports (a Retryable's or Throttled's ``progress``); unchanged by a Permanent."""
+    reported = failure.progress if isinstance(failure, Retryable | Throttled) else {}
     return {**history.progress, **reported}
 
 

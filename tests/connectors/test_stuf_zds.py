@@ -470,7 +470,7 @@ async def test_without_its_exists_code_a_zaak_made_earlier_is_a_refusal(zds: Fak
         ("creeerZaak_Lk01", "client", Permanent, "StUF052"),
         ("creeerZaak_Lk01", "http500", Retryable, "500"),
         ("creeerZaak_Lk01", "busy", Throttled, "503"),
-        ("voegZaakdocumentToe_Lk01", "busy", Retryable, "503"),  # a zaak made: keep progress
+        ("voegZaakdocumentToe_Lk01", "busy", Throttled, "503"),  # a zaak made: with progress
         ("voegZaakdocumentToe_Lk01", "client", Permanent, "StUF052"),
     ],
 )
@@ -488,8 +488,10 @@ async def test_faults_are_classified_by_plek_and_status(
     assert BSN not in outcome.reason  # the fault's details quote one
     if kind == "busy":
         assert isinstance(outcome, Retryable | Throttled)
+        if step == "voegZaakdocumentToe_Lk01":  # what was made travels on: no second zaak
+            assert "zaak" in outcome.progress
         assert outcome.retry_after_s == 7.0
-    if isinstance(outcome, Retryable) and step == "voegZaakdocumentToe_Lk01":
+    if isinstance(outcome, Retryable | Throttled) and step == "voegZaakdocumentToe_Lk01":
         assert outcome.progress["zaak"] == zds.zaken[0]["identificatie"]
 
 

@@ -394,3 +394,11 @@ def test_failure_codes_as_metric_labels_stay_bounded() -> None:
     assert label("503") == "503"  # seen before: still itself
     assert BoundedLabel()("a code with spaces") == "other"
     assert BoundedLabel()("x" * 25) == "other"
+
+
+def test_a_throttled_attempt_keeps_what_it_made_for_the_next() -> None:
+    history = replace(fresh_history(_record({}), "x"), progress={"zaak": "https://z/1"})
+    throttled = Throttled(30.0, "429", progress={"rol": "https://z/rollen/2"})
+    assert next_progress(history, throttled) == {"zaak": "https://z/1", "rol": "https://z/rollen/2"}
+    with pytest.raises(ValueError, match="at most 4096"):
+        Throttled(progress={"documents": "u" * MAX_PROGRESS_BYTES})

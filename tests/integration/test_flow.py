@@ -202,9 +202,17 @@ async def test_operations_endpoints(hub_settings: Settings, demo_config: HubConf
         openapi = (await http.get("/openapi.json")).json()
         docs = await http.get("/docs")
     assert health.json() == {"status": "ok"}
+    prefix = hub_settings.topic_prefix
     assert ready["checks"] == {
         "kafka": "ok",
-        f"consumer:{hub_settings.topic_prefix}knooppunt-router": "joined",
+        f"consumer:{prefix}knooppunt-router": "joined",
+        # Always, for the abonnementen of the Notificaties API (destinations made at runtime).
+        "consumer:notificaties-abonnementen": "joined",
+        "consumer:notificaties-callbacks": "joined",
+        "consumer:notificaties-kanalen": "joined",
+        "consumer:destination-blocks": "joined",
+        f"consumer:{prefix}knooppunt-deliver": "joined",
+        f"consumer:{prefix}knooppunt-retry": "joined",
     }
     assert "knooppunt_events_routed_total" in metrics.text
     addresses = {channel["address"]: channel for channel in asyncapi["channels"].values()}

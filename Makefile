@@ -34,6 +34,7 @@ lint: install
 	$(BIN)/knooppunt contracts check
 	$(BIN)/knooppunt contracts docs --check
 	$(BIN)/knooppunt connectors docs --check
+	$(BIN)/knooppunt metrics docs --check
 
 unit: install
 	$(BIN)/pytest tests/unit

@@ -23,6 +23,7 @@ from hub.cli.destinations import destinations_app
 from hub.cli.dlq import dlq_app
 from hub.cli.errors import DEBUG_ENV, KnooppuntGroup, move_debug_flag
 from hub.cli.kafka import kafka_app
+from hub.cli.metrics import metrics_app
 from hub.cli.routes import routes_app
 from hub.cli.tenants import config_app, tenants_app
 from hub.errors import KnooppuntError, UsageError
@@ -44,6 +45,7 @@ app.add_typer(kafka_app, name="kafka")
 app.add_typer(config_app, name="config")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(connectors_app, name="connectors")
+app.add_typer(metrics_app, name="metrics")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(destinations_app, name="destinations")

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from hub.config import HubConfig
     from hub.connector_host.resends import RecentEvents
     from hub.kafka.topics import TopicNames
+    from hub.observability.metrics import Metrics
 
 __all__ = ["contract_publisher"]
 
@@ -29,6 +30,7 @@ def contract_publisher(
     config: HubConfig,
     timeout_s: float = 10.0,
     recent: RecentEvents | None = None,
+    metrics: Metrics | None = None,
 ) -> Publish:
     """A Publish on ``broker``: the CloudEvents source is the tenant's OIN URN with the event's
     ``source_system``. Raises ContractError (naming the field; nothing sent) for an invalid
@@ -37,6 +39,8 @@ def contract_publisher(
 
     With ``recent``, an event id sent before is published once (the earlier answer returned)
     and the same id with other data raises ConflictingResendError (hub.connector_host.resends).
+    With ``metrics``, each acknowledged event counts in ``knooppunt_events_published_total``
+    (a resend answered from ``recent`` is not sent again, so not counted again).
     """
 
     tenants = {t.id: t for t in reversed(config.tenants)}  # per event: a lookup, not a scan
@@ -57,6 +61,8 @@ def contract_publisher(
 
         async def send() -> Published:
             record = await send_event(broker, topic, event, key, timeout_s)
+            if metrics is not None:
+                metrics.events_published.labels(new.tenant, event.type).inc()
             return Published(event.id, event.type, topic, record.partition, record.offset)
 
         if recent is None:

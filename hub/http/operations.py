@@ -10,6 +10,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.specification.asyncapi.site import get_asyncapi_html
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from hub.http.metering import RequestMetrics
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
@@ -31,7 +33,9 @@ def install_operations(
 ) -> None:
     """``/healthz`` (alive), ``/readyz`` (``ready()``: 200 or 503 with every check),
     ``/metrics``, ``/destinations`` (each push destination's circuit and load in this process),
-    ``/asyncapi.json`` and ``/asyncapi``; served whatever the process's roles."""
+    ``/asyncapi.json`` and ``/asyncapi``; served whatever the process's roles. Every HTTP
+    request the app answers is counted by route template and status (hub.http.metering)."""
+    app.add_middleware(RequestMetrics, metrics=metrics)
 
     @app.get("/destinations", tags=["operations"], summary="Push destinations: circuit, load")
     async def destinations_status() -> list[dict[str, object]]:

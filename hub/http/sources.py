@@ -55,7 +55,7 @@ def mount_push_sources(
     ``publish_timeout_s`` bounds each wait for Kafka's acknowledgement; ``attachments`` is the
     blob store the sources keep file content in (none: they refuse files they cannot inline)."""
     publish_contract = contract_publisher(
-        broker, names, config, publish_timeout_s, recent=RecentEvents()
+        broker, names, config, publish_timeout_s, recent=RecentEvents(), metrics=metrics
     )
     tenants = {t.id: t for t in reversed(config.tenants)}  # per request: a lookup, not a scan
 

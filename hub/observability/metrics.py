@@ -1,19 +1,28 @@
 """Prometheus metrics, all named ``knooppunt_*``, with bounded labels only.
 
 Labels are tenant (about 340), contract type, destination and outcome: never an id or a person.
+``Metrics.catalog()`` lists every metric a hub exports (docs/metrics.md is generated from it).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-__all__ = ["CIRCUIT_STATES", "BoundedLabel", "DestinationCollector", "Metrics"]
+__all__ = [
+    "CIRCUIT_STATES",
+    "BoundedLabel",
+    "ConsumerLagCollector",
+    "DestinationCollector",
+    "MetricInfo",
+    "Metrics",
+]
 
 CIRCUIT_STATES = {"closed": 0, "half_open": 1, "open": 2, "blocked": 3}
 
@@ -40,36 +49,107 @@ class BoundedLabel:
         return value
 
 
+@dataclass(frozen=True)
+class MetricInfo:
+    """One metric as a scrape names it: ``name`` without the ``_total`` or ``_bucket`` a
+    counter's or histogram's samples add, ``type`` (counter, gauge, histogram), ``help`` and
+    its label names."""
+
+    name: str
+    type: str
+    help: str
+    labels: tuple[str, ...]
+
+    def sample_names(self) -> tuple[str, ...]:
+        """The names of the samples a scrape shows for it."""
+        if self.type == "counter":
+            return (f"{self.name}_total", f"{self.name}_created")
+        if self.type == "histogram":
+            suffixes = ("_bucket", "_sum", "_count", "_created")
+            return tuple(self.name + suffix for suffix in suffixes)
+        return (self.name,)
+
+    def family(self) -> GaugeMetricFamily:
+        return GaugeMetricFamily(self.name, self.help, labels=list(self.labels))
+
+
+_DESTINATION = ("tenant", "destination")
+CIRCUIT_STATE = MetricInfo(
+    "knooppunt_destination_circuit_state",
+    "gauge",
+    "Circuit breaker of a push destination: 0 closed, 1 half-open (probing), 2 open, "
+    "3 blocked (failing for delivery.block_after; an operator releases it).",
+    _DESTINATION,
+)
+IN_FLIGHT = MetricInfo(
+    "knooppunt_destination_in_flight", "gauge", "Deliveries running now.", _DESTINATION
+)
+WAITING = MetricInfo(
+    "knooppunt_destination_waiting",
+    "gauge",
+    "Events fetched for a destination and not started yet.",
+    _DESTINATION,
+)
+CONSUMER_LAG = MetricInfo(
+    "knooppunt_consumer_lag",
+    "gauge",
+    "Records on a consumer group's topics not handled yet (end offset minus committed offset, "
+    "summed over partitions; over topics too for contract and retry topics, whose tenant and "
+    "destination are empty). Measured every KNOOPPUNT_LAG_INTERVAL_S by processes that run "
+    "the group; every such process reports the same figure (use max, not sum).",
+    ("group", "topic_kind", "tenant", "destination"),
+)
+LAG_MEASURED = MetricInfo(
+    "knooppunt_consumer_lag_measured_timestamp_seconds",
+    "gauge",
+    "When knooppunt_consumer_lag was last measured (Unix time); it stands still while Kafka "
+    "does not answer.",
+    (),
+)
+
+
 class DestinationCollector(Collector):
     """Each push destination's engine state, read at scrape time (nothing in the hot path):
     ``knooppunt_destination_circuit_state`` (0 closed, 1 half-open, 2 open, 3 blocked),
     ``knooppunt_destination_in_flight`` and ``knooppunt_destination_waiting``."""
 
+    CATALOG = (CIRCUIT_STATE, IN_FLIGHT, WAITING)
+
     def __init__(self, status: Callable[[], Sequence[Any]]) -> None:
         self.status = status
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        labels = ["tenant", "destination"]
-        circuit = GaugeMetricFamily(
-            "knooppunt_destination_circuit_state",
-            "Circuit breaker of a push destination: 0 closed, 1 half-open (probing), 2 open, "
-            "3 blocked (failing for delivery.block_after; an operator releases it).",
-            labels=labels,
-        )
-        in_flight = GaugeMetricFamily(
-            "knooppunt_destination_in_flight", "Deliveries running now.", labels=labels
-        )
-        waiting = GaugeMetricFamily(
-            "knooppunt_destination_waiting",
-            "Events fetched for a destination and not started yet.",
-            labels=labels,
-        )
+        circuit, in_flight, waiting = (info.family() for info in self.CATALOG)
         for one in self.status():
             names = [one.tenant, one.destination]
             circuit.add_metric(names, CIRCUIT_STATES.get(one.circuit, 2))
             in_flight.add_metric(names, one.in_flight)
             waiting.add_metric(names, one.waiting)
         yield from (circuit, in_flight, waiting)
+
+
+LagKey = tuple[str, str, str, str]  # group, topic kind, tenant, destination
+
+
+class ConsumerLagCollector(Collector):
+    """``knooppunt_consumer_lag`` from the last measurement (hub.kafka.lag measures it on a
+    timer): a scrape reads what ``lag()`` holds and never waits on Kafka. ``lag()`` returns
+    the figures by (group, topic kind, tenant, destination) and when they were measured (Unix
+    time; None before the first measurement, when nothing is exported)."""
+
+    CATALOG = (CONSUMER_LAG, LAG_MEASURED)
+
+    def __init__(self, lag: Callable[[], tuple[Mapping[LagKey, int], float | None]]) -> None:
+        self.lag = lag
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        figures, measured_at = self.lag()
+        lag, measured = (info.family() for info in self.CATALOG)
+        for key, value in figures.items():
+            lag.add_metric(list(key), value)
+        if measured_at is not None:
+            measured.add_metric([], measured_at)
+        yield from (lag, measured)
 
 
 class Metrics:
@@ -81,6 +161,20 @@ class Metrics:
             "knooppunt_submissions_accepted_total",
             "Form submissions accepted over HTTP and acknowledged by Kafka.",
             ["tenant"],
+            registry=self.registry,
+        )
+        self.events_published = Counter(
+            "knooppunt_events_published_total",
+            "Contract events a source (HTTP intake, poller, Notificaties API) published and Kafka "
+            "acknowledged; a resend of the same event is counted once.",
+            ["tenant", "contract"],
+            registry=self.registry,
+        )
+        self.events_received = Counter(
+            "knooppunt_events_received_total",
+            "Records the router read from a contract topic (routed, unrouted, duplicate or "
+            "dead-lettered after), by the topic's contract type.",
+            ["contract"],
             registry=self.registry,
         )
         self.events_routed = Counter(
@@ -156,3 +250,33 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
             registry=self.registry,
         )
+        self.http_requests = Counter(
+            "knooppunt_http_requests_total",
+            "HTTP requests answered, by method, route template (never the raw path; "
+            "'unmatched' for a path no route serves) and status code.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.http_seconds = Histogram(
+            "knooppunt_http_request_seconds",
+            "How long the hub took to answer an HTTP request, by route template.",
+            ["route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+
+    def catalog(self) -> list[MetricInfo]:
+        """Every metric a hub may export, sorted by name: these and the collectors' (registered
+        by the processes whose roles feed them)."""
+        own = [
+            MetricInfo(
+                metric._name,  # prometheus_client keeps these private; stable since 0.4
+                metric._type,
+                metric._documentation,
+                tuple(metric._labelnames),
+            )
+            for metric in vars(self).values()
+            if isinstance(metric, Counter | Histogram)
+        ]
+        collected = [*DestinationCollector.CATALOG, *ConsumerLagCollector.CATALOG]
+        return sorted([*own, *collected], key=lambda info: info.name)

@@ -155,10 +155,16 @@ class Router:
         self._unreported = [0]  # of the batch being sent (see send)
         # As many as the metrics' own label sets: tenants x event types x destination sets.
         self._counted: dict[tuple[str, str, tuple[str, ...]], tuple[list[Any], Any]] = {}
+        received = metrics.events_received
+        self._received = {
+            names.contract(spec): received.labels(spec.type) for spec in CONTRACTS
+        }  # a batch is one partition's records: one topic, one increment
 
     def send(self, records: Sequence[Record]) -> _Batch:
         """Route every record of one partition's batch (hub.kafka.threaded's ``BatchHandler``)."""
         self._unreported = unreported = [0]
+        if records and (received := self._received.get(records[0].topic)) is not None:
+            received.inc(len(records))
         return _Batch(self, [self._route(record) for record in records], unreported)
 
     def too_large(self, record: Record, reason: str) -> _Written:

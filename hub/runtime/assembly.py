@@ -9,6 +9,7 @@ one shutdown path serve both. The AsyncAPI document comes from FastStream's own 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from contextlib import asynccontextmanager
@@ -39,11 +40,12 @@ from hub.notificaties.destinations import AbonnementDestinations
 from hub.notificaties.mounting import mount_notificaties
 from hub.notificaties.store import AbonnementenStore, KanalenStore
 from hub.observability.logs import get_logger
-from hub.observability.metrics import DestinationCollector, Metrics
+from hub.observability.metrics import ConsumerLagCollector, DestinationCollector, Metrics
 from hub.observability.redaction import redact_text
 from hub.routing.router import router_consumer
 from hub.runtime.blob_store import attachments_of
 from hub.runtime.blob_sweep import sweep_blobs
+from hub.runtime.consumer_lag import LagMeter
 from hub.runtime.memory import freeze_start_up_heap
 
 if TYPE_CHECKING:
@@ -203,6 +205,32 @@ async def _sweep_blobs_every(settings: Settings, config: HubConfig, store: BlobS
             )
 
 
+def _lag_meter(settings: Settings, config: HubConfig, metrics: Metrics) -> LagMeter | None:
+    """The consumer-lag meter of a process that runs the router's or the delivery engine's
+    consumers (hub.runtime.consumer_lag), its figures registered for scrapes; None for others."""
+    roles = settings.role_set
+    if not roles & {"router", "delivery"}:
+        return None
+    lag = LagMeter.for_roles(settings.kafka_bootstrap_servers, config, settings.topics, roles)
+    metrics.registry.register(ConsumerLagCollector(lag.figures))
+    return lag
+
+
+async def _measure_lag(lag: LagMeter | None, interval_s: float) -> None:
+    if lag is not None:
+        await lag.run(interval_s)
+
+
+async def _cancelled(*tasks: asyncio.Task[None]) -> None:
+    """Cancel background ``tasks`` and wait for them to end (the lag meter closes its Kafka
+    clients on the way out); what one of them raised before is not the shutdown's concern."""
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
 async def _prepare(settings: Settings, config: HubConfig, delivery: DeliveryWorkers) -> list[str]:
     """Topics (those created now are returned), then every sink's open, which may refuse the
     start naming what is wrong (KnooppuntError)."""
@@ -257,7 +285,9 @@ def _group_members(
     if "delivery" in roles:
         members.extend(delivery.consumers(bootstrap, runtime_destinations=True))
     if "api" in roles and any(tenant.sources for tenant in config.tenants):
-        publish = contract_publisher(broker, names, config, settings.publish_timeout_s)
+        publish = contract_publisher(
+            broker, names, config, settings.publish_timeout_s, metrics=metrics
+        )
         members.append(PollerGroup(bootstrap, config, names, publish, metrics))
     return members
 
@@ -291,7 +321,9 @@ def _mount_api(
     mount_attachments(app, authenticator, attachments)
     kanalen = next(c for c in consumers if isinstance(c, KanalenStore))
     abonnementen = next(c for c in consumers if isinstance(c, AbonnementenStore))
-    publish = contract_publisher(broker, names, config, timeout_s, recent=RecentEvents())
+    publish = contract_publisher(
+        broker, names, config, timeout_s, recent=RecentEvents(), metrics=metrics
+    )
     public_url = settings.public_url or f"http://{settings.http_host}:{settings.http_port}"
     mount_notificaties(app, config, authenticator, publish, kanalen, abonnementen, public_url)
 
@@ -323,6 +355,7 @@ def build_hub(
     delivery = DeliveryWorkers(producer, config, metrics, settings.topics, attachments=attachments)
     metrics.registry.register(DestinationCollector(delivery.status))
     roles = settings.role_set
+    lag = _lag_meter(settings, config, metrics)
     consumers = _group_members(settings, config, broker, metrics, delivery)
     document_topics(broker, config, settings.topics)
     specification = AsyncAPI(
@@ -356,12 +389,12 @@ def build_hub(
             print(built.banner(), file=sys.stderr, flush=True)
         warming = asyncio.create_task(_warm_when_ready(built, producer))
         sweeping = asyncio.create_task(_sweep_blobs_every(settings, config, attachments.blobs))
+        lagging = asyncio.create_task(_measure_lag(lag, settings.lag_interval_s))
         await authenticator.start()
         try:
             yield
         finally:
-            warming.cancel()
-            sweeping.cancel()
+            await _cancelled(warming, sweeping, lagging)
             authenticator.stop()
             # Each consumer lets its batch in hand finish and commits it, then leaves its group.
             await asyncio.gather(*(c.stop(settings.shutdown_grace_s) for c in consumers))

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from hub.config import HubConfig
     from hub.kafka.topics import TopicNames
 
-__all__ = ["SweepReport", "pending_names", "sweep_blobs"]
+__all__ = ["SweepReport", "consumer_groups", "pending_names", "sweep_blobs"]
 
 log = get_logger(__name__)
 
@@ -46,7 +46,9 @@ class SweepReport:
     removed: list[str]
 
 
-def _groups(config: HubConfig, names: TopicNames, existing: set[str]) -> dict[str, list[str]]:
+def consumer_groups(
+    config: HubConfig, names: TopicNames, existing: set[str]
+) -> dict[str, list[str]]:
     """Each consumer group of the hub and the topics it reads. Retry tiers are every tier
     topic on the cluster, not only the config's: events may wait in a tier an older config
     had (or the one the running hub has, when this config differs)."""
@@ -77,7 +79,7 @@ async def pending_names(bootstrap: str, config: HubConfig, names: TopicNames) ->
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        for group, topics in _groups(config, names, existing).items():
+        for group, topics in consumer_groups(config, names, existing).items():
             committed = await admin.list_consumer_group_offsets(group)
             for tp in await partitions_of(bootstrap, topics):
                 mark = committed.get(tp)

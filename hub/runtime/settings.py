@@ -111,6 +111,13 @@ class Settings(BaseSettings):
         le=7 * 86400,
         description="How often a delivery process looks for blobs to remove (seconds).",
     )
+    lag_interval_s: float = Field(
+        15,
+        gt=0,
+        le=3600,
+        description="How often a router or delivery process measures its consumer groups' lag "
+        "for knooppunt_consumer_lag (seconds; a scrape reads the last figures).",
+    )
 
     @field_validator("topic_replication", "topic_min_insync_replicas", mode="before")
     @classmethod

@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= deploy/demo/config.yaml
 
-.PHONY: install run test lint unit bench demo kafka-up kafka-down clean backoffices run-backoffices
+.PHONY: install run test lint unit bench demo kafka-up kafka-down clean backoffices run-backoffices observability-tools
 
 install: $(VENV)/.installed
 
@@ -65,3 +65,8 @@ backoffices: install
 run-backoffices: install
 	@if [ -z "$$KNOOPPUNT_KAFKA_BOOTSTRAP_SERVERS" ]; then $(BIN)/knooppunt kafka up; fi
 	env $$($(BIN)/python -m tests.fakes.backoffices --env) $(BIN)/knooppunt run --config deploy/demo/backoffices.yaml
+
+# promtool and prometheus (Debian's prometheus package, needs root or sudo) for the alert rules'
+# tests and the real-scrape test; `make test` fails naming this target when they are missing.
+observability-tools:
+	sh deploy/observability/install-tools.sh

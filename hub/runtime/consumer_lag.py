@@ -2,8 +2,8 @@
 
 A process measures the groups its roles run (router: the router's; delivery: the delivery
 engine's and the retry tiers'), every ``lag_interval_s``: one OffsetFetch per group (what it
-committed) and one ListOffsets per broker leading its partitions (the end offsets), on clients
-kept open between measurements. The partitions come from the client's cached metadata. A scrape
+committed), one metadata request for the partitions of their topics, and one ListOffsets per
+broker leading them (the end offsets), on clients kept open between measurements. A scrape
 only reads the last figures (``ConsumerLagCollector``): it never waits on Kafka, and a slow or
 absent Kafka leaves the figures as they were, with their time.
 
@@ -122,16 +122,20 @@ class LagMeter:
         """Measure every group once; the new figures replace the old ones whole."""
         admin, consumer = await self._clients()
         committed: dict[str, dict[TopicPartition, int]] = {}
-        partitions: dict[str, set[TopicPartition]] = {}
-        for group, topics in self.groups.items():
+        for group in self.groups:
             marks = await admin.list_consumer_group_offsets(group)
             committed[group] = {tp: m.offset for tp, m in marks.items() if m.offset >= 0}
-            known = set(topics) | {tp.topic for tp in committed[group]}
-            partitions[group] = {
-                TopicPartition(topic, p)
-                for topic in known
-                for p in consumer.partitions_for_topic(topic) or ()
-            }
+        known = {
+            group: set(topics) | {tp.topic for tp in committed[group]}
+            for group, topics in self.groups.items()
+        }
+        topics = sorted(set().union(*known.values()))
+        described = await admin.describe_topics(topics) if topics else []  # []: every topic
+        numbers = {t["topic"]: [p["partition"] for p in t["partitions"]] for t in described}
+        partitions = {
+            group: {TopicPartition(t, p) for t in topics for p in numbers.get(t, ())}
+            for group, topics in known.items()
+        }
         every = set().union(*partitions.values()) if partitions else set()
         ends = await consumer.end_offsets(list(every)) if every else {}
         uncommitted = [

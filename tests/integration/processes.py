@@ -28,6 +28,7 @@ def hub_env(settings: Settings) -> dict[str, str]:
         "KNOOPPUNT_PUBLISH_TIMEOUT_S": str(settings.publish_timeout_s),
         "KNOOPPUNT_ROLES": settings.roles,
         "KNOOPPUNT_PUSH_PARTITIONS": str(settings.push_partitions),
+        "KNOOPPUNT_LAG_INTERVAL_S": str(settings.lag_interval_s),
     }
 
 

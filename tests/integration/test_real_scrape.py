@@ -94,7 +94,9 @@ def _config(folder: Path, backoffice: FakeBackOffice) -> Path:
     """0363 routes a form to three webhooks: ``zaken`` takes everything, ``kapot`` refuses
     everything (422: dead letters), ``dicht`` is down (503): its circuit opens after one
     failure for 10 minutes, so the rest of the burst waits in Kafka as lag."""
-    destinations = {name: backoffice.url(name) for name in ("zaken", "kapot", "dicht")}
+    destinations: dict[str, str | None] = {
+        name: backoffice.url(name) for name in ("zaken", "kapot", "dicht")
+    }
     config = {
         "tenants": [tenant_entry("0363", destinations)],
         "clients": [{"id": "demo-eformulieren", "secret_file": str(SECRETS), "tenants": ["0363"]}],

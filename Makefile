@@ -3,10 +3,17 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= deploy/demo/config.yaml
+# /asyncapi's viewer, served by the hub itself (no CDN): fetched once from the npm registry.
+ASYNCAPI_VIEWER_VERSION := 3.1.5
+ASYNCAPI_VIEWER_SHA256  := dbce51c726b998c608ccfa1c802317044016824596c96e725461b2e4a77b40b1
+ASYNCAPI_VIEWER         := hub/http/assets/asyncapi
 
 .PHONY: install run test lint unit bench demo kafka-up kafka-down clean backoffices run-backoffices observability-tools
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(ASYNCAPI_VIEWER)/VERSION
+
+$(ASYNCAPI_VIEWER)/VERSION: Makefile
+	@sh deploy/assets/fetch-asyncapi-viewer.sh $(ASYNCAPI_VIEWER_VERSION) $(ASYNCAPI_VIEWER_SHA256) $(ASYNCAPI_VIEWER)
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Knooppunt needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -55,7 +62,7 @@ kafka-down: install
 
 clean:
 	-$(BIN)/knooppunt kafka down
-	rm -rf $(VENV) .knooppunt .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .knooppunt .mypy_cache .ruff_cache .pytest_cache .artifacts $(ASYNCAPI_VIEWER)
 
 # The demo's back offices (ZGW, StUF-ZDS, Objects API, SMTP fakes) on loopback, and a hub routing
 # to all four at once: deploy/demo/README.md.

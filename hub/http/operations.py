@@ -1,4 +1,5 @@
-"""The operations endpoints: liveness, readiness, Prometheus metrics, the AsyncAPI document."""
+"""The operations endpoints: liveness, readiness, Prometheus metrics, the AsyncAPI document
+(its viewer page is hub.http.documentation's)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from fastapi import Response
-from fastapi.responses import HTMLResponse, JSONResponse
-from faststream.specification.asyncapi.site import get_asyncapi_html
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub.http.metering import RequestMetrics
@@ -33,8 +33,9 @@ def install_operations(
 ) -> None:
     """``/healthz`` (alive), ``/readyz`` (``ready()``: 200 or 503 with every check),
     ``/metrics``, ``/destinations`` (each push destination's circuit and load in this process),
-    ``/asyncapi.json`` and ``/asyncapi``; served whatever the process's roles. Every HTTP
-    request the app answers is counted by route template and status (hub.http.metering)."""
+    ``/asyncapi.json`` (the page ``/asyncapi``: hub.http.documentation); served whatever the
+    process's roles. Every HTTP request the app answers is counted by route template and status
+    (hub.http.metering)."""
     app.add_middleware(RequestMetrics, metrics=metrics)
 
     @app.get("/destinations", tags=["operations"], summary="Push destinations: circuit, load")
@@ -60,7 +61,3 @@ def install_operations(
     @app.get("/asyncapi.json", tags=["operations"], summary="AsyncAPI document of the Kafka side")
     async def asyncapi_json() -> Response:
         return Response(specification.to_specification().to_json(), media_type="application/json")
-
-    @app.get("/asyncapi", tags=["operations"], include_in_schema=False)
-    async def asyncapi_html() -> HTMLResponse:
-        return HTMLResponse(get_asyncapi_html(specification.to_specification()))

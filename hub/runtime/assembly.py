@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
@@ -30,6 +29,7 @@ from hub.delivery.outcomes import DELIVERED, FAILED
 from hub.delivery.worker import DeliveryWorkers
 from hub.http.attachments import mount_attachments
 from hub.http.auth import Authenticator
+from hub.http.documentation import install_documentation, offline_app
 from hub.http.operations import install_operations
 from hub.http.problem_handlers import install_problem_handlers
 from hub.http.sources import mount_push_sources
@@ -50,6 +50,8 @@ from hub.runtime.memory import freeze_start_up_heap
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    from fastapi import FastAPI
 
     from hub.blobs import BlobStore
     from hub.config import HubConfig
@@ -404,7 +406,7 @@ def build_hub(
             await attachments.blobs.close()
             log.info("hub_stopped")
 
-    app = FastAPI(
+    app = offline_app(
         title="Knooppunt",
         version=hub.__version__,
         description="Integration hub for Dutch municipalities: HTTP intake onto Apache Kafka.",
@@ -420,4 +422,5 @@ def build_hub(
 
     built = Hub(settings, config, broker, metrics, app, consumers, delivery)
     install_operations(app, built.ready, metrics, specification, delivery.status)
+    install_documentation(app, specification, hub.__version__)
     return built

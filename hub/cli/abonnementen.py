@@ -166,5 +166,8 @@ def abonnementen_replay(
         verb = "would replay" if dry_run else "replaying"
         typer.echo(f"{verb} {letter.partition}:{letter.offset} -> {letter.replay_topic}")
     if not dry_run and letters:
-        asyncio.run(replay(Settings().kafka_bootstrap_servers, letters))
+        settings = Settings()  # each replay recorded, so `dlq list` marks the letters replayed
+        asyncio.run(
+            replay(settings.kafka_bootstrap_servers, letters, settings.topics.dlq_replays(), "cli")
+        )
     typer.echo(f"{len(letters)} dead letter(s) {'selected' if dry_run else 'replayed'}")

@@ -1,4 +1,5 @@
-"""``knooppunt dlq list|show|replay``: a tenant's dead letters, without printing personal data."""
+"""``knooppunt dlq list|show|replay``: a tenant's dead letters, without printing personal data.
+Replayed letters are marked (hub.delivery.replays) and not replayed again without ``--force``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from typing import Annotated
 import orjson
 import typer
 
-from hub.delivery.dead_letters import DeadLetterRecord, read_dead_letters, replay, select
+from hub.delivery.dead_letters import (
+    DeadLetterRecord,
+    ReplayRecord,
+    not_replayed,
+    read_dead_letters,
+    replay,
+    select,
+)
+from hub.delivery.replays import read_replays
 from hub.errors import UsageError
 from hub.runtime.settings import Settings
 
@@ -37,12 +46,23 @@ _TENANT = re.compile(r"[0-9]{4}")
 _OFFSET = re.compile(r"[0-9]+:[0-9]+")
 
 
-def _letters(tenant: str) -> list[DeadLetterRecord]:
+def _letters(tenant: str) -> tuple[list[DeadLetterRecord], dict[str, ReplayRecord]]:
+    """The tenant's dead letters and every recorded replay."""
     if not _TENANT.fullmatch(tenant):
         raise UsageError(f"--tenant is a CBS gemeentecode of four digits ('0363'), not {tenant!r}")
     settings = Settings()
-    topic = settings.topics.dead_letter(tenant)
-    return asyncio.run(read_dead_letters(settings.kafka_bootstrap_servers, topic))
+    bootstrap, names = settings.kafka_bootstrap_servers, settings.topics
+
+    async def read() -> tuple[list[DeadLetterRecord], dict[str, ReplayRecord]]:
+        letters = await read_dead_letters(bootstrap, names.dead_letter(tenant))
+        return letters, await read_replays(bootstrap, names.dlq_replays())
+
+    return asyncio.run(read())
+
+
+def _replayed(replays: dict[str, ReplayRecord], letter: DeadLetterRecord) -> str:
+    record = replays.get(letter.name)
+    return "" if record is None else f"replayed at {record.at.isoformat()[:19]} by {record.by}"
 
 
 def _offsets(given: list[str]) -> list[str]:
@@ -58,14 +78,18 @@ def dlq_list(
     destination: DestinationOption = None,
     since: SinceOption = None,
 ) -> None:
-    """One line per dead letter: where, when, what failed and why (no payloads)."""
-    letters = select(_letters(tenant), destination, since)
+    """One line per dead letter: where, when, what failed and why (no payloads), and when it
+    was replayed."""
+    every, replays = _letters(tenant)
+    letters = select(every, destination, since)
     for letter in letters:
         s = letter.summary()
         line = f"{s['offset']:<8} {s['failed_at'][:19]:<19} {s['destination']:<14} "
         line += f"attempts={s['attempts']:<2} {s['error']:<22} {s['type']} {s['event_id']}"
-        typer.echo(f"{line}  {s['message']}")
-    typer.echo(f"{len(letters)} dead letter(s) for tenant {tenant}")
+        replayed = _replayed(replays, letter)
+        typer.echo(f"{line}  {s['message']}" + (f"  [{replayed}]" if replayed else ""))
+    waiting = len(not_replayed(letters, replays))
+    typer.echo(f"{len(letters)} dead letter(s) for tenant {tenant}, {waiting} not replayed")
 
 
 @dlq_app.command("show")
@@ -75,10 +99,14 @@ def dlq_show(
 ) -> None:
     """One dead letter in full: headers and payload, personal data redacted."""
     wanted = _offsets([offset])
-    letters = select(_letters(tenant), offsets=wanted)
+    every, replays = _letters(tenant)
+    letters = select(every, offsets=wanted)
     if not letters:
         raise UsageError(f"no dead letter {offset} for tenant {tenant} ('dlq list' lists them)")
-    typer.echo(orjson.dumps(letters[0].shown(), option=orjson.OPT_INDENT_2).decode())
+    shown = letters[0].shown()
+    record = replays.get(letters[0].name)
+    shown["replayed"] = None if record is None else {"at": record.at.isoformat(), "by": record.by}
+    typer.echo(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode())
 
 
 @dlq_app.command("replay")
@@ -88,13 +116,32 @@ def dlq_replay(
     since: SinceOption = None,
     offset: OffsetOption = None,
     dry_run: Annotated[bool, typer.Option(help="Only say what would be replayed.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Replay letters that were replayed before, too.")
+    ] = False,
 ) -> None:
-    """Send the selected dead letters back where they failed (after the cause is fixed)."""
+    """Send the selected dead letters back where they failed (after the cause is fixed);
+    letters replayed before are skipped unless --force."""
     wanted = _offsets(offset or [])
-    letters = select(_letters(tenant), destination, since, wanted)
+    every, replays = _letters(tenant)
+    selected = select(every, destination, since, wanted)
+    letters = selected if force else not_replayed(selected, replays)
+    for letter in selected:
+        if letter not in letters:
+            typer.echo(
+                f"skipping {letter.partition}:{letter.offset}: {_replayed(replays, letter)} "
+                "(--force replays it again)"
+            )
     for letter in letters:
         verb = "would replay" if dry_run else "replaying"
         typer.echo(f"{verb} {letter.partition}:{letter.offset} -> {letter.replay_topic}")
     if not dry_run and letters:
-        asyncio.run(replay(Settings().kafka_bootstrap_servers, letters))
-    typer.echo(f"{len(letters)} dead letter(s) {'selected' if dry_run else 'replayed'}")
+        settings = Settings()
+        asyncio.run(
+            replay(settings.kafka_bootstrap_servers, letters, settings.topics.dlq_replays(), "cli")
+        )
+    skipped = len(selected) - len(letters)
+    typer.echo(
+        f"{len(letters)} dead letter(s) {'selected' if dry_run else 'replayed'}"
+        + (f", {skipped} skipped (replayed before)" if skipped else "")
+    )

@@ -4,9 +4,11 @@ A dead letter is the original record with its history and cause in ``knooppunt_*
 (hub.delivery.history, hub.routing.router). Replaying sends it back where it failed: a failed
 delivery to its destination topic (the delivery worker tries again, with the same idempotency
 key), an event the router refused to its contract topic. One that fails again returns to dead
-letters. Personal data is never printed: a shown payload loses the fields its contract declares
-personal data (hub.observability.redaction.redact_declared), then passes the key- and
-11-proef-based ``redact`` as well, for what free-form fields (a form's ``values``) hold.
+letters. Each replay is recorded (hub.delivery.replays), so a replayed letter is shown as such
+and not replayed again unless forced. Personal data is never printed: a shown payload loses the
+fields its contract declares personal data (hub.observability.redaction.redact_declared), then
+passes the key- and 11-proef-based ``redact`` as well, for what free-form fields (a form's
+``values``) hold.
 """
 
 from __future__ import annotations
@@ -20,19 +22,27 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from hub.delivery.history import PREFIX, attempt_log_of
+from hub.delivery.replays import ReplayRecord, ensure_replays_topic, write_replay
 from hub.errors import UsageError
 from hub.kafka.admin import partitions_of
 from hub.kafka.headers import text_headers
 from hub.observability.redaction import declared_personal_data, redact, redact_declared
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from aiokafka import ConsumerRecord
 
     from hub.delivery.history import AttemptRecord
 
-__all__ = ["DeadLetterRecord", "read_dead_letters", "replay", "select"]
+__all__ = [
+    "DeadLetterRecord",
+    "ReplayRecord",
+    "not_replayed",
+    "read_dead_letters",
+    "replay",
+    "select",
+]
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,11 @@ class DeadLetterRecord:
     def headers(self) -> dict[str, str]:
         """The headers with a UTF-8 value, for display; replay sends ``raw_headers``."""
         return text_headers(self.raw_headers)
+
+    @property
+    def name(self) -> str:
+        """The letter's name in the replays topic: ``<topic>:<partition>:<offset>``."""
+        return f"{self.topic}:{self.partition}:{self.offset}"
 
     @property
     def destination(self) -> str:
@@ -167,27 +182,38 @@ def select(
     ]
 
 
-async def replay(bootstrap: str, letters: Sequence[DeadLetterRecord]) -> list[str]:
-    """Send each letter back where it failed, its history stripped; returns the topics written."""
+def not_replayed(
+    letters: Sequence[DeadLetterRecord], replays: Mapping[str, ReplayRecord]
+) -> list[DeadLetterRecord]:
+    """The letters no replay was recorded for (hub.delivery.replays)."""
+    return [letter for letter in letters if letter.name not in replays]
+
+
+async def replay(
+    bootstrap: str, letters: Sequence[DeadLetterRecord], replays_topic: str, by: str
+) -> list[ReplayRecord]:
+    """Send each letter back where it failed, its history stripped, then record the replay on
+    ``replays_topic`` (by ``by``: ``cli`` or ``console:<operator>``); returns the records.
+
+    A crash between the two leaves a letter replayed but not marked: replaying it again is
+    safe (the same idempotency key reaches the back office)."""
+    await ensure_replays_topic(bootstrap, replays_topic)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    written = []
+    recorded = []
     try:
         await producer.start()
         for letter in letters:
             headers = [(n, raw) for n, raw in letter.raw_headers if not n.startswith(PREFIX)]
-            headers.append(
-                (
-                    f"{PREFIX}replay_of",
-                    f"{letter.topic}:{letter.partition}:{letter.offset}".encode(),
-                )
-            )
+            headers.append((f"{PREFIX}replay_of", letter.name.encode()))
             await producer.send_and_wait(
                 letter.replay_topic, letter.value, key=letter.key, headers=headers
             )
-            written.append(letter.replay_topic)
+            recorded.append(
+                await write_replay(producer, replays_topic, letter.name, letter.replay_topic, by)
+            )
     finally:
         await producer.stop()
-    return written
+    return recorded
 
 
 def _shown_headers(raw: Sequence[tuple[str, bytes | None]]) -> dict[str, str | None]:

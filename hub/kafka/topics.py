@@ -51,6 +51,10 @@ class TopicNames:
         """Blocked and released push destinations (hub.delivery.blocks), compacted."""
         return f"{self.prefix}knooppunt.destination-blocks"
 
+    def dlq_replays(self) -> str:
+        """Which dead letters were replayed, when and by whom (hub.delivery.replays), compacted."""
+        return f"{self.prefix}knooppunt.dlq-replays"
+
     def checkpoints(self) -> str:
         """Polling sources' checkpoints (hub.connector_host.checkpoints), compacted."""
         return f"{self.prefix}knooppunt.checkpoints"
@@ -85,6 +89,7 @@ class TopicNames:
         topics.append(self.dead_letter(QUARANTINE))
         topics.extend(self.retry(delay) for delay in config.delivery.retry_delays)
         topics.append(self.destination_blocks())
+        topics.append(self.dlq_replays())
         topics.extend([self.kanalen(), self.abonnementen()])
         if any(tenant.sources for tenant in config.tenants):
             topics.extend([self.checkpoints(), self.pollers()])

@@ -249,6 +249,7 @@ async def _prepare(settings: Settings, config: HubConfig, delivery: DeliveryWork
         },
         compacted=[
             settings.topics.destination_blocks(),
+            settings.topics.dlq_replays(),
             settings.topics.checkpoints(),
             settings.topics.kanalen(),
             settings.topics.abonnementen(),

@@ -1,4 +1,5 @@
-"""The hub's declarative config: tenants, destinations, API clients, routes, delivery policy.
+"""The hub's declarative config: tenants, destinations, API clients, console operators, routes,
+delivery policy.
 
 ``models`` holds the pydantic models and queries, ``loading`` reads YAML (a file or a folder),
 ``checks`` the checks across fields, ``conditions`` route condition paths against contracts,
@@ -14,10 +15,12 @@ from hub.config.models import (
     Destination,
     HubConfig,
     IdentityProvider,
+    Operator,
     Route,
     Tenant,
     client_secret,
     duration_seconds,
+    operator_secret,
 )
 
 __all__ = [
@@ -27,10 +30,12 @@ __all__ = [
     "Destination",
     "HubConfig",
     "IdentityProvider",
+    "Operator",
     "Route",
     "Tenant",
     "check_config",
     "client_secret",
     "duration_seconds",
     "load_config",
+    "operator_secret",
 ]

@@ -35,6 +35,7 @@ def cross_reference_issues(
     return [
         *_tenant_issues(config, partial),
         *_client_issues(config, partial),
+        *_operator_issues(config, partial),
         *_route_issues(config, partial),
     ]
 
@@ -121,6 +122,27 @@ def _client_issues(
             for j, t in enumerate(client.tenants)
             if config.tenant(t) is None
         )
+    return issues
+
+
+def _operator_issues(
+    config: HubConfig, partial: Collection[tuple[str, int]]
+) -> list[tuple[Loc, str]]:
+    issues: list[tuple[Loc, str]] = []
+    for i, operator in enumerate(config.operators):
+        if ("operators", i) in partial:
+            continue
+        if operator.id in [o.id for o in config.operators[:i]]:
+            issues.append((("operators", i, "id"), f"duplicate operator {operator.id!r}"))
+        if isinstance(operator.tenants, list):
+            issues.extend(
+                (
+                    ("operators", i, "tenants", j),
+                    f"unknown tenant {t!r}; known: {_known_tenants(config)}",
+                )
+                for j, t in enumerate(operator.tenants)
+                if config.tenant(t) is None
+            )
     return issues
 
 

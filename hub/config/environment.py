@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from connectors.registry import sink_connector, source_connector
 from connectors.sdk.http_auth import MutualTls
-from hub.config.models import client_secret_problem
+from hub.config.models import client_secret_problem, operator_secret_problem
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Mapping
@@ -35,6 +35,24 @@ if TYPE_CHECKING:
 __all__ = ["environment_issues"]
 
 SECRET_SUFFIX = "_env"  # noqa: S105 - the suffix of a setting's name, not a secret
+
+
+def _secret_issues(
+    config: HubConfig, environ: Mapping[str, str], partial: Collection[tuple[str, int]]
+) -> list[tuple[Loc, str]]:
+    """The API clients' secrets and the console operators' passwords that cannot be read."""
+    found: list[tuple[Loc, str]] = []
+    for i, client in enumerate(config.clients):
+        if ("clients", i) not in partial:
+            problem = client_secret_problem(config, client, environ)
+            if problem is not None:
+                found.append((("clients", i, problem[0]), problem[1]))
+    for i, operator in enumerate(config.operators):
+        if ("operators", i) not in partial:
+            problem = operator_secret_problem(config, operator, environ)
+            if problem is not None:
+                found.append((("operators", i, problem[0]), problem[1]))
+    return found
 
 
 def environment_issues(
@@ -49,11 +67,7 @@ def environment_issues(
     whose secrets only the production machines have)."""
     found: list[tuple[Loc, str]] = []
     if secrets:
-        for i, client in enumerate(config.clients):
-            if ("clients", i) not in partial:
-                problem = client_secret_problem(config, client, environ)
-                if problem is not None:
-                    found.append((("clients", i, problem[0]), problem[1]))
+        found += _secret_issues(config, environ, partial)
     for i, tenant in enumerate(config.tenants):
         loc: Loc = ("tenants", i)
         if loc not in partial:

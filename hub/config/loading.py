@@ -23,6 +23,7 @@ from hub.config.models import (
     Destination,
     HubConfig,
     IdentityProvider,
+    Operator,
     PolledSource,
     Route,
     Tenant,
@@ -36,10 +37,11 @@ if TYPE_CHECKING:
 
 __all__ = ["check_config", "load_config"]
 
-_SECTIONS = ("tenants", "clients", "identity_providers", "routes")
+_SECTIONS = ("tenants", "clients", "operators", "identity_providers", "routes")
 _ITEM_MODELS: dict[str, type[BaseModel]] = {
     "tenants": Tenant,
     "clients": ApiClient,
+    "operators": Operator,
     "identity_providers": IdentityProvider,
     "routes": Route,
 }

@@ -38,16 +38,20 @@ __all__ = [
     "DeliveryPolicy",
     "Destination",
     "HubConfig",
+    "Operator",
     "PolledSource",
     "Route",
     "Tenant",
     "client_secret",
     "client_secret_problem",
     "duration_seconds",
+    "operator_secret",
+    "operator_secret_problem",
 ]
 
 _NAME = r"^[a-z][a-z0-9-]{0,39}$"
 MIN_SECRET_BYTES = 32  # RFC 7518 3.2: an HS256 key at least as long as the hash
+MIN_OPERATOR_SECRET_BYTES = 16  # a password typed in the console's login form
 _DURATION = re.compile(r"^([0-9]+)(s|m|h|d)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -235,6 +239,37 @@ class ApiClient(_Strict):
         return self
 
 
+ALL_TENANTS = "all"
+
+
+class Operator(_Strict):
+    """A person who uses the ops console (``/console``): sees the destinations and dead letters
+    of ``tenants`` (a list of gemeentecodes, or ``all``) and replays their dead letters.
+
+    The secret is the operator's password, never in YAML: an environment variable or a file
+    (relative to the config), at least 16 bytes. It also signs the operator's sessions, so
+    changing it ends them.
+    """
+
+    id: str = Field(pattern=r"^[A-Za-z0-9._@-]{1,64}$", description="The login name.")
+    secret_env: str | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    secret_file: Path | None = None
+    tenants: list[Annotated[str, Field(pattern=r"^[0-9]{4}$")]] | Literal["all"] = Field(
+        description="The tenants this operator sees and replays for, or 'all'."
+    )
+
+    @model_validator(mode="after")
+    def _one_secret_reference(self) -> Operator:
+        if (self.secret_env is None) == (self.secret_file is None):
+            raise ValueError("give exactly one of secret_env or secret_file")
+        if isinstance(self.tenants, list) and not self.tenants:
+            raise ValueError("tenants: name at least one, or 'all'")
+        return self
+
+    def sees(self, tenant_id: str) -> bool:
+        return self.tenants == ALL_TENANTS or tenant_id in self.tenants
+
+
 SigningAlgorithm = Literal["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]
 
 
@@ -351,6 +386,9 @@ class DeliveryPolicy(_Strict):
 class HubConfig(_Strict):
     tenants: list[Tenant] = Field(min_length=1)
     clients: list[ApiClient] = Field(default_factory=list)
+    operators: list[Operator] = Field(
+        default_factory=list, description="Who may use the ops console (/console)."
+    )
     identity_providers: list[IdentityProvider] = Field(default_factory=list)
     routes: list[Route] = Field(default_factory=list)
     delivery: DeliveryPolicy = Field(default_factory=DeliveryPolicy)
@@ -386,7 +424,7 @@ class HubConfig(_Strict):
 def client_secret(config: HubConfig, client: ApiClient) -> str:
     """Read a client's secret from its environment variable or file; ConfigError if absent."""
     index = config.clients.index(client)
-    value, field, problem = _read_client_secret(config, client, os.environ)
+    value, field, problem = _read_secret(config, client, os.environ)
     if problem is None:
         return value
     raise ConfigError([config.issue(("clients", index, field), problem)])
@@ -396,19 +434,37 @@ def client_secret_problem(
     config: HubConfig, client: ApiClient, environ: Mapping[str, str]
 ) -> tuple[str, str] | None:
     """Why ``client``'s secret cannot be used (its field and a sentence), or None when it can."""
-    _, field, problem = _read_client_secret(config, client, environ)
+    _, field, problem = _read_secret(config, client, environ)
     return None if problem is None else (field, problem)
 
 
-def _read_client_secret(
-    config: HubConfig, client: ApiClient, environ: Mapping[str, str]
+def operator_secret(config: HubConfig, operator: Operator) -> str:
+    """Read an operator's password from its environment variable or file; ConfigError if
+    absent or shorter than 16 bytes."""
+    index = config.operators.index(operator)
+    value, field, problem = _read_secret(config, operator, os.environ)
+    if problem is None:
+        return value
+    raise ConfigError([config.issue(("operators", index, field), problem)])
+
+
+def operator_secret_problem(
+    config: HubConfig, operator: Operator, environ: Mapping[str, str]
+) -> tuple[str, str] | None:
+    """Why ``operator``'s password cannot be used (its field and a sentence), or None."""
+    _, field, problem = _read_secret(config, operator, environ)
+    return None if problem is None else (field, problem)
+
+
+def _read_secret(
+    config: HubConfig, client: ApiClient | Operator, environ: Mapping[str, str]
 ) -> tuple[str, str, str | None]:
     if client.secret_env is not None:
         value = environ.get(client.secret_env, "")
         field, problem = "secret_env", f"environment variable {client.secret_env} is not set"
     else:
         if client.secret_file is None:  # pragma: no cover - ApiClient's validator refuses it
-            raise ValueError("a client names secret_env or secret_file")
+            raise ValueError("a client or operator names secret_env or secret_file")
         path = client.secret_file
         if not path.is_absolute():
             path = config.base_dir / path
@@ -419,8 +475,10 @@ def _read_client_secret(
             return "", field, f"cannot read {path}: {exc.strerror}"
         except UnicodeDecodeError:
             return "", field, f"{path} is not UTF-8 text; write the secret in it as text"
-    if value and len(value.encode()) < MIN_SECRET_BYTES:
-        size = len(value.encode())
+    size = len(value.encode())
+    if value and isinstance(client, Operator) and size < MIN_OPERATOR_SECRET_BYTES:
+        return "", field, f"the password is {size} bytes; at least {MIN_OPERATOR_SECRET_BYTES}"
+    if value and isinstance(client, ApiClient) and size < MIN_SECRET_BYTES:
         return "", field, f"the secret is {size} bytes; HS256 needs at least {MIN_SECRET_BYTES}"
     if value:
         return value, field, None

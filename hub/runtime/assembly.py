@@ -25,6 +25,7 @@ from contracts.registry import CONTRACTS
 from hub.connector_host.pollers import POLLER_PARTITIONS, PollerGroup
 from hub.connector_host.publishing import contract_publisher
 from hub.connector_host.resends import RecentEvents
+from hub.console import Operators, mount_console
 from hub.delivery.outcomes import DELIVERED, FAILED
 from hub.delivery.worker import DeliveryWorkers
 from hub.http.attachments import mount_attachments
@@ -331,6 +332,15 @@ def _mount_api(
     mount_notificaties(app, config, authenticator, publish, kanalen, abonnementen, public_url)
 
 
+def _mount_pages(built: Hub, specification: AsyncAPI, delivery: DeliveryWorkers) -> None:
+    """The pages for people: /, /asyncapi (/docs is the app's own) and the ops console.
+    Reads the operators' passwords: ConfigError before anything runs when one is missing."""
+    operators = Operators(built.config)
+    install_documentation(built.app, specification, hub.__version__)
+    bootstrap, names = built.settings.kafka_bootstrap_servers, built.settings.topics
+    mount_console(built.app, built.config, operators, bootstrap, names, delivery.status)
+
+
 def build_hub(
     settings: Settings, config: HubConfig, announce: bool = False, freeze_heap: bool = False
 ) -> Hub:
@@ -423,5 +433,5 @@ def build_hub(
 
     built = Hub(settings, config, broker, metrics, app, consumers, delivery)
     install_operations(app, built.ready, metrics, specification, delivery.status)
-    install_documentation(app, specification, hub.__version__)
+    _mount_pages(built, specification, delivery)
     return built

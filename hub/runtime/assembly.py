@@ -341,6 +341,32 @@ def _mount_pages(built: Hub, specification: AsyncAPI, delivery: DeliveryWorkers)
     mount_console(built.app, built.config, operators, bootstrap, names, delivery.status)
 
 
+def _kafka_broker(settings: Settings) -> KafkaBroker:
+    """FastStream's broker: the intake's producer and the AsyncAPI document's source."""
+    return KafkaBroker(
+        # FastStream takes a string as one host; "a:9092,b:9092" names two (aiokafka splits it).
+        [server.strip() for server in settings.kafka_bootstrap_servers.split(",")],
+        client_id="knooppunt",
+        # A 202 means the record is on every in-sync replica, and a retried send is never doubled.
+        acks="all",
+        enable_idempotence=True,
+        graceful_timeout=settings.shutdown_grace_s,
+        logger=logging.getLogger("hub.faststream"),  # ours: JSON, propagates to root
+        log_level=logging.DEBUG,  # per-message lines only when asked for: normal operation is quiet
+    )
+
+
+def _specification(broker: KafkaBroker, config: HubConfig, names: TopicNames) -> AsyncAPI:
+    """The AsyncAPI document of every topic the hub writes (``/asyncapi``)."""
+    document_topics(broker, config, names)
+    return AsyncAPI(
+        broker,
+        title="Knooppunt",
+        version=hub.__version__,
+        description="Kafka side of Knooppunt: contract topics in, destination topics out.",
+    )
+
+
 def build_hub(
     settings: Settings, config: HubConfig, announce: bool = False, freeze_heap: bool = False
 ) -> Hub:
@@ -352,17 +378,7 @@ def build_hub(
     """
     authenticator = Authenticator(config)
     metrics = Metrics()
-    broker = KafkaBroker(
-        # FastStream takes a string as one host; "a:9092,b:9092" names two (aiokafka splits it).
-        [server.strip() for server in settings.kafka_bootstrap_servers.split(",")],
-        client_id="knooppunt",
-        # A 202 means the record is on every in-sync replica, and a retried send is never doubled.
-        acks="all",
-        enable_idempotence=True,
-        graceful_timeout=settings.shutdown_grace_s,
-        logger=logging.getLogger("hub.faststream"),  # ours: JSON, propagates to root
-        log_level=logging.DEBUG,  # per-message lines only when asked for: normal operation is quiet
-    )
+    broker = _kafka_broker(settings)
     producer = RecordProducer(settings.kafka_bootstrap_servers)
     attachments = attachments_of(settings)  # opens nothing until the first file
     delivery = DeliveryWorkers(producer, config, metrics, settings.topics, attachments=attachments)
@@ -370,13 +386,7 @@ def build_hub(
     roles = settings.role_set
     lag = _lag_meter(settings, config, metrics)
     consumers = _group_members(settings, config, broker, metrics, delivery)
-    document_topics(broker, config, settings.topics)
-    specification = AsyncAPI(
-        broker,
-        title="Knooppunt",
-        version=hub.__version__,
-        description="Kafka side of Knooppunt: contract topics in, destination topics out.",
-    )
+    specification = _specification(broker, config, settings.topics)
     built: Hub
 
     @asynccontextmanager

@@ -50,7 +50,7 @@ from hub.runtime.consumer_lag import LagMeter
 from hub.runtime.memory import freeze_start_up_heap
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable
 
     from fastapi import FastAPI
 
@@ -222,6 +222,38 @@ def _lag_meter(settings: Settings, config: HubConfig, metrics: Metrics) -> LagMe
 async def _measure_lag(lag: LagMeter | None, interval_s: float) -> None:
     if lag is not None:
         await lag.run(interval_s)
+
+
+STOP_MARGIN_S = 10.0  # beyond the shutdown grace, for leaving a group and closing clients
+
+
+async def _bounded(what: str, stopping: Awaitable[object], grace_s: float) -> None:
+    """Await one step of the shutdown for at most ``grace_s`` + STOP_MARGIN_S: a step that hangs
+    (a client waiting on a broker that went away) is logged and left, so a SIGTERM always ends
+    the process. Offsets not committed then are read again by the next owner: nothing is lost."""
+    try:
+        await asyncio.wait_for(stopping, grace_s + STOP_MARGIN_S)
+    except TimeoutError:
+        log.error("hub_stop_step_timed_out", step=what, after_s=grace_s + STOP_MARGIN_S)
+    except Exception as exc:  # one step failing must not keep the others from stopping
+        log.error("hub_stop_step_failed", step=what, error=redact_text(str(exc)))
+
+
+async def _shut_down(
+    grace_s: float,
+    consumers: list[Consumer],
+    producer: RecordProducer,
+    broker: KafkaBroker,
+    delivery: DeliveryWorkers,
+) -> None:
+    """Each consumer lets its batch in hand finish and commits it, then leaves its group; then
+    the producers and the sinks close. Every step bounded (``_bounded``)."""
+    await asyncio.gather(
+        *(_bounded(f"consumer {c.group_id}", c.stop(grace_s), grace_s) for c in consumers)
+    )
+    await _bounded("producer", producer.stop(), grace_s)
+    await _bounded("intake producer", broker.stop(), grace_s)
+    await _bounded("sinks", delivery.close(), grace_s)
 
 
 async def _cancelled(*tasks: asyncio.Task[None]) -> None:
@@ -417,14 +449,14 @@ def build_hub(
         try:
             yield
         finally:
-            await _cancelled(warming, sweeping, lagging)
+            await _bounded(
+                "background tasks",
+                _cancelled(warming, sweeping, lagging),
+                settings.shutdown_grace_s,
+            )
             authenticator.stop()
-            # Each consumer lets its batch in hand finish and commits it, then leaves its group.
-            await asyncio.gather(*(c.stop(settings.shutdown_grace_s) for c in consumers))
-            await producer.stop()
-            await broker.stop()
-            await delivery.close()
-            await attachments.blobs.close()
+            await _shut_down(settings.shutdown_grace_s, consumers, producer, broker, delivery)
+            await _bounded("blob store", attachments.blobs.close(), settings.shutdown_grace_s)
             log.info("hub_stopped")
 
     app = offline_app(

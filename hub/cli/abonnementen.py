@@ -12,9 +12,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import httpx
+import orjson
 import typer
 
-from hub.delivery.dead_letters import DeadLetterRecord, read_dead_letters, replay, select
+from hub.delivery.dead_letters import (
+    DeadLetterRecord,
+    not_replayed,
+    read_dead_letters,
+    replay,
+    select,
+)
+from hub.delivery.replays import read_replays
 from hub.errors import UsageError
 from hub.kafka.admin import partitions_of
 from hub.notificaties.destinations import destination_name
@@ -57,6 +65,10 @@ async def _read(settings: Settings, tenant: str) -> tuple[list[Abonnement], list
     letters: list[DeadLetterRecord] = []
     if await partitions_of(settings.kafka_bootstrap_servers, [topic]):
         letters = await read_dead_letters(settings.kafka_bootstrap_servers, topic)
+        replays = await read_replays(
+            settings.kafka_bootstrap_servers, settings.topics.dlq_replays()
+        )
+        letters = not_replayed(letters, replays)  # a letter replayed is not waiting any more
     return mine, letters
 
 
@@ -90,7 +102,7 @@ def _summary(abonnement: Abonnement, view: _View) -> dict[str, Any]:
         "id": str(abonnement.id),
         "callbackUrl": abonnement.callback_url,
         "client": abonnement.client,
-        "kanalen": {k.naam: dict(k.filters) for k in abonnement.kanalen},
+        "kanalen": orjson.dumps({k.naam: dict(k.filters) for k in abonnement.kanalen}).decode(),
         "circuit": row["circuit"] if row else "-",
         "delivered": row["delivered"] if row else "-",
         "failed": row["failed"] if row else "-",
@@ -108,7 +120,7 @@ def abonnementen_list(tenant: TenantOption, url: UrlOption = None) -> None:
     view = _view(tenant, url)
     for abonnement in view.abonnementen:
         s = _summary(abonnement, view)
-        kanalen = ",".join(s["kanalen"]) or "-"
+        kanalen = ",".join(k.naam for k in abonnement.kanalen) or "-"
         typer.echo(
             f"{s['id']}  {kanalen:<12} circuit {s['circuit']:<9} delivered {s['delivered']:<5} "
             f"failed {s['failed']:<4} last ok {s['last_delivered_at'][:19]:<19} "
@@ -158,7 +170,8 @@ def abonnementen_replay(
     dry_run: Annotated[bool, typer.Option(help="Only say what would be replayed.")] = False,
 ) -> None:
     """Send the abonnement's dead letters back to its callback (after the subscriber is
-    fixed), like Open Notificaties' resend, for this municipality only."""
+    fixed), like Open Notificaties' resend, for this municipality only. Letters replayed before
+    are not waiting any more and are left (``knooppunt dlq replay --force`` sends them again)."""
     view = _view(tenant, None, with_state=False)
     abonnement = _one(view, tenant, abonnement_id)
     letters = select(view.letters, destination=destination_name(abonnement.id))

@@ -20,7 +20,6 @@ from contracts.errors import ContractError
 from contracts.registry import CONTRACTS, contract_for
 from hub.http.problems import ProblemError
 from hub.notificaties import schemas
-from hub.notificaties.matching import filter_names_consistent
 from hub.notificaties.tenancy import TenantRefusedError, tenant_of_notificatie
 
 if TYPE_CHECKING:
@@ -81,18 +80,14 @@ class NotificatiePublisher:
             raise ProblemError.invalid(refused.field, refused.code, refused.reason) from refused
 
     async def notificatie(self, client: AuthenticatedClient, message: schemas.Message) -> Published:
-        """Publish one notificatie (Open Notificaties' checks: the kanaal exists, the kenmerken
-        fit its filters); returns once Kafka acknowledged it."""
+        """Publish one notificatie; returns once Kafka acknowledged it. The kanaal must exist.
+        Unlike Open Notificaties, kenmerken outside the kanaal's filters are taken: a kanaal is
+        shared by every municipality, and the first to register it must not be able to refuse
+        another's notificaties (nor a newer Open Zaak sending one kenmerk more)."""
         kanaal = self._kanalen.named(message.kanaal)
         if kanaal is None:
             raise ProblemError.invalid(
                 "kanaal", "message_kanaal", "Kanaal met deze naam bestaat niet."
-            )
-        if not filter_names_consistent(kanaal.filters, message.kenmerken):
-            raise ProblemError.invalid(
-                "kenmerken",
-                "kenmerken_inconsistent",
-                f"kenmerken are all or some of the kanaal's filters: {', '.join(kanaal.filters)}",
             )
         tenant = self._tenant(client, message.kenmerken)
         payload = message.model_dump(mode="json", by_alias=True)
@@ -109,6 +104,10 @@ class NotificatiePublisher:
         """Publish a CloudEvent sent in structured (``application/cloudevents+json``) or binary
         (``ce-*`` headers) mode whose type a contract carries; returns the event as received."""
         event = await _read_cloudevent(request)
+        if not event.type.startswith("nl.overheid."):  # only notificaties: never a submission
+            raise ProblemError.invalid(
+                "type", "invalid", "only ZGW notificatie types (nl.overheid.<kanaal>...) here"
+            )
         spec = _spec(event.type, "type")
         if not isinstance(event.data, dict):
             raise ProblemError.invalid("data", "invalid", "the data of the event: a JSON object")

@@ -8,7 +8,9 @@ not act for is refused the same way as one no tenant has, so a client learns not
 hub's other tenants.
 
 An abonnement belongs to the tenants of the client that created it; a client sees (lists,
-reads, changes, removes) an abonnement only when it shares a tenant with it.
+reads, changes, removes) an abonnement only when it acts for every one of those tenants. Sharing
+one is not enough: a client of Amsterdam alone could otherwise point an abonnement of a regional
+supplier (Amsterdam and Rotterdam) at its own callback and receive Rotterdam's notificaties.
 """
 
 from __future__ import annotations
@@ -64,5 +66,6 @@ def tenant_of_notificatie(
 
 
 def may_see(client_tenants: Collection[str], abonnement: Abonnement) -> bool:
-    """Whether a client acting for ``client_tenants`` may see ``abonnement``."""
-    return not set(client_tenants).isdisjoint(abonnement.tenants)
+    """Whether a client acting for ``client_tenants`` may see ``abonnement``: it acts for every
+    tenant the abonnement belongs to."""
+    return set(abonnement.tenants) <= set(client_tenants)

@@ -129,7 +129,7 @@ async def test_a_client_of_several_tenants_publishes_for_the_tenant_of_its_brono
     assert CloudEvent.from_kafka(record.headers, record.value).tenant == "0599"
 
 
-async def test_an_unknown_kanaal_or_kenmerken_outside_its_filters_are_refused_and_nothing_is_sent(
+async def test_an_unknown_kanaal_is_refused_and_kenmerken_outside_its_filters_are_taken(
     hub: tuple[Hub, httpx.AsyncClient], hub_settings: Settings
 ) -> None:
     _, http = hub
@@ -139,11 +139,58 @@ async def test_an_unknown_kanaal_or_kenmerken_outside_its_filters_are_refused_an
     assert [(p["name"], p["code"]) for p in unknown.json()["invalidParams"]] == [
         ("kanaal", "message_kanaal")
     ]
-    await _kanaal(http, ["bronorganisatie", "zaaktype"])
-    mixed = notificatie(bronorganisatie="000363000", vertrouwelijkheid="openbaar")
-    refused = await http.post("/api/v1/notificaties", json=mixed, headers=auth("openzaak-0363"))
-    assert [p["name"] for p in refused.json()["invalidParams"]] == ["kenmerken"]
     topic = f"{hub_settings.topic_prefix}nl.overheid.zaken.v1"
+    assert await read_topics(hub_settings.kafka_bootstrap_servers, [topic], 0, timeout_s=1) == []
+    # A kanaal is shared by every municipality: the filters its first registrant gave must not
+    # refuse another's notificaties (a new user's trial: 0363 blocked 0599's besluiten).
+    await _kanaal(http, ["bronorganisatie", "zaaktype"])
+    mixed = notificatie(bronorganisatie="000599000", vertrouwelijkheid="openbaar")
+    taken = await http.post("/api/v1/notificaties", json=mixed, headers=auth("openzaak-regio"))
+    assert taken.status_code == 201, taken.text
+    (record,) = await read_topics(hub_settings.kafka_bootstrap_servers, [topic], 1)
+    assert orjson.loads(record.value)["kenmerken"]["vertrouwelijkheid"] == "openbaar"
+
+
+async def test_bodies_are_checked_after_the_token_bounded_and_i_json(
+    hub: tuple[Hub, httpx.AsyncClient],
+) -> None:
+    _, http = hub
+    json = {"Content-Type": "application/json"}
+    for path in ("/api/v1/notificaties", "/api/v1/abonnement", "/api/v1/kanaal"):
+        anonymous = await http.post(path, content=b"{", headers=json)
+        assert anonymous.status_code == 401, path  # not the body's 400: no token, no hints
+    big = b'{"kanaal": "' + b"x" * 1_000_001 + b'"}'
+    too_large = await http.post(
+        "/api/v1/notificaties", content=big, headers={**json, **auth("openzaak-0363")}
+    )
+    assert too_large.status_code == 413
+    twice = b'{"kanaal": "documenten", "kanaal": "zaken"}'
+    refused = await http.post(
+        "/api/v1/notificaties", content=twice, headers={**json, **auth("openzaak-0363")}
+    )
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "invalid_json"
+
+
+async def test_a_cloudevent_of_another_kind_than_a_notificatie_is_refused(
+    hub: tuple[Hub, httpx.AsyncClient], hub_settings: Settings
+) -> None:
+    _, http = hub
+    submission = {
+        "specversion": "1.0",
+        "type": "nl.gemeente.formulier.ingediend",
+        "source": "urn:x",
+        "id": "1",
+        "data": {"form": {"id": "x"}},
+    }
+    refused = await http.post(
+        "/api/v1/cloudevents",
+        content=orjson.dumps(submission),
+        headers={"Content-Type": "application/cloudevents+json", **auth("openzaak-0363")},
+    )
+    assert refused.status_code == 400
+    assert [p["name"] for p in refused.json()["invalidParams"]] == ["type"]
+    topic = f"{hub_settings.topic_prefix}nl.gemeente.formulier.ingediend.v2"
     assert await read_topics(hub_settings.kafka_bootstrap_servers, [topic], 0, timeout_s=1) == []
 
 

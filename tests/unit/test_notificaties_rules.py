@@ -145,10 +145,15 @@ def test_a_client_of_several_tenants_names_one_by_its_rsin() -> None:
     assert others.value == unknown.value  # nothing told about the hub's other tenants
 
 
-def test_an_abonnement_is_seen_by_clients_sharing_a_tenant() -> None:
+def test_an_abonnement_is_seen_only_by_clients_of_all_its_tenants() -> None:
     abonnement = _abonnement(("0363", "0599"))
-    assert may_see(["0599"], abonnement)
+    assert may_see(["0363", "0599"], abonnement)
+    assert may_see(["0014", "0363", "0599"], abonnement)
+    # A client of one of them could otherwise point it at its own callback and get the
+    # other municipality's notificaties (found by a new user's trial).
+    assert not may_see(["0599"], abonnement)
     assert not may_see(["0014"], abonnement)
+    assert may_see(["0599"], _abonnement(("0599",)))
 
 
 def test_records_round_trip_and_foreign_ones_are_refused() -> None:

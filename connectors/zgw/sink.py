@@ -8,6 +8,7 @@ import asyncio
 import base64
 import binascii
 import hashlib
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -344,7 +345,16 @@ class ZgwSink:
         try:
             await self._steps(delivery, submission, done)
         except _StepFailedError as exc:
-            return _with_progress(exc.failure, done)
+            failure = exc.failure
+            if isinstance(failure, Permanent) and _refuses_catalogue(failure.reason):
+                # The Zaken or Documenten API no longer knows the zaaktype, roltype or
+                # informatieobjecttype kept since the day's lookup (a catalogue rebuilt, a
+                # zaaksysteem restored): look them up again, and try again.
+                self._types = None
+                failure = Retryable(
+                    f"{failure.reason}; the zaaktype is looked up again", failure.code
+                )
+            return _with_progress(failure, done)
         ident = identificatie(self.config.identificatie_prefix, delivery.step_key("zaak"))
         return Delivered({"zaak": done["zaak"], "identificatie": ident})
 
@@ -360,6 +370,15 @@ class ZgwSink:
     async def close(self) -> None:
         """Close the HTTP client and its connections; the sink is not used afterwards."""
         await self._client.aclose()
+
+
+_CATALOGUE_FIELDS = re.compile(r"\((?:.*[ ,])?(zaaktype|roltype|informatieobjecttype): ")
+
+
+def _refuses_catalogue(reason: str) -> bool:
+    """Whether a refusal's reason names a field whose value came from the Catalogi API (the
+    ``(name: code, ...)`` part that connectors.sdk.http.invalid_params writes)."""
+    return _CATALOGUE_FIELDS.search(reason) is not None
 
 
 def _today() -> date:

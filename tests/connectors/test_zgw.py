@@ -523,3 +523,30 @@ async def test_the_submission_document_can_be_left_out_and_its_step_is_named(zgw
     without = await _deliver(_sink(zgw, submission_document=False), _delivery(_payload([])))
     assert isinstance(without, Delivered)
     assert _counts(zgw) == (1, 1, 0, 0)
+
+
+async def test_a_zaaktype_the_zaaksysteem_no_longer_knows_is_looked_up_again(zgw: FakeZgw) -> None:
+    before = zgw.add_zaaktype("PARKEERVERGUNNING")
+    sink = _sink(zgw, before)
+    await sink.open()
+    try:
+        first = await sink.deliver(_delivery(_payload([])))
+        # The zaaksysteem is rebuilt: the same zaaktype under a new url (a new user's trial:
+        # every delivery was a dead letter until midnight, the old url being kept all day).
+        iot_id = before["informatieobjecttypen"][0].rsplit("/", 1)[1]
+        zgw.zaaktypen.clear()
+        zgw.roltypen.clear()
+        after = zgw.add_zaaktype("PARKEERVERGUNNING", informatieobjecttype_id=iot_id)
+        refused = await sink.deliver(_delivery(_payload([]), event_id=OTHER_EVENT))
+        again = await sink.deliver(
+            _delivery(_payload([]), event_id=OTHER_EVENT, attempt=2, progress=refused.progress)
+            if isinstance(refused, Retryable)
+            else _delivery(_payload([]), event_id=OTHER_EVENT, attempt=2)
+        )
+    finally:
+        await sink.close()
+    assert isinstance(first, Delivered)
+    assert isinstance(refused, Retryable), refused
+    assert "looked up again" in refused.reason
+    assert isinstance(again, Delivered), again
+    assert [z["zaaktype"] for z in zgw.stored("zaken")] == [before["url"], after["url"]]

@@ -94,6 +94,7 @@ async def test_one_submission_reaches_all_four_back_offices_as_their_protocols_e
     # every message's elements and their order against the schema before storing it).
     [stuf_zaak] = offices.stuf_zds.zaken
     assert stuf_zaak["zaaktype"] == STUF_ZAAKTYPE
+    assert stuf_zaak["identificatie"].startswith("KNP")  # the hub's: a replay makes no second
     assert stuf_zaak["initiator"]["bsn"] == VALID_BSN
     assert stuf_zaak["zender"]["applicatie"] == "KNOOPPUNT"
     assert stuf_zaak["ontvanger"]["applicatie"] == "ZAAKSYSTEEM"

@@ -26,7 +26,12 @@ from hub.delivery.replays import ReplayRecord, ensure_replays_topic, write_repla
 from hub.errors import UsageError
 from hub.kafka.admin import partitions_of
 from hub.kafka.headers import text_headers
-from hub.observability.redaction import declared_personal_data, redact, redact_declared
+from hub.observability.redaction import (
+    declared_personal_data,
+    redact,
+    redact_declared,
+    redact_shown,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -112,7 +117,7 @@ class DeadLetterRecord:
             "key": (self.key or b"").decode("utf-8", "replace"),
             "headers": redact(_shown_headers(self.raw_headers)),
             "attempts": [a.as_json() for a in self.attempt_log],
-            "payload": redact(redact_declared(payload, declared)),
+            "payload": redact_shown(redact_declared(payload, declared)),
         }
 
     @property

@@ -1,7 +1,11 @@
 """Keep personal data out of logs and shown payloads: pure functions.
 
 ``redact`` works on any value by key name and the BSN 11-proef; ``redact_declared`` blanks the
-fields a contract declares personal data (contracts.personal_data), whatever their name.
+fields a contract declares personal data (contracts.personal_data), whatever their name;
+``redact_shown`` is for a payload shown to an operator (``knooppunt dlq show``, the console),
+whose free-form fields (a form's ``values``) hold whatever a citizen typed: it also blanks keys
+that look like personal data in any spelling (``voornaam``, ``e-mailadres``, ``iban``...) and
+e-mail addresses, phone numbers and IBANs inside any text.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ __all__ = [
     "declared_personal_data",
     "redact",
     "redact_declared",
+    "redact_shown",
     "redact_text",
 ]
 
@@ -122,3 +127,46 @@ def declared_personal_data(
         for spec in specs or versions_of(event_type)
         for path, kind in personal_data_paths(spec).items()
     }
+
+
+# Parts of a key (lowercase, without '-', '_', ' ' and '.') that name personal data, in Dutch
+# and English: a form's own field names are free (voornaam, e-mailadres, telefoonnummer...).
+PERSONAL_KEY_PARTS = (
+    "naam", "name", "voorletter", "tussenvoegsel", "geslacht", "gender",
+    "email", "mail", "telefoon", "phone", "mobiel", "mobile", "gsm",
+    "adres", "address", "straat", "street", "huisnummer", "postcode", "zipcode", "woonplaats",
+    "geboorte", "birth", "leeftijd", "nationaliteit",
+    "iban", "rekening", "bankaccount",
+    "bsn", "kvk", "burgerservice", "sofinummer", "paspoort", "passport", "rijbewijs",
+)  # fmt: skip
+_EMAIL = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[A-Za-z]{2,}")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}[ ]?[A-Z]{4}[ ]?(?:\d{4}[ ]?){2}\d{2,4}\b")
+_PHONE = re.compile(r"(?<![\d+])(?:\+31|0031|0)[\s-]?\(?\d\)?(?:[\s-]?\d){8}(?!\d)")
+
+
+def _personal_key(key: str) -> bool:
+    flat = re.sub(r"[-_ .]", "", key.lower())
+    return flat in SENSITIVE_KEYS or any(part in flat for part in PERSONAL_KEY_PARTS)
+
+
+def _redact_patterns(text: str) -> str:
+    for pattern in (_EMAIL, _IBAN, _PHONE):
+        text = pattern.sub(REDACTED, text)
+    return redact_text(text)
+
+
+def redact_shown(value: Any, key: str | None = None) -> Any:
+    """A copy of ``value`` fit to show an operator: every key that looks like personal data
+    (``PERSONAL_KEY_PARTS``) blanked, and e-mail addresses, Dutch phone numbers, IBANs and BSNs
+    inside any text replaced, at any depth."""
+    if key is not None and _personal_key(key):
+        return REDACTED
+    if isinstance(value, str):
+        return _redact_patterns(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _redact_patterns(str(value)) if len(str(value)) in (9, 10, 11) else value
+    if isinstance(value, dict):
+        return {k: redact_shown(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_shown(v) for v in value]
+    return value

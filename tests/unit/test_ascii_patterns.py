@@ -25,6 +25,14 @@ _RE_FUNCTIONS = {"compile", "match", "fullmatch", "search", "sub", "subn", "find
 ALLOWED = {
     ("hub/observability/redaction.py", r"(?<!\d)\d{9}(?!\d)"): "masks nine-digit runs in log "
     "text: any script's digits is the safer side for redaction",
+    (
+        "hub/observability/redaction.py",
+        r"\b[A-Z]{2}\d{2}[ ]?[A-Z]{4}[ ]?(?:\d{4}[ ]?){2}\d{2,4}\b",
+    ): "masks IBANs in shown payloads: any script's digits is the safer side for redaction",
+    (
+        "hub/observability/redaction.py",
+        r"(?<![\d+])(?:\+31|0031|0)[\s-]?\(?\d\)?(?:[\s-]?\d){8}(?!\d)",
+    ): "masks phone numbers in shown payloads: any script's digits is the safer side for redaction",
     ("contracts/formulier/v1.py", r"^[\w.+-]+/[\w.+-]+$"): "published in v1's schema, where "
     "(ECMA-262) \\w is ASCII; the field also has the ascii_text validator",
 }

@@ -70,7 +70,8 @@ class EngineTarget:
 
 
 # What one attempt came to, for the breaker: "delivered", "failed" (the back office did not
-# take it: counts toward opening the circuit; the event went to a retry tier), "held" (a probe
+# take it: counts toward opening the circuit; the event went to a retry tier), "throttled" (it
+# asked to be called less, HTTP 429: to a retry tier, the circuit untouched), "held" (a probe
 # of a half-open circuit failed: the event stays where it is, waiting for the next probe) or
 # "refused" (permanent, quarantined, unreadable: about the event, not the back office).
 AttemptResult = str

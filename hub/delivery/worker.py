@@ -404,7 +404,9 @@ class DeliveryWorkers:
         self.metrics.attempt_seconds.labels(target.destination, outcome).observe(seconds)
         if not isinstance(delivered, Delivered):
             code = delivered.code or ""
-            self.metrics.failures.labels(target.tenant, target.destination, self.codes(code)).inc()
+            if not isinstance(delivered, Throttled):  # asked to slow down: not a failure
+                failures = self.metrics.failures
+                failures.labels(target.tenant, target.destination, self.codes(code)).inc()
             if hold and not isinstance(delivered, Permanent):
                 return "held"
             attempt = AttemptRecord(
@@ -412,6 +414,8 @@ class DeliveryWorkers:
             )
             history = replace(history, attempt_log=(*history.attempt_log, attempt))
             await self._failed(record, history, delivered, target, event)
+            if isinstance(delivered, Throttled):
+                return "throttled"  # the back office is fine: its circuit stays as it is
             return "refused" if isinstance(delivered, Permanent) else "failed"
         if target.tenant in self.oins and reports_outcome(event):  # acked before the commit
             await self._report(
@@ -556,6 +560,7 @@ class DeliveryWorkers:
             "delivery_dead_lettered",
             tenant=tenant,
             destination=history.destination,
+            event_id=event.id if event is not None else None,
             attempts=history.attempts,
             reason=reason,
             error_class=type(error).__name__,

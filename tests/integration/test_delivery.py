@@ -288,3 +288,43 @@ async def test_every_failed_attempt_is_recorded_in_the_dead_letter_and_in_metric
     timed = "knooppunt_delivery_attempt_seconds_count"
     assert metric_value(exposition, timed, destination="zaken", outcome="retryable") == 2.0
     assert metric_value(exposition, timed, destination="zaken", outcome="permanent") == 1.0
+
+
+async def test_a_back_office_that_throttles_is_retried_without_opening_its_circuit(
+    hub_settings: Settings, backoffice: FakeBackOffice
+) -> None:
+    backoffice.script("zaken", fail_first=3, fail_status=429, retry_after="1")
+    config = hub_config(
+        [tenant_entry("0363", {"zaken": backoffice.url("zaken")})],
+        [form_route("0363", "aanvraag", ["zaken"])],
+    )
+    config = config.model_copy(
+        update={
+            "delivery": config.delivery.model_copy(
+                update={"circuit_failures": 2, "circuit_break": "10m"}
+            )
+        }
+    )
+    circuits: list[str] = []
+    async with running_hub(hub_settings, config) as (hub, http):
+        await wait_ready(http)
+        sent = await http.post(
+            "/api/v1/tenants/0363/submissions", json=submission("aanvraag"), headers=AUTH
+        )
+        assert sent.status_code == 202
+        assert hub.delivery is not None
+        status = hub.delivery.status
+
+        def delivered() -> bool:
+            circuits.extend(s.circuit for s in status())
+            return len(backoffice.accepted("zaken")) == 1
+
+        await until(delivered, timeout_s=60)
+        exposition = (await http.get("/metrics")).text
+    assert [r.status for r in backoffice.received("zaken")] == [429, 429, 429, 201]
+    assert set(circuits) == {"closed"}  # 3 x 429 with circuit_failures 2: never opened
+    labels = {"tenant": "0363", "destination": "zaken"}
+    assert (
+        metric_value(exposition, "knooppunt_deliveries_total", outcome="throttled", **labels) == 3
+    )
+    assert metric_value(exposition, "knooppunt_delivery_failures_total", code="429", **labels) == 0

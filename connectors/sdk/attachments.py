@@ -45,3 +45,9 @@ class AttachmentStore(Protocol):
         """The bytes behind ``url`` (a reference ``store`` returned for ``tenant``). Raises
         LookupError when there are none (removed after their retention, or another tenant's)."""
         ...
+
+    async def has(self, tenant: str, url: str) -> bool:
+        """Whether there are bytes behind ``url`` for ``tenant``, without reading them (a sink
+        checks every attachment before it makes anything). Raises when the store does not
+        answer."""
+        ...

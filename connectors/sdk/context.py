@@ -10,6 +10,7 @@ counts under a fixed ``name`` and an ``outcome`` from a short list it chose, nev
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -79,6 +80,20 @@ class ConnectorContext:
         if sha256 is not None and hashlib.sha256(content).hexdigest() != sha256.lower():
             raise ValueError(f"the attachment at {url} does not match its sha256")
         return content
+
+    async def missing_attachments(self, attachments: Sequence[Mapping[str, object]]) -> list[int]:
+        """The numbers (from 1) of the ``attachments`` (a submission's: ``url``, optional
+        ``inline_base64``) that are neither inline nor in the hub's store: a multi-step sink asks
+        before its first step, so a file it can never read is refused before a zaak is made.
+        Raises when the store does not answer (a retryable failure)."""
+        missing = []
+        for number, attachment in enumerate(attachments, 1):
+            if attachment.get("inline_base64") is not None:
+                continue
+            url = str(attachment.get("url", ""))
+            if self.attachments is None or not await self.attachments.has(self.tenant.id, url):
+                missing.append(number)
+        return missing
 
     @property
     def http(self) -> HttpClients:

@@ -75,6 +75,13 @@ class MemoryAttachments:
             raise LookupError(url)
         return self.kept[digest]
 
+    async def has(self, tenant: str, url: str) -> bool:
+        try:
+            await self.read(tenant, url)
+        except LookupError:
+            return False
+        return True
+
 
 def _context(
     recorded: _Recorded, config: Any, attachments: AttachmentStore | None = None

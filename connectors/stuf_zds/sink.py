@@ -271,6 +271,18 @@ class StufZdsSink:
         self, delivery: Delivery, submission: dict[str, Any], done: dict[str, str]
     ) -> None:
         """Make what ``done`` does not name yet, recording each identificatie and step in it."""
+        if "zaak" not in done:  # every attachment readable, or nothing is made
+            try:
+                missing = await self._context.missing_attachments(submission["attachments"])
+            except Exception as exc:  # the hub's store (a folder, S3) did not answer
+                raise _StepFailedError(
+                    Retryable(f"bijlagen: attachment store unavailable: {type(exc).__name__}")
+                ) from None
+            if missing:
+                numbers = ", ".join(str(n) for n in missing)
+                raise _StepFailedError(
+                    Permanent(f"bijlage {numbers}: the hub does not have it; nothing was made")
+                )
         zaak = await self._zaak(delivery, submission, done)
         data = (
             self.config.documenttype,

@@ -306,12 +306,31 @@ class ZgwSink:
             return found
         return await self._made(step, url, {"zaak": zaak, "informatieobject": document})
 
+    async def _all_attachments_there(self, submission: dict[str, Any]) -> None:
+        """Before the first step: every attachment must be inline or in the hub's store, or
+        nothing is made (a zaak with documents missing for ever helps no one)."""
+        try:
+            missing = await self._context.missing_attachments(submission["attachments"])
+        except Exception as exc:  # the hub's store (a folder, S3) did not answer
+            raise _StepFailedError(
+                Retryable(f"attachments: attachment store unavailable: {type(exc).__name__}")
+            ) from None
+        if missing:
+            numbers = ", ".join(str(n) for n in missing)
+            raise _StepFailedError(
+                Permanent(
+                    f"document {numbers}: the hub does not have the attachment (sent by a "
+                    "reference the hub does not keep); nothing was made"
+                )
+            )
+
     async def _steps(
         self, delivery: Delivery, submission: dict[str, Any], done: dict[str, str]
     ) -> None:
         """Make what ``done`` does not name yet, recording each made thing in ``done``."""
         types = await self._types_in_force()
         if "zaak" not in done:
+            await self._all_attachments_there(submission)
             done["zaak"] = await self._zaak(delivery, submission, types)
         initiator = initiator_rol(submission["authentication"].get("legal_subject"))
         if initiator is not None and "rol" not in done:

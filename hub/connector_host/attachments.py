@@ -69,6 +69,19 @@ class HubAttachments:
             self.url_of(tenant, blob.sha256), blob.sha256, blob.size, blob.content_type
         )
 
+    async def has(self, tenant: str, url: str) -> bool:
+        """Whether this hub keeps bytes at ``url`` for ``tenant`` (their size and type looked
+        up, not the bytes); raises BlobStoreUnavailableError when the store does not answer."""
+        prefix = self.url_of(tenant, "")
+        key = attachment_key(tenant, url.removeprefix(prefix)) if url.startswith(prefix) else None
+        if key is None:
+            return False
+        try:
+            await self.blobs.stat(key)
+        except BlobNotFoundError:
+            return False
+        return True
+
     async def read(self, tenant: str, url: str) -> bytes:
         """The bytes of ``url``; LookupError when it is not this hub's attachment of ``tenant``
         or there are none."""

@@ -419,6 +419,9 @@ class _BrokenStore:
     async def read(self, tenant: str, url: str) -> bytes:
         raise OSError("the bucket does not answer")
 
+    async def has(self, tenant: str, url: str) -> bool:
+        raise OSError("the bucket does not answer")
+
 
 async def test_an_attachment_store_that_does_not_answer_is_retryable(
     smtp: FakeSmtp, tmp_path: Path

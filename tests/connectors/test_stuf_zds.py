@@ -587,4 +587,5 @@ async def test_an_attachment_in_the_hubs_store_arrives_and_a_missing_one_is_perm
 
     assert isinstance(delivered, Delivered), delivered
     assert zds.documenten[1]["inhoud"] == PDF
-    assert refused == Permanent("bijlage 1: the hub does not have it")
+    assert refused == Permanent("bijlage 1: the hub does not have it; nothing was made")
+    assert len(zds.zaken) == 1  # the first delivery's: the refused one made nothing

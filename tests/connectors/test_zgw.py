@@ -405,11 +405,16 @@ async def test_an_attachment_the_hub_does_not_have_is_permanent(
     store, stored = await _stored_attachment(tmp_path, b"%PDF-1.7")
     missing = {**stored, "url": "http://hub.example/attachments/0363/unknown"}
 
-    sink = _sink(zgw, attachments=store, submission_document=False)
-    outcome = await _deliver(sink, _delivery(_payload([missing])))
+    sink = _sink(zgw, attachments=store)
+    outcome = await _deliver(sink, _delivery(_payload([_inline("a.png", PHOTO), missing])))
 
-    assert outcome == Permanent("document 1: the hub does not have the attachment")
-    assert len(zgw.stored("enkelvoudiginformatieobjecten")) == 0
+    assert outcome == Permanent(
+        "document 2: the hub does not have the attachment (sent by a reference the hub does not "
+        "keep); nothing was made"
+    )
+    # Refused before the first step: no zaak waiting for a document that can never come (a
+    # new user's trial found the zaak and the submission's document made, then a dead letter).
+    assert _counts(zgw) == (0, 0, 0, 0)
 
 
 async def test_the_zaaktype_in_force_is_used(zgw: FakeZgw) -> None:
@@ -550,3 +555,13 @@ async def test_a_zaaktype_the_zaaksysteem_no_longer_knows_is_looked_up_again(zgw
     assert "looked up again" in refused.reason
     assert isinstance(again, Delivered), again
     assert [z["zaaktype"] for z in zgw.stored("zaken")] == [before["url"], after["url"]]
+
+
+async def test_the_hubs_store_says_which_attachments_it_has_without_reading_them(
+    tmp_path: Path,
+) -> None:
+    store, stored = await _stored_attachment(tmp_path, b"%PDF-1.7")
+    assert await store.has(TENANT.id, stored["url"])
+    assert not await store.has("0599", stored["url"])  # another tenant's url: not there
+    assert not await store.has(TENANT.id, stored["url"][:-1] + "0")
+    assert not await store.has(TENANT.id, "https://formulieren.example/files/x.pdf")

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from connectors.sdk import HttpResponse
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "initiator_rol",
     "listed",
     "made_url",
+    "multipart_form",
     "rol_body",
     "submission_file",
     "taal",
@@ -153,8 +156,10 @@ def document_body(
     content_type: str,
     content: bytes,
     vertrouwelijkheid: str | None,
+    in_parts: bool = False,
 ) -> dict[str, Any]:
-    """The EnkelvoudigInformatieObject to POST, ``inhoud`` the content in base64."""
+    """The EnkelvoudigInformatieObject to POST, ``inhoud`` the content in base64; ``in_parts``:
+    ``inhoud`` null, the content to follow in bestandsdelen (Documenten API 1.1+)."""
     body: dict[str, Any] = {
         "identificatie": ident,
         "bronorganisatie": bronorganisatie,
@@ -166,7 +171,7 @@ def document_body(
         "taal": taal(language),
         "bestandsnaam": titel[:255],
         "bestandsomvang": len(content),
-        "inhoud": base64.b64encode(content).decode("ascii"),
+        "inhoud": None if in_parts else base64.b64encode(content).decode("ascii"),
         "informatieobjecttype": informatieobjecttype,
         "indicatieGebruiksrecht": False,
     }
@@ -197,3 +202,25 @@ def submission_file(submission: dict[str, Any]) -> dict[str, Any]:
         "sha256": hashlib.sha256(content).hexdigest(),
         "inline_base64": base64.b64encode(content).decode("ascii"),
     }
+
+
+def multipart_form(
+    fields: Mapping[str, str], file_field: str, filename: str, content: bytes, content_type: str
+) -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body (RFC 7578) of text ``fields`` and one file; the body and
+    its Content-Type. The file name is made plain ASCII (quotes, line breaks and anything
+    outside printable ASCII become ``_``): it names the part, and a header may not carry more."""
+    boundary = uuid.uuid4().hex
+    safe = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename) or "bestand"
+    head: list[str] = []
+    for name, value in fields.items():
+        head += [f"--{boundary}", f'Content-Disposition: form-data; name="{name}"', "", value]
+    head += [
+        f"--{boundary}",
+        f'Content-Disposition: form-data; name="{file_field}"; filename="{safe}"',
+        f"Content-Type: {content_type}",
+        "",
+        "",
+    ]
+    body = "\r\n".join(head).encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"

@@ -57,6 +57,15 @@ class ZgwConfig(BaseModel):
         "JSON (inzending-<reference>.json; attachments named with size and sha256, their "
         "content in their own documents), as Open Formulieren keeps its submission report.",
     )
+    bestandsdelen_above_bytes: int | None = Field(
+        None,
+        ge=1,
+        le=1 << 40,
+        description="Send a file larger than this many bytes in bestandsdelen (Documenten API "
+        "1.1+: the document created without inhoud and locked, each part PUT as "
+        "multipart/form-data, then unlocked) instead of inline as base64, which holds the "
+        "file and 4/3 of it in memory at once; none: every file inline (Documenten API 1.0).",
+    )
     auteur: str = Field(
         "Knooppunt", min_length=1, max_length=200, description="auteur of each document."
     )

@@ -35,6 +35,7 @@ from connectors.zgw.api import (
     initiator_rol,
     listed,
     made_url,
+    multipart_form,
     rol_body,
     submission_file,
     zaak_body,
@@ -111,16 +112,17 @@ class ZgwSink:
         url: str,
         body: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
     ) -> HttpResponse:
         """The 2xx answer; raises _StepFailedError with the classified failure, its reason naming
-        ``step`` (and, for a refusal, the fields the API refused, never their values)."""
+        ``step`` (and, for a refusal, the fields the API refused, never their values). ``raw``:
+        a body already encoded, its Content-Type in ``headers``."""
         sent = dict(headers or {})
         if body is not None:
             sent["Content-Type"] = "application/json"
+            raw = orjson.dumps(body)
         try:
-            response = await self._client.request(
-                method, url, body=None if body is None else orjson.dumps(body), headers=sent
-            )
+            response = await self._client.request(method, url, body=raw, headers=sent)
         except SecretMissingError as exc:
             raise _StepFailedError(Permanent(f"{exc} (auth.secret_env)")) from None
         except HttpError as exc:
@@ -271,6 +273,7 @@ class ZgwSink:
         number: int | str,
         attachment: dict[str, Any],
         submission: dict[str, Any],
+        done: dict[str, str],
     ) -> str:
         step = f"document {number}"
         ident = identificatie(
@@ -278,10 +281,14 @@ class ZgwSink:
         )
         query = urlencode({"bronorganisatie": self._rsin, "identificatie": ident})
         url = f"{self._documenten}/enkelvoudiginformatieobjecten"
-        found = await self._first(step, f"{url}?{query}")
-        if found is not None:
-            return found
+        found = await self._found(step, f"{url}?{query}")
+        if found is not None and not found.get("locked"):
+            return _listed_url(found)
         content = await self._content(number, attachment)
+        if found is not None:  # made in parts by an earlier attempt, not unlocked yet
+            return await self._resume_upload(step, number, found, content, attachment, done)
+        limit = self.config.bestandsdelen_above_bytes
+        in_parts = limit is not None and len(content) > limit
         body = document_body(
             ident=ident,
             bronorganisatie=self._rsin,
@@ -293,8 +300,94 @@ class ZgwSink:
             content_type=str(attachment["content_type"]),
             content=content,
             vertrouwelijkheid=self.config.vertrouwelijkheidaanduiding,
+            in_parts=in_parts,
         )
-        return await self._made(step, url, body)
+        if not in_parts:
+            return await self._made(step, url, body)
+        created = await self._call(step, "POST", url, body)
+        try:
+            made, lock, parts = _locked_document(created.json())
+        except (ValueError, KeyError, TypeError) as exc:
+            raise _StepFailedError(
+                Permanent(
+                    f"{step}: no bestandsdelen in the answer ({exc}); the Documenten API "
+                    "may be 1.0: set bestandsdelen_above_bytes to none"
+                )
+            ) from None
+        done[f"upload:{number}"] = f"{made} {lock}"  # before the parts: a retry goes on
+        await self._upload(step, made, lock, parts, content, attachment)
+        return made
+
+    async def _found(self, step: str, url: str) -> dict[str, Any] | None:
+        """The first object a list lookup finds, None when it finds none."""
+        answer = await self._call(step, "GET", url)
+        try:
+            results = listed(answer)
+        except ValueError as exc:
+            raise _StepFailedError(Permanent(f"{step}: lookup: {exc}")) from None
+        first = results[0] if results else None
+        return first if isinstance(first, dict) else None
+
+    async def _resume_upload(
+        self,
+        step: str,
+        number: int | str,
+        found: dict[str, Any],
+        content: bytes,
+        attachment: dict[str, Any],
+        done: dict[str, str],
+    ) -> str:
+        made = _listed_url(found)
+        upload = done.get(f"upload:{number}", "")
+        if not upload.startswith(f"{made} "):
+            raise _StepFailedError(
+                Permanent(
+                    f"{step}: the document is locked by an upload whose lock is lost (the hub "
+                    "stopped between making it and its parts); unlock it in the zaaksysteem "
+                    "(scope documenten.geforceerd-unlock) and replay"
+                )
+            )
+        lock = upload.split(" ", 1)[1]
+        await self._upload(
+            step, made, lock, list(found.get("bestandsdelen") or []), content, attachment
+        )
+        return made
+
+    async def _upload(
+        self,
+        step: str,
+        document: str,
+        lock: str,
+        parts: list[dict[str, Any]],
+        content: bytes,
+        attachment: dict[str, Any],
+    ) -> None:
+        """PUT each bestandsdeel not done yet (its bytes at its place, by volgnummer), then
+        unlock the document: its parts become its content (Documenten API 1.1+)."""
+        if sum(int(p["omvang"]) for p in parts) != len(content):
+            raise _StepFailedError(
+                Permanent(f"{step}: the bestandsdelen do not add up to the file's size")
+            )
+        offset = 0
+        for part in sorted(parts, key=lambda p: int(p["volgnummer"])):
+            size = int(part["omvang"])
+            if not part.get("voltooid"):
+                body, content_type = multipart_form(
+                    {"lock": lock},
+                    "inhoud",
+                    str(attachment["name"]),
+                    content[offset : offset + size],
+                    str(attachment["content_type"]),
+                )
+                await self._call(
+                    f"{step} deel {part['volgnummer']}",
+                    "PUT",
+                    str(part["url"]),
+                    headers={"Content-Type": content_type},
+                    raw=body,
+                )
+            offset += size
+        await self._call(f"{step} unlock", "POST", f"{document}/unlock", {"lock": lock})
 
     async def _link(self, number: int | str, zaak: str, document: str) -> str:
         step = f"link {number}"
@@ -339,7 +432,7 @@ class ZgwSink:
             done["rol"] = await self._rol(done["zaak"], types.roltype, *initiator)
         if self.config.submission_document and "document:inzending" not in done:
             done["document:inzending"] = await self._document(
-                delivery, "inzending", submission_file(submission), submission
+                delivery, "inzending", submission_file(submission), submission, done
             )
         if self.config.submission_document and "link:inzending" not in done:
             done["link:inzending"] = await self._link(
@@ -348,7 +441,7 @@ class ZgwSink:
         for number, attachment in enumerate(submission["attachments"], 1):
             if f"document:{number}" not in done:
                 done[f"document:{number}"] = await self._document(
-                    delivery, number, attachment, submission
+                    delivery, number, attachment, submission, done
                 )
             if f"link:{number}" not in done:
                 done[f"link:{number}"] = await self._link(
@@ -408,6 +501,17 @@ def _submitted(submission: dict[str, Any]) -> date:
     """The day the form was submitted (in the submitter's offset): the zaak's startdatum and
     the documents' creatiedatum, the same on every attempt."""
     return datetime.fromisoformat(str(submission["submitted_at"])).date()
+
+
+def _locked_document(answer: Any) -> tuple[str, str, list[dict[str, Any]]]:
+    """A document made for bestandsdelen: its url, its lock and its parts (ValueError,
+    KeyError or TypeError when the answer has none of them)."""
+    url, lock, parts = answer["url"], answer["lock"], answer["bestandsdelen"]
+    if not (isinstance(url, str) and isinstance(lock, str) and lock and isinstance(parts, list)):
+        raise ValueError("url, lock and bestandsdelen expected")
+    if not parts or not all(isinstance(p, dict) and "url" in p and "omvang" in p for p in parts):
+        raise ValueError("no bestandsdelen")
+    return url, lock, parts
 
 
 def _listed_url(found: dict[str, Any]) -> str:

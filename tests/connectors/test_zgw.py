@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import copy
+import email
+import email.policy
 import hashlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -36,6 +38,7 @@ from connectors.sdk.conformance import SinkConformance
 from connectors.zgw import SPEC as ZGW
 from connectors.zgw import ZgwConfig, ZgwSink
 from connectors.zgw import sink as zgw_sink
+from connectors.zgw.api import multipart_form
 from connectors.zgw.sink import build
 from contracts.cloudevents import source_urn
 from contracts.events import build_event
@@ -565,3 +568,72 @@ async def test_the_hubs_store_says_which_attachments_it_has_without_reading_them
     assert not await store.has("0599", stored["url"])  # another tenant's url: not there
     assert not await store.has(TENANT.id, stored["url"][:-1] + "0")
     assert not await store.has(TENANT.id, "https://formulieren.example/files/x.pdf")
+
+
+BIG = bytes(range(256)) * 4000  # 1,024,000 bytes
+
+
+async def test_a_large_file_goes_in_bestandsdelen_and_is_whole_after_the_unlock(
+    zgw: FakeZgw, tmp_path: Path
+) -> None:
+    zgw.add_zaaktype("PARKEERVERGUNNING")
+    zgw.bestandsdeel_bytes = 300_000
+    store, stored = await _stored_attachment(tmp_path, BIG)
+    payload = _payload([stored, _inline("foto.png", PHOTO)])
+    sink = _sink(zgw, attachments=store, bestandsdelen_above_bytes=100_000)
+
+    outcome = await _deliver(sink, _delivery(payload))
+
+    assert isinstance(outcome, Delivered), outcome
+    _submitted, big, photo = zgw.stored("enkelvoudiginformatieobjecten")
+    assert zgw.contents[big["url"]] == BIG
+    assert (big["locked"], big["bestandsdelen"], big["bestandsomvang"]) == (False, [], len(BIG))
+    assert zgw.contents[photo["url"]] == PHOTO  # small: inline, as before
+    put = zgw.received("PUT", "bestandsdelen")
+    assert [r.status for r in put] == [200, 200, 200, 200]  # 300 + 300 + 300 + 124 thousand
+    assert [r.status for r in zgw.received("POST", "unlock")] == [204]
+    assert _counts(zgw) == (1, 1, 3, 3)
+
+
+async def test_an_upload_interrupted_between_parts_goes_on_where_it_stopped(
+    zgw: FakeZgw, tmp_path: Path
+) -> None:
+    zgw.add_zaaktype("PARKEERVERGUNNING")
+    zgw.bestandsdeel_bytes = 300_000
+    store, stored = await _stored_attachment(tmp_path, BIG)
+    payload = _payload([stored])
+    zgw.script("bestandsdelen", 503, method="PUT")  # the first part's PUT fails once
+    zgw.bestandsdeel_bytes = 300_000
+
+    def sink() -> ZgwSink:
+        return _sink(zgw, attachments=store, bestandsdelen_above_bytes=100_000)
+
+    first = await _deliver(sink(), _delivery(payload))
+    assert isinstance(first, Retryable), first
+    assert any(key.startswith("upload:") for key in first.progress)
+    # Without its progress (a replay), the locked document cannot be finished: said so.
+    lost = await _deliver(sink(), _delivery(payload, attempt=2))
+    assert isinstance(lost, Permanent)
+    assert "lock is lost" in lost.reason
+    again = await _deliver(sink(), _delivery(payload, attempt=2, progress=first.progress))
+
+    assert isinstance(again, Delivered), again
+    documents = zgw.stored("enkelvoudiginformatieobjecten")
+    assert len(documents) == 2  # the submission's and the file's: one each
+    assert zgw.contents[documents[1]["url"]] == BIG
+    assert len(zgw.received("PUT", "bestandsdelen")) == 1 + 4  # the failed one, then all four
+
+
+def test_a_multipart_body_is_what_a_form_parser_reads() -> None:
+    body, content_type = multipart_form(
+        {"lock": "abc"}, "inhoud", 'rap"port\r\n.pdf', b"\x00\x01%PDF", "application/pdf"
+    )
+    message = email.message_from_bytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body, policy=email.policy.HTTP
+    )
+    parts = {
+        part.get_param("name", header="content-disposition"): part for part in message.iter_parts()
+    }
+    assert parts["lock"].get_content() == "abc"
+    assert parts["inhoud"].get_content() == b"\x00\x01%PDF"
+    assert parts["inhoud"].get_filename() == "rap_port__.pdf"

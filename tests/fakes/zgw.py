@@ -50,6 +50,7 @@ CLIENT_ID = "knooppunt-test"
 SECRET = "zgw-fake-secret-0123456789abcdef"
 CRS = "EPSG:4326"
 Collection = Literal["zaken", "rollen", "zaakinformatieobjecten", "enkelvoudiginformatieobjecten"]
+Scriptable = Collection | Literal["bestandsdelen", "unlock"]
 _API = {
     "zaken": "zaken",
     "rollen": "zaken",
@@ -147,6 +148,11 @@ class FakeZgw:
     contents: dict[str, bytes] = field(default_factory=dict)  # document url -> inhoud
     requests: list[Received] = field(default_factory=list)
     scripts: list[_Script] = field(default_factory=list)
+    # Documenten API 1.1+ large files: a document created without inhoud and with a
+    # bestandsomvang is locked and gets bestandsdelen of at most this many bytes each.
+    bestandsdeel_bytes: int = 1 << 20
+    parts: dict[str, dict[str, Any]] = field(default_factory=dict)  # part url -> its state
+    locks: dict[str, str] = field(default_factory=dict)  # document url -> its lock
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -201,10 +207,10 @@ class FakeZgw:
 
     def script(
         self,
-        collection: Collection,
+        collection: Scriptable,
         status: int,
         *,
-        method: Literal["GET", "POST"] = "POST",
+        method: Literal["GET", "POST", "PUT"] = "POST",
         times: int = 1,
         after_handling: bool = False,
         delay_s: float = 0.0,
@@ -494,19 +500,125 @@ class FakeZgw:
         if collection == "rollen":
             roltype = next(r for r in self.roltypen if r["url"] == body["roltype"])
             stored["omschrijvingGeneriek"] = roltype["omschrijvingGeneriek"]
+        answer_extra: dict[str, Any] = {}
         if collection == "enkelvoudiginformatieobjecten":
-            content = base64.b64decode(str(body.get("inhoud") or ""))
             stored["inhoud"] = f"{url}/download?versie=1"
             stored["versie"] = 1
-            stored["bestandsomvang"] = len(content)
-            with self._lock:
-                self.contents[url] = content
+            size = body.get("bestandsomvang")
+            if body.get("inhoud") is None and isinstance(size, int) and size > 0:
+                answer_extra["lock"] = self._in_parts(stored, size)  # only the creator gets it
+            else:
+                content = base64.b64decode(str(body.get("inhoud") or ""))
+                stored["bestandsomvang"], stored["locked"] = len(content), False
+                stored["bestandsdelen"] = []
+                with self._lock:
+                    self.contents[url] = content
         with self._lock:
             self.stores[collection].append(stored)
         headers = {"Location": url}
         if collection == "zaken":
             headers["Content-Crs"] = CRS
-        return JSONResponse(stored, 201, headers=headers)
+        return JSONResponse({**stored, **answer_extra}, 201, headers=headers)
+
+    def _in_parts(self, stored: dict[str, Any], size: int) -> str:
+        """Lock a new document and cut its ``size`` bytes into bestandsdelen; the lock."""
+        lock = uuid.uuid4().hex
+        stored["locked"], stored["bestandsdelen"] = True, []
+        with self._lock:
+            self.locks[stored["url"]] = lock
+            for number, start in enumerate(range(0, size, self.bestandsdeel_bytes), 1):
+                part = f"{self.api('documenten')}/bestandsdelen/{uuid.uuid4()}"
+                omvang = min(self.bestandsdeel_bytes, size - start)
+                self.parts[part] = {"document": stored["url"], "omvang": omvang, "inhoud": None}
+                stored["bestandsdelen"].append(
+                    {"url": part, "volgnummer": number, "omvang": omvang, "voltooid": False}
+                )
+        return lock
+
+    async def _bestandsdeel(self, request: Request) -> Response:
+        """``PUT bestandsdelen/{uuid}``: multipart/form-data with ``inhoud`` (the part's bytes,
+        exactly ``omvang`` of them) and ``lock`` (the document's)."""
+        part_url = f"{self.api('documenten')}/bestandsdelen/{request.path_params['uuid']}"
+        script = self._next_script("PUT", "bestandsdelen")
+        if script is not None and not script.after_handling:
+            self._record(request, "bestandsdelen", None, script.status)
+            return self._scripted(script)
+        answer = self._authenticated(request) or await self._take_part(request, part_url)
+        if script is not None:
+            answer = self._scripted(script)
+        self._record(request, "bestandsdelen", None, answer.status_code)
+        return answer
+
+    async def _take_part(self, request: Request, part_url: str) -> Response:
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            return _error(415, "unsupported_media_type", "Media type wordt niet ondersteund.")
+        async with request.form() as form:
+            inhoud, lock = form.get("inhoud"), form.get("lock")
+            content = None if inhoud is None or isinstance(inhoud, str) else await inhoud.read()
+        with self._lock:
+            part = self.parts.get(part_url)
+        if part is None:
+            return _error(404, "not_found", "Niet gevonden.")
+        if not isinstance(lock, str) or lock != self.locks.get(part["document"]):
+            return _error(400, "invalid", "Invalid input.", [_invalid("lock", "incorrect-lock-id")])
+        if content is None:
+            return _error(400, "invalid", "Invalid input.", [_invalid("inhoud", "required")])
+        if len(content) != part["omvang"]:
+            return _error(400, "invalid", "Invalid input.", [_invalid("inhoud", "file-size")])
+        with self._lock:
+            part["inhoud"] = content
+            document = next(
+                d
+                for d in self.stores["enkelvoudiginformatieobjecten"]
+                if d["url"] == part["document"]
+            )
+            for listed_part in document["bestandsdelen"]:
+                if listed_part["url"] == part_url:
+                    listed_part["voltooid"] = True
+        return JSONResponse({"url": part_url, "omvang": part["omvang"], "voltooid": True})
+
+    async def _unlock(self, request: Request) -> Response:
+        """``POST enkelvoudiginformatieobjecten/{uuid}/unlock`` ``{"lock"}``: the parts become
+        the document's content (all must be there: else 400 incomplete-upload)."""
+        url = (
+            f"{self.api('documenten')}/enkelvoudiginformatieobjecten/{request.path_params['uuid']}"
+        )
+        script = self._next_script("POST", "unlock")
+        answer = self._authenticated(request) or self._unlocked(url, await request.body())
+        if script is not None:
+            answer = self._scripted(script)
+        self._record(request, "unlock", None, answer.status_code)
+        return answer
+
+    def _unlocked(self, url: str, raw: bytes) -> Response:
+        try:
+            lock = orjson.loads(raw).get("lock")
+        except (orjson.JSONDecodeError, AttributeError):
+            return _error(400, "parse_error", "JSON parse error.")
+        with self._lock:
+            if url not in self.locks:
+                return _error(
+                    400, "invalid", "Invalid input.", [_invalid("nonFieldErrors", "unlocked")]
+                )
+            if lock != self.locks[url]:
+                return _error(
+                    400, "invalid", "Invalid input.", [_invalid("lock", "incorrect-lock-id")]
+                )
+            document = next(
+                d for d in self.stores["enkelvoudiginformatieobjecten"] if d["url"] == url
+            )
+            parts = [self.parts[p["url"]] for p in document["bestandsdelen"]]
+            if any(part["inhoud"] is None for part in parts):
+                return _error(
+                    400,
+                    "invalid",
+                    "Invalid input.",
+                    [_invalid("nonFieldErrors", "incomplete-upload")],
+                )
+            self.contents[url] = b"".join(part["inhoud"] for part in parts)
+            document["locked"], document["bestandsdelen"] = False, []
+            del self.locks[url]
+        return Response(status_code=204)
 
 
 @dataclass(frozen=True)
@@ -545,8 +657,13 @@ def running_zgw(port: int = 0) -> Iterator[FakeZgw]:
     def app_for(port: int) -> Starlette:
         fakes.append(FakeZgw(port=port))
         fake = fakes[0]
+        documents = "/documenten/api/v1/enkelvoudiginformatieobjecten/{uuid:str}/unlock"
         routes = [
             Route("/catalogi/api/v1/{collection:str}", fake._catalogi, methods=["GET"]),
+            Route(
+                "/documenten/api/v1/bestandsdelen/{uuid:str}", fake._bestandsdeel, methods=["PUT"]
+            ),
+            Route(documents, fake._unlock, methods=["POST"]),
             Route("/{api:str}/api/v1/{collection:str}", fake._collection, methods=["GET", "POST"]),
         ]
         return Starlette(routes=routes)

@@ -351,9 +351,12 @@ class _RefusedError(_StepFailedError):
 
 
 def _submitted(submission: dict[str, Any]) -> date:
-    """The day the form was submitted (in the submitter's offset): the zaak's startdatum and
+    """The day the form was submitted, in Dutch time (a submission at 00:30 on the 30th, sent
+    as 23:30Z on the 29th, is of the 30th, as every sink and the citizen see it): the zaak's
+    startdatum and
     the documents' creatiedatum, the same on every attempt."""
-    return datetime.fromisoformat(str(submission["submitted_at"])).date()
+    sent = datetime.fromisoformat(str(submission["submitted_at"]))
+    return sent.astimezone(AMSTERDAM).date() if sent.tzinfo else sent.date()
 
 
 def _betaling(payment: dict[str, Any] | None) -> str | None:

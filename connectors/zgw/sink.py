@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -52,6 +53,7 @@ __all__ = ["ZgwSink", "build"]
 
 SUBMISSION = contract_for("nl.gemeente.formulier.ingediend", 2)  # v1 events are upcast to it
 _ZAAK_CRS = {"Accept-Crs": CRS, "Content-Crs": CRS}
+DUTCH_TIME = ZoneInfo("Europe/Amsterdam")  # a zaak's dates are Dutch days
 
 
 @dataclass(frozen=True)
@@ -498,9 +500,12 @@ def _today() -> date:
 
 
 def _submitted(submission: dict[str, Any]) -> date:
-    """The day the form was submitted (in the submitter's offset): the zaak's startdatum and
+    """The day the form was submitted, in Dutch time (a submission at 00:30 on the 30th, sent
+    as 23:30Z on the 29th, is of the 30th, as every sink and the citizen see it): the zaak's
+    startdatum and
     the documents' creatiedatum, the same on every attempt."""
-    return datetime.fromisoformat(str(submission["submitted_at"])).date()
+    sent = datetime.fromisoformat(str(submission["submitted_at"]))
+    return sent.astimezone(DUTCH_TIME).date() if sent.tzinfo else sent.date()
 
 
 def _locked_document(answer: Any) -> tuple[str, str, list[dict[str, Any]]]:

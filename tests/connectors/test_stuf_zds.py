@@ -589,3 +589,10 @@ async def test_an_attachment_in_the_hubs_store_arrives_and_a_missing_one_is_perm
     assert zds.documenten[1]["inhoud"] == PDF
     assert refused == Permanent("bijlage 1: the hub does not have it; nothing was made")
     assert len(zds.zaken) == 1  # the first delivery's: the refused one made nothing
+
+
+async def test_the_zaak_starts_on_the_dutch_day_it_was_submitted(zds: FakeStufZds) -> None:
+    payload = {**_payload([]), "submitted_at": "2026-11-29T23:30:00+00:00"}  # 00:30 on the 30th
+    outcome = await _deliver(_sink(zds), _delivery(payload))
+    assert isinstance(outcome, Delivered)
+    assert zds.zaken[0]["startdatum"] == "20261130"

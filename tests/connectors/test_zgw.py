@@ -637,3 +637,17 @@ def test_a_multipart_body_is_what_a_form_parser_reads() -> None:
     assert parts["lock"].get_content() == "abc"
     assert parts["inhoud"].get_content() == b"\x00\x01%PDF"
     assert parts["inhoud"].get_filename() == "rap_port__.pdf"
+
+
+async def test_the_zaak_starts_on_the_dutch_day_it_was_submitted(zgw: FakeZgw) -> None:
+    zgw.add_zaaktype("PARKEERVERGUNNING")
+    payload = {**_payload([]), "submitted_at": "2026-11-29T23:30:00+00:00"}  # 00:30 on the 30th
+
+    outcome = await _deliver(_sink(zgw), _delivery(payload))
+
+    assert isinstance(outcome, Delivered)
+    [zaak] = zgw.stored("zaken")
+    assert zaak["startdatum"] == "2026-11-30"  # as the Objects API and the citizen see it
+    assert {d["creatiedatum"] for d in zgw.stored("enkelvoudiginformatieobjecten")} == {
+        "2026-11-30"
+    }

@@ -25,6 +25,9 @@ def serving(app_for: Callable[[int], Starlette], name: str, port: int = 0) -> It
     with closing(socket.socket()) as sock:
         # TCP_NODELAY: uvicorn writes headers and body apart; Nagle would hold the body back.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # A fixed port (the demo's back offices) is taken again at once after a stop, not only
+        # when its connections' TIME_WAIT is over (about a minute).
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", port))
         port = sock.getsockname()[1]
         config = uvicorn.Config(app_for(port), log_config=None, access_log=False, lifespan="off")

@@ -115,7 +115,7 @@ def _client_issues(
     for i, client in enumerate(config.clients):
         if ("clients", i) in partial:
             continue
-        if client.id in [c.id for c in config.clients[:i]]:
+        if client.id in [getattr(c, "id", None) for c in config.clients[:i]]:
             issues.append((("clients", i, "id"), f"duplicate client {client.id!r}"))
         issues.extend(
             (("clients", i, "tenants", j), f"unknown tenant {t!r}; known: {_known_tenants(config)}")
@@ -132,7 +132,7 @@ def _operator_issues(
     for i, operator in enumerate(config.operators):
         if ("operators", i) in partial:
             continue
-        if operator.id in [o.id for o in config.operators[:i]]:
+        if operator.id in [getattr(o, "id", None) for o in config.operators[:i]]:
             issues.append((("operators", i, "id"), f"duplicate operator {operator.id!r}"))
         if isinstance(operator.tenants, list):
             issues.extend(

@@ -64,19 +64,23 @@ def read_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
 
 
 MAX_NODES = 100_000  # values in one file, aliases expanded: a config is a few thousand
+MAX_DEPTH = 64  # nesting: a config is about 8 deep; an alias of its own parent never ends
 
 
 def _line_index(path: Path, root: yaml.Node) -> dict[Loc, int]:
     """Every path in a composed YAML document mapped to its 1-based line (a mapping entry: its
     key's line). Refuses, on the way, what YAML accepts but a config must not be: a key written
     twice in one mapping (YAML keeps the last, silently: a second ``routes:`` dropped the
-    first), and aliases that expand past ``MAX_NODES`` values (a "billion laughs" file hung the
-    loader at 2.5 GB)."""
+    first), aliases that expand past ``MAX_NODES`` values (a "billion laughs" file hung the
+    loader at 2.5 GB), and nesting past ``MAX_DEPTH`` (an alias of its own parent)."""
     issues: list[ConfigIssue] = []
     lines: dict[Loc, int] = {}
     stack: list[tuple[yaml.Node, Loc]] = [(root, ())]
     while stack:
         node, loc = stack.pop()
+        if len(loc) > MAX_DEPTH:  # `a: &a [*a]` nests for ever: each path longer (22 GB)
+            problem = f"nested more than {MAX_DEPTH} deep (an alias inside what it names?)"
+            raise ConfigError([ConfigIssue(str(path), node.start_mark.line + 1, "(file)", problem)])
         lines.setdefault(loc, node.start_mark.line + 1)
         if len(lines) > MAX_NODES:
             problem = f"more than {MAX_NODES} values once its aliases (*name) are expanded"

@@ -17,6 +17,7 @@ operator does not see answers 404, the same as one that does not exist.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from hub.console.readings import destination_rows, letter_counts, tenant_letters
 from hub.console.sessions import SESSION_S, Session
 from hub.delivery.dead_letters import not_replayed, replay, select
+from hub.http.problems import ProblemError
 from hub.observability.logs import get_logger
 
 if TYPE_CHECKING:
@@ -47,7 +49,8 @@ __all__ = ["mount_console"]
 
 COOKIE = "knooppunt_console"
 _LETTER = re.compile(r"[0-9]{1,9}:[0-9]{1,19}")
-_MAX_FORM_BYTES = 64 * 1024
+_MAX_FORM_FIELDS = 5002  # a selection of 5,000 letters, the CSRF token and the force box
+_MAX_FORM_BYTES = 256 * 1024
 log = get_logger(__name__)
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -106,9 +109,17 @@ class _Console:
 
 async def _form(request: Request) -> dict[str, list[str]]:
     body = await request.body()
-    if len(body) > _MAX_FORM_BYTES:
-        return {}
-    return parse_qs(body.decode("utf-8", "replace"), max_num_fields=1000)
+    try:
+        if len(body) > _MAX_FORM_BYTES:
+            raise ValueError("too large")
+        return parse_qs(body.decode("utf-8", "replace"), max_num_fields=_MAX_FORM_FIELDS)
+    except ValueError:  # more fields than that: refused, never a 500 (a new user's trial)
+        raise ProblemError(
+            413,
+            "Content too large",
+            f"at most {_MAX_FORM_FIELDS - 2} letters at once; replay them in parts",
+            "content_too_large",
+        ) from None
 
 
 def mount_console(
@@ -254,6 +265,8 @@ def _mount_pages(app: FastAPI, console: _Console) -> None:
 def _mount_replay(app: FastAPI, console: _Console) -> None:
     operators, bootstrap, names = console.operators, console.bootstrap, console.names
 
+    replaying: dict[str, asyncio.Lock] = {}
+
     @app.post("/console/tenants/{tenant_id}/replay", include_in_schema=False)
     async def replay_letters(request: Request, tenant_id: str) -> Response:
         session = _session_of(console, request)
@@ -274,13 +287,18 @@ def _mount_replay(app: FastAPI, console: _Console) -> None:
         wanted = [x for x in form.get("letter", []) if _LETTER.fullmatch(x)]
         force = (form.get("force") or [""])[0] == "on"
         try:
-            letters = await tenant_letters(bootstrap, names, tenant.id)
-            selected = select(letters.letters, offsets=wanted) if wanted else []
-            chosen = selected if force else not_replayed(selected, letters.replays)
-            if chosen:
-                await replay(
-                    bootstrap, chosen, names.dlq_replays(), f"console:{session.operator.id}"
-                )
+            # One replay of a tenant at a time in this process: two tabs or a double submit
+            # each read "not replayed yet" and sent the letter twice (a new user's trial).
+            # Across processes (the CLI and a console at once) the same can still happen;
+            # the back office then gets the same idempotency key twice.
+            async with replaying.setdefault(tenant.id, asyncio.Lock()):
+                letters = await tenant_letters(bootstrap, names, tenant.id)
+                selected = select(letters.letters, offsets=wanted) if wanted else []
+                chosen = selected if force else not_replayed(selected, letters.replays)
+                if chosen:
+                    await replay(
+                        bootstrap, chosen, names.dlq_replays(), f"console:{session.operator.id}"
+                    )
         except KafkaError as exc:
             return console.kafka_down(session, exc)
         log.info(

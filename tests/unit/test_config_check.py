@@ -261,3 +261,31 @@ def test_a_client_certificate_and_its_key_must_be_a_pair(tmp_path: Path) -> None
             f"cannot read {tmp_path / 'gone.crt'}: No such file or directory",
         )
     ]
+
+
+@pytest.mark.parametrize("section", ["clients", "operators"])
+def test_a_broken_entry_before_a_good_one_is_a_problem_not_a_crash(
+    tmp_path: Path, section: str
+) -> None:
+    # A new user's trial: the duplicate-id check read the id of an entry that had failed.
+    extra = "    tenants: all\n" if section == "operators" else "    tenants: ['0363']\n"
+    text = (
+        TENANT
+        + f"{section}:\n  - id: 'bad name!'\n    secret_env: SECRET_ONE\n"
+        + extra.replace("all", "['0363']")
+        + "  - id: good\n    secret_env: SECRET_TWO\n"
+        + extra
+    )
+    result = _check(
+        str(_write(tmp_path, text)), env={"SECRET_ONE": "x" * 32, "SECRET_TWO": "y" * 32}
+    )
+    assert result.exit_code == 2, result.stderr
+    assert "unexpected" not in result.stderr
+    assert f"{section}[0].id" in result.stderr
+
+
+def test_an_alias_inside_what_it_names_is_refused_without_eating_memory(tmp_path: Path) -> None:
+    # A new user's trial: `a: &a [*a]` grew to 22 GB before the OOM killer stopped it.
+    result = _check(str(_write(tmp_path, "tenants: &t [*t]\n")))
+    assert result.exit_code == 2
+    assert "nested more than 64 deep" in result.stderr

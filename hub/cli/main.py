@@ -25,6 +25,7 @@ from hub.cli.errors import DEBUG_ENV, KnooppuntGroup, move_debug_flag
 from hub.cli.kafka import kafka_app
 from hub.cli.metrics import metrics_app
 from hub.cli.routes import routes_app
+from hub.cli.tail import tail_command
 from hub.cli.tenants import config_app, tenants_app
 from hub.errors import KnooppuntError, UsageError
 from hub.runtime.settings import Settings
@@ -52,6 +53,7 @@ app.add_typer(destinations_app, name="destinations")
 app.add_typer(blobs_app, name="blobs")
 app.add_typer(routes_app, name="routes")
 app.add_typer(abonnementen_app, name="abonnementen")
+app.command("tail")(tail_command)
 
 
 @app.callback()

@@ -79,8 +79,8 @@ async def ensure_topics(
     always fits. Topics that exist are left as they are.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
-    await admin.start()
     try:
+        await admin.start()  # inside: a start cut short (cancelled) still closes what it opened
         existing = set(await admin.list_topics())
         missing = [t for t in dict.fromkeys(topics) if t not in existing]
         if not missing:

@@ -114,6 +114,8 @@ class AbonnementDestinations:
         self._task: asyncio.Task[None] | None = None
         self._unwatch: Callable[[], None] | None = None
         self._synced = False
+        self._stopping = False
+        self._syncing = False  # a sync is making topics or sinks: let it finish, never cut it
 
     def joined(self) -> bool:
         return self._synced
@@ -150,10 +152,15 @@ class AbonnementDestinations:
         self._task = asyncio.create_task(self._follow(), name="abonnement-destinations")
 
     async def stop(self, grace_s: float = 0.0) -> None:
+        """Stop following the store. A sync under way finishes first: cut in the middle, it
+        left a Kafka admin client half started (an unclosed connection) or a sink half open."""
+        self._stopping = True
         if self._unwatch is not None:
             self._unwatch()
         if self._task is not None:
-            self._task.cancel()
+            if not self._syncing:
+                self._task.cancel()
+            self._changed.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
@@ -162,15 +169,21 @@ class AbonnementDestinations:
         self._changed.set()
 
     async def _follow(self) -> None:
-        while True:
+        while not self._stopping:
             await self._changed.wait()
             self._changed.clear()
+            if self._stopping:
+                return
+            self._syncing = True
             try:
                 await self._sync()
             except Exception as exc:  # Kafka unavailable a moment: the next change tries again
                 log.error("abonnement_destinations_not_synced", error=redact_text(str(exc)))
-                await asyncio.sleep(1.0)
                 self._changed.set()
+            finally:
+                self._syncing = False
+            if self._changed.is_set() and not self._stopping:
+                await asyncio.sleep(1.0)  # after a failure: not in a tight loop
 
     async def _sync(self) -> None:
         """Make the topics of every abonnement, then route and (with delivery) push to each."""

@@ -139,7 +139,7 @@ PERSONAL_KEY_PARTS = (
     "iban", "rekening", "bankaccount",
     "bsn", "kvk", "burgerservice", "sofinummer", "paspoort", "passport", "rijbewijs",
 )  # fmt: skip
-_EMAIL = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[A-Za-z]{2,}")
+_EMAIL = re.compile(r"[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"']+\.[A-Za-z]{2,}")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}[ ]?[A-Z]{4}[ ]?(?:\d{4}[ ]?){2}\d{2,4}\b")
 _PHONE = re.compile(r"(?<![\d+])(?:\+31|0031|0)[\s-]?\(?\d\)?(?:[\s-]?\d){8}(?!\d)")
 

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
+import schemathesis.specs.openapi.schemas  # imported here, not lazily in a test (below)
 import yaml
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
@@ -39,6 +40,9 @@ from tests.kafka_reading import read_topics
 from tests.kafka_under_test import KafkaUnderTest, free_port
 
 pytestmark = pytest.mark.kafka
+# schemathesis imports its OpenAPI module lazily, in from_url; imported then, deep in a test,
+# pytest's assertion rewriting of it hit CPython 3.11.7's "AST constructor recursion depth
+# mismatch" (a SystemError) once in a fresh clone's run. Importing it with the module avoids it.
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

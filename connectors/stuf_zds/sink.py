@@ -25,6 +25,7 @@ from connectors.sdk import (
     Retryable,
     SecretMissingError,
 )
+from connectors.sdk.dates import dutch_day
 from connectors.sdk.http import failure_for_exception
 from connectors.stuf_zds.config import BasicAuth
 from connectors.stuf_zds.messages import (
@@ -351,12 +352,9 @@ class _RefusedError(_StepFailedError):
 
 
 def _submitted(submission: dict[str, Any]) -> date:
-    """The day the form was submitted, in Dutch time (a submission at 00:30 on the 30th, sent
-    as 23:30Z on the 29th, is of the 30th, as every sink and the citizen see it): the zaak's
-    startdatum and
+    """The Dutch day the form was submitted (connectors.sdk.dates): the zaak's startdatum and
     the documents' creatiedatum, the same on every attempt."""
-    sent = datetime.fromisoformat(str(submission["submitted_at"]))
-    return sent.astimezone(AMSTERDAM).date() if sent.tzinfo else sent.date()
+    return dutch_day(str(submission["submitted_at"]))
 
 
 def _betaling(payment: dict[str, Any] | None) -> str | None:

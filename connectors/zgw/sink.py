@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -27,6 +26,7 @@ from connectors.sdk import (
     SecretMissingError,
     Throttled,
 )
+from connectors.sdk.dates import dutch_day
 from connectors.sdk.http import failure_for_exception, failure_for_status, invalid_params
 from connectors.zgw.api import (
     CRS,
@@ -53,7 +53,6 @@ __all__ = ["ZgwSink", "build"]
 
 SUBMISSION = contract_for("nl.gemeente.formulier.ingediend", 2)  # v1 events are upcast to it
 _ZAAK_CRS = {"Accept-Crs": CRS, "Content-Crs": CRS}
-DUTCH_TIME = ZoneInfo("Europe/Amsterdam")  # a zaak's dates are Dutch days
 
 
 @dataclass(frozen=True)
@@ -500,12 +499,9 @@ def _today() -> date:
 
 
 def _submitted(submission: dict[str, Any]) -> date:
-    """The day the form was submitted, in Dutch time (a submission at 00:30 on the 30th, sent
-    as 23:30Z on the 29th, is of the 30th, as every sink and the citizen see it): the zaak's
-    startdatum and
+    """The Dutch day the form was submitted (connectors.sdk.dates): the zaak's startdatum and
     the documents' creatiedatum, the same on every attempt."""
-    sent = datetime.fromisoformat(str(submission["submitted_at"]))
-    return sent.astimezone(DUTCH_TIME).date() if sent.tzinfo else sent.date()
+    return dutch_day(str(submission["submitted_at"]))
 
 
 def _locked_document(answer: Any) -> tuple[str, str, list[dict[str, Any]]]:

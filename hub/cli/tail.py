@@ -23,6 +23,7 @@ from contracts.cloudevents import CloudEvent
 from contracts.errors import ContractError
 from hub.errors import UsageError
 from hub.kafka.admin import partitions_of
+from hub.kafka.clients import start_client
 from hub.observability.redaction import declared_personal_data, redact_declared, redact_shown
 from hub.runtime.settings import Settings
 
@@ -118,7 +119,7 @@ async def tail(
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
     )
-    await consumer.start()
+    await start_client(consumer)
     printed = 0
     try:
         consumer.assign(partitions)

@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from hub.errors import KnooppuntError
+from hub.kafka.clients import start_client
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -45,7 +46,7 @@ class CheckpointStore:
         await self._ensure_topic()
         self._checkpoints = await self._read_all()
         self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
-        await self._producer.start()
+        await start_client(self._producer)
 
     async def stop(self) -> None:
         if self._producer is not None:
@@ -82,7 +83,7 @@ class CheckpointStore:
 
     async def _ensure_topic(self) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=15000)
-        await admin.start()
+        await start_client(admin)
         try:
             if self.topic in set(await admin.list_topics()):
                 return
@@ -96,7 +97,7 @@ class CheckpointStore:
 
     async def _read_all(self) -> dict[str, str]:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
-        await consumer.start()
+        await start_client(consumer)
         try:
             partition = TopicPartition(self.topic, 0)
             consumer.assign([partition])

@@ -26,6 +26,7 @@ from hub.connector_host.checkpoints import CheckpointStore, checkpoint_key
 from hub.connector_host.context import connector_context
 from hub.connector_host.polling import PollingRunner
 from hub.errors import KnooppuntError
+from hub.kafka.clients import start_client
 from hub.observability.logs import get_logger
 from hub.observability.redaction import redact_text
 
@@ -123,7 +124,7 @@ class PollerGroup:
             heartbeat_interval_ms=SESSION_TIMEOUT_MS // 4,
             metadata_max_age_ms=5_000,
         )
-        await self._consumer.start()
+        await start_client(self._consumer)
         self._consumer.subscribe([self.topic], listener=_Ownership(self))
         self._task = asyncio.create_task(self._run(), name="pollers")
 

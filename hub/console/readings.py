@@ -13,6 +13,7 @@ from hub.delivery.dead_letters import not_replayed, read_dead_letters
 from hub.delivery.replays import read_replays
 from hub.errors import UsageError
 from hub.kafka.admin import partitions_of
+from hub.kafka.clients import start_client
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -59,7 +60,7 @@ async def letter_counts(bootstrap: str, topics: Sequence[str]) -> dict[str, int]
         return counts
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
-        await consumer.start()
+        await start_client(consumer)
         starts = await consumer.beginning_offsets(partitions)
         ends = await consumer.end_offsets(partitions)
     finally:

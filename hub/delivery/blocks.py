@@ -27,6 +27,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from hub.errors import KnooppuntError
+from hub.kafka.clients import start_client
 from hub.observability.logs import get_logger
 from hub.observability.redaction import redact_text
 
@@ -86,7 +87,7 @@ async def read_blocks(
         request_timeout_ms=int(timeout_s * 1000),
     )
     try:
-        await consumer.start()
+        await start_client(consumer)
         if topic not in await consumer.topics():
             raise KnooppuntError(
                 f"topic {topic} does not exist: is KNOOPPUNT_TOPIC_PREFIX the hub's? "
@@ -162,7 +163,7 @@ class BlockReader:
             enable_auto_commit=False,
             fetch_max_wait_ms=1000,
         )
-        await self.consumer.start()
+        await start_client(self.consumer)
 
         def restore(record: BlockRecord) -> None:
             self.apply(record, False)

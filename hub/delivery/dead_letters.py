@@ -25,6 +25,7 @@ from hub.delivery.history import PREFIX, attempt_log_of
 from hub.delivery.replays import ReplayRecord, ensure_replays_topic, write_replay
 from hub.errors import UsageError
 from hub.kafka.admin import partitions_of
+from hub.kafka.clients import start_client
 from hub.kafka.headers import text_headers
 from hub.observability.redaction import (
     declared_personal_data,
@@ -146,7 +147,7 @@ async def read_dead_letters(
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     letters: list[DeadLetterRecord] = []
     try:
-        await consumer.start()  # inside: a start that fails is stopped too
+        await start_client(consumer)
         partitions = await partitions_of(bootstrap, [topic])
         if not partitions:
             raise UsageError(
@@ -206,7 +207,7 @@ async def replay(
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     recorded = []
     try:
-        await producer.start()
+        await start_client(producer)
         for letter in letters:
             headers = [(n, raw) for n, raw in letter.raw_headers if not n.startswith(PREFIX)]
             headers.append((f"{PREFIX}replay_of", letter.name.encode()))

@@ -38,6 +38,7 @@ from hub.delivery.scheduling import (
     OffsetTracker,
     Queued,
 )
+from hub.kafka.clients import start_client
 from hub.kafka.consuming import knows_every_topic, refresh_metadata
 from hub.observability.logs import get_logger
 from hub.observability.redaction import redact_text
@@ -260,7 +261,7 @@ class DeliveryEngine:
             metadata_max_age_ms=30_000,  # a new destination topic is picked up within 30 s
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         )
-        await self.consumer.start()
+        await start_client(self.consumer)
         self.consumer.subscribe(pattern=self.pattern, listener=_Rebalance(self))
         self._loop_task = asyncio.create_task(self._run(), name="delivery-engine")
 

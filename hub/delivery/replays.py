@@ -23,6 +23,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from hub.kafka.admin import ensure_topics
+from hub.kafka.clients import start_client
 
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaProducer
@@ -83,7 +84,7 @@ async def read_replays(
     )
     replays: dict[str, ReplayRecord] = {}
     try:
-        await consumer.start()
+        await start_client(consumer)
         if topic not in await consumer.topics():
             return replays
         partition = TopicPartition(topic, 0)

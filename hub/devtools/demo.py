@@ -23,6 +23,7 @@ from hub.config import client_secret
 from hub.errors import KnooppuntError, UsageError
 from hub.http.auth import make_token
 from hub.kafka.admin import partitions_of
+from hub.kafka.clients import start_client
 from hub.kafka.headers import text_headers
 from hub.kafka.topics import TopicNames
 
@@ -105,7 +106,7 @@ async def run_demo(
     topics = [names.destination(t.id, d.name) for t in config.tenants for d in t.destinations]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
-        await consumer.start()  # inside: a start that fails is stopped too (no "Unclosed")
+        await start_client(consumer)
         partitions = await partitions_of(bootstrap, topics)
         consumer.assign(partitions)
         for partition, offset in (await consumer.end_offsets(partitions)).items():

@@ -10,6 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from hub.errors import KnooppuntError
+from hub.kafka.clients import start_client
 from hub.kafka.producing import HUB_RECORD_BYTES
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ async def ensure_topics(
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
     try:
-        await admin.start()  # inside: a start cut short (cancelled) still closes what it opened
+        await start_client(admin)
         existing = set(await admin.list_topics())
         missing = [t for t in dict.fromkeys(topics) if t not in existing]
         if not missing:
@@ -143,7 +144,7 @@ async def _leaders_elected(
 async def partitions_of(bootstrap: str, topics: Sequence[str]) -> list[TopicPartition]:
     """Every partition of ``topics`` (for readers that assign partitions themselves)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
-    await admin.start()
+    await start_client(admin)
     try:
         described = await admin.describe_topics(list(topics))
     finally:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Protocol
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
+from hub.kafka.clients import start_client
 from hub.observability.logs import get_logger
 from hub.observability.redaction import redact_text
 
@@ -154,7 +155,7 @@ class RecordConsumer:
             # the next metadata refresh brings a rebalance that adds it: within 5 s, not 5 min.
             metadata_max_age_ms=METADATA_MAX_AGE_MS,
         )
-        await self.consumer.start()
+        await start_client(self.consumer)
         self.consumer.subscribe(self.topics, listener=_Rebalance(self))
         self._task = asyncio.create_task(self._run(), name=f"consumer:{self.name}")
 

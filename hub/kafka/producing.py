@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 
+from hub.kafka.clients import start_client
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -55,7 +57,7 @@ class RecordProducer:
             linger_ms=5,
             max_request_size=HUB_RECORD_BYTES - 4096,  # refused here before the broker would
         )
-        await self._started.start()
+        await start_client(self._started)
 
     def warm(self, topics: Sequence[str]) -> None:
         """Fetch the metadata of ``topics`` in the background, in one request: otherwise the

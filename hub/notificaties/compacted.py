@@ -28,6 +28,7 @@ from aiokafka.errors import KafkaError
 
 from hub.errors import KnooppuntError
 from hub.kafka.admin import ensure_topics
+from hub.kafka.clients import start_client
 from hub.notificaties.domain import RecordError
 from hub.observability.logs import get_logger
 
@@ -107,14 +108,14 @@ class CompactedMap(Generic[V]):
             acks="all",
             enable_idempotence=True,
         )
-        await self._producer.start()
+        await start_client(self._producer)
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             client_id=f"knooppunt-{self.what}",
             enable_auto_commit=False,
             fetch_max_wait_ms=FOLLOW_WAIT_MS,
         )
-        await self._consumer.start()
+        await start_client(self._consumer)
         self._consumer.assign([self._partition])
         await self._consumer.seek_to_beginning(self._partition)
         end = (await self._consumer.end_offsets([self._partition]))[self._partition]

@@ -22,6 +22,7 @@ from contracts.registry import CONTRACTS
 from hub.blobs import BlobStoreUnavailableError
 from hub.blobs.retention import named_blobs, removable
 from hub.kafka.admin import partitions_of
+from hub.kafka.clients import start_client
 from hub.kafka.topics import QUARANTINE, UNKNOWN_TENANT
 from hub.observability.logs import get_logger
 
@@ -76,7 +77,7 @@ async def pending_names(bootstrap: str, config: HubConfig, names: TopicNames) ->
     """The SHA-256 digests named by every record that may still be delivered (module doc)."""
     starts: dict[TopicPartition, int | None] = {}  # None: from the start of the partition
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
-    await admin.start()
+    await start_client(admin)
     try:
         existing = set(await admin.list_topics())
         for group, topics in consumer_groups(config, names, existing).items():
@@ -98,7 +99,7 @@ async def _names_in(bootstrap: str, starts: dict[TopicPartition, int | None]) ->
     if not starts:
         return found
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
+    await start_client(consumer)
     try:
         ends = await consumer.end_offsets(list(starts))
         firsts = await consumer.beginning_offsets(list(starts))

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from hub.kafka.clients import start_client
 from hub.observability.logs import get_logger
 from hub.observability.redaction import redact_text
 from hub.runtime.blob_sweep import consumer_groups
@@ -162,8 +163,8 @@ class LagMeter:
                 metadata_max_age_ms=30_000,  # topics made at runtime are counted within 30 s
             )
             self._admin, self._consumer = admin, consumer
-            await admin.start()
-            await consumer.start()
+            await start_client(admin)
+            await start_client(consumer)
         return self._admin, self._consumer
 
     async def _close(self) -> None:

@@ -19,7 +19,7 @@ from contracts.errors import KnooppuntError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["SecretMissingError", "SecretName", "Secrets"]
+__all__ = ["SecretMissingError", "SecretName", "Secrets", "secret_problem"]
 
 _SECRET_NAME = r"^[A-Z_][A-Z0-9_]*$"  # noqa: S105 - a pattern of names, not a secret
 # A config field that names an environment variable holding a secret.
@@ -29,8 +29,28 @@ SecretName = Annotated[
 
 
 class SecretMissingError(KnooppuntError):
-    """A secret's environment variable is not set (or empty). The message names the variable,
-    never a value."""
+    """A secret's environment variable is not set, empty, or holds what no secret can be (not
+    UTF-8, a control character). The message names the variable, never a value."""
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def secret_problem(environ: Mapping[str, str], name: str) -> str | None:
+    """Why the environment variable ``name`` cannot be used as a secret, or None: unset or
+    empty; not UTF-8 (Python hands such bytes over as surrogates, which no header, JWT or
+    SMTP login can carry); a control character such as a line break (refused in an HTTP
+    header, RFC 9110 section 5.5). The sentence names the variable, never the value."""
+    value = environ.get(name, "")
+    if not value:
+        return f"environment variable {name} is not set"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"environment variable {name} is not UTF-8 text"
+    if _CONTROL.search(value):
+        return f"environment variable {name} holds a control character (a line break?)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -40,11 +60,12 @@ class Secrets:
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def get(self, name: str) -> str:
-        """The value of ``name``; SecretMissingError when unset or empty, ValueError when
-        ``name`` is no environment variable name (``^[A-Z_][A-Z0-9_]*$``)."""
+        """The value of ``name``; SecretMissingError when it cannot be used (``secret_problem``:
+        unset, empty, not UTF-8, a control character), ValueError when ``name`` is no
+        environment variable name (``^[A-Z_][A-Z0-9_]*$``)."""
         if not re.fullmatch(_SECRET_NAME, name):
             raise ValueError(f"{name!r} is not an environment variable name")
-        value = self.environ.get(name, "")
-        if not value:
-            raise SecretMissingError(f"environment variable {name} is not set")
-        return value
+        problem = secret_problem(self.environ, name)
+        if problem is not None:
+            raise SecretMissingError(problem)
+        return self.environ[name]

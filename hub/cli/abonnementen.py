@@ -15,6 +15,7 @@ import httpx
 import orjson
 import typer
 
+from hub.cli.common import HubUrlOption
 from hub.delivery.dead_letters import (
     DeadLetterRecord,
     not_replayed,
@@ -39,10 +40,6 @@ abonnementen_app = typer.Typer(
     help="Notificaties API abonnementen of a tenant: list, show, replay their dead letters.",
 )
 TenantOption = Annotated[str, typer.Option("--tenant", "-t", help="Tenant id (gemeentecode).")]
-UrlOption = Annotated[
-    str | None,
-    typer.Option(help="Hub URL for the delivery state [http://KNOOPPUNT_HTTP_HOST:PORT]."),
-]
 IdArgument = Annotated[str, typer.Argument(help="The abonnement's id (the uuid in its url).")]
 
 
@@ -55,21 +52,22 @@ class _View:
 
 
 async def _read(settings: Settings, tenant: str) -> tuple[list[Abonnement], list[DeadLetterRecord]]:
+    topic = settings.topics.dead_letter(tenant)
+    if not await partitions_of(settings.kafka_bootstrap_servers, [topic]):
+        # every tenant of the config has its dead-letter topic from the hub's first start
+        raise UsageError(
+            f"no tenant {tenant} at {settings.kafka_bootstrap_servers} (it has no dead-letter "
+            f"topic {topic}): is the tenant in the config, and has the hub run with it?"
+        )
     store = AbonnementenStore(settings.kafka_bootstrap_servers, settings.topics)
     await store.start()
     try:
         mine = sorted(store.for_tenant(tenant), key=lambda a: str(a.id))
     finally:
         await store.stop()
-    topic = settings.topics.dead_letter(tenant)
-    letters: list[DeadLetterRecord] = []
-    if await partitions_of(settings.kafka_bootstrap_servers, [topic]):
-        letters = await read_dead_letters(settings.kafka_bootstrap_servers, topic)
-        replays = await read_replays(
-            settings.kafka_bootstrap_servers, settings.topics.dlq_replays()
-        )
-        letters = not_replayed(letters, replays)  # a letter replayed is not waiting any more
-    return mine, letters
+    letters = await read_dead_letters(settings.kafka_bootstrap_servers, topic)
+    replays = await read_replays(settings.kafka_bootstrap_servers, settings.topics.dlq_replays())
+    return mine, not_replayed(letters, replays)  # a letter replayed is not waiting any more
 
 
 def _state(base: str, tenant: str) -> tuple[dict[str, dict[str, Any]], str]:
@@ -114,7 +112,7 @@ def _summary(abonnement: Abonnement, view: _View) -> dict[str, Any]:
 
 
 @abonnementen_app.command("list")
-def abonnementen_list(tenant: TenantOption, url: UrlOption = None) -> None:
+def abonnementen_list(tenant: TenantOption, url: HubUrlOption = None) -> None:
     """One line per abonnement of the tenant: callback, kanalen, circuit, deliveries since the
     hub started, last success, dead letters."""
     view = _view(tenant, url)
@@ -131,25 +129,29 @@ def abonnementen_list(tenant: TenantOption, url: UrlOption = None) -> None:
     typer.echo(f"{len(view.abonnementen)} abonnement(en) for tenant {tenant}")
 
 
-def _one(view: _View, tenant: str, abonnement_id: str) -> Abonnement:
+def _parsed_id(abonnement_id: str) -> UUID:
     try:
-        wanted = UUID(abonnement_id)
+        return UUID(abonnement_id)
     except ValueError:
         raise UsageError(f"{abonnement_id!r} is not an abonnement id (a uuid)") from None
+
+
+def _one(view: _View, tenant: str, wanted: UUID) -> Abonnement:
     found = next((a for a in view.abonnementen if a.id == wanted), None)
     if found is None:
-        raise UsageError(f"tenant {tenant} has no abonnement {abonnement_id}")
+        raise UsageError(f"tenant {tenant} has no abonnement {wanted}")
     return found
 
 
 @abonnementen_app.command("show")
 def abonnementen_show(
-    tenant: TenantOption, abonnement_id: IdArgument, url: UrlOption = None
+    tenant: TenantOption, abonnement_id: IdArgument, url: HubUrlOption = None
 ) -> None:
     """One abonnement: its callback, kanalen and filters, delivery state and each dead letter
     (partition:offset, when, why); ``knooppunt dlq show`` shows a letter whole."""
+    wanted = _parsed_id(abonnement_id)  # before Kafka: a typo needs no broker to be told
     view = _view(tenant, url)
-    abonnement = _one(view, tenant, abonnement_id)
+    abonnement = _one(view, tenant, wanted)
     for key, value in _summary(abonnement, view).items():
         typer.echo(f"{key + ':':<19} {value}")
     typer.echo(f"{'destination:':<19} {destination_name(abonnement.id)}")
@@ -172,8 +174,9 @@ def abonnementen_replay(
     """Send the abonnement's dead letters back to its callback (after the subscriber is
     fixed), like Open Notificaties' resend, for this municipality only. Letters replayed before
     are not waiting any more and are left (``knooppunt dlq replay --force`` sends them again)."""
+    wanted = _parsed_id(abonnement_id)
     view = _view(tenant, None, with_state=False)
-    abonnement = _one(view, tenant, abonnement_id)
+    abonnement = _one(view, tenant, wanted)
     letters = select(view.letters, destination=destination_name(abonnement.id))
     for letter in letters:
         verb = "would replay" if dry_run else "replaying"

@@ -1,23 +1,50 @@
-"""What every command group shares: the --config option, loading a config, generated documents.
-Errors are raised, and said in one line by hub.cli.errors."""
+"""What every command group shares: the --config and --url options, loading a config, generated
+documents. Errors are raised, and said in one line by hub.cli.errors."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import urlsplit
 
 import typer
 
 if TYPE_CHECKING:
     from hub.config import HubConfig
 
-__all__ = ["DEMO_CONFIG", "ConfigOption", "load"]
+__all__ = ["DEMO_CONFIG", "ConfigOption", "HubUrlOption", "hub_url", "load"]
 
 DEMO_CONFIG = Path("deploy/demo/config.yaml")
 
 ConfigOption = Annotated[
     Path,
     typer.Option("--config", "-c", envvar="KNOOPPUNT_CONFIG", help="Hub config (YAML)."),
+]
+
+
+def hub_url(value: str | None) -> str | None:
+    """A hub's base URL as given with ``--url``: ``http(s)://host[:port]``, trailing slash
+    dropped. Raises typer.BadParameter (exit 2, one line) for anything else, before a request
+    is tried: a typo is not a hub that does not answer."""
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # a port that is not a number, a bracket left open
+        port_ok, parts = False, urlsplit("")
+    if parts.scheme not in {"http", "https"} or not parts.hostname or not port_ok:
+        raise typer.BadParameter(f"{value!r}: give the hub's base URL, e.g. http://127.0.0.1:8000")
+    return value.rstrip("/")
+
+
+HubUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        callback=hub_url,
+        help="The hub's base URL [http://KNOOPPUNT_HTTP_HOST:KNOOPPUNT_HTTP_PORT].",
+    ),
 ]
 
 

@@ -12,7 +12,7 @@ import typer
 from aiokafka.errors import KafkaError
 
 from connectors.registry import sink_connector
-from hub.cli.common import ConfigOption, load
+from hub.cli.common import ConfigOption, HubUrlOption, load
 from hub.cli.errors import explain
 from hub.delivery.blocks import BLOCKED, RELEASED, read_blocks, write_block
 from hub.errors import KnooppuntError, UsageError
@@ -26,9 +26,7 @@ destinations_app = typer.Typer(no_args_is_help=True, help="Push destinations of 
 
 @destinations_app.command("status")
 def destinations_status(
-    url: Annotated[
-        str | None, typer.Option(help="Hub URL [http://KNOOPPUNT_HTTP_HOST:PORT].")
-    ] = None,
+    url: HubUrlOption = None,
 ) -> None:
     """One line per push destination: circuit (closed, half_open, open, blocked), deliveries
     in flight and waiting. A process without the delivery role lists none."""

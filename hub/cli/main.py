@@ -16,7 +16,7 @@ import typer
 
 from hub.cli.abonnementen import abonnementen_app
 from hub.cli.blobs import blobs_app
-from hub.cli.common import DEMO_CONFIG, ConfigOption, load
+from hub.cli.common import DEMO_CONFIG, ConfigOption, HubUrlOption, load
 from hub.cli.connectors import connectors_app
 from hub.cli.contracts import contracts_app
 from hub.cli.destinations import destinations_app
@@ -150,9 +150,7 @@ def run(
 @app.command()
 def demo(
     config: ConfigOption = DEMO_CONFIG,
-    url: Annotated[
-        str | None, typer.Option(help="Hub URL [http://KNOOPPUNT_HTTP_HOST:PORT].")
-    ] = None,
+    url: HubUrlOption = None,
     client: Annotated[str | None, typer.Option(help="API client id to send as.")] = None,
 ) -> None:
     """Send sample submissions to a running hub; print which topics each one reached. Exit 1

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from connectors.registry import sink_connector, source_connector
 from connectors.sdk.http_auth import MutualTls
+from connectors.sdk.secrets import secret_problem
 from hub.config.models import client_secret_problem, operator_secret_problem
 
 if TYPE_CHECKING:
@@ -105,8 +106,9 @@ def _model_issues(
     for where, value in _leaves(model, loc):
         name = str(where[-1])
         if isinstance(value, str) and name.endswith(SECRET_SUFFIX):
-            if secrets and not environ.get(value):
-                issues.append((where, f"environment variable {value} is not set"))
+            problem = secret_problem(environ, value) if secrets else None
+            if problem is not None:
+                issues.append((where, problem))
         elif isinstance(value, Path):
             problem = _file_problem(value, ca_bundle=name == "ca_file")
             if problem is not None:

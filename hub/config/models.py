@@ -26,6 +26,7 @@ from connectors.registry import (
     polling_connector_names,
     sink_connector,
 )
+from connectors.sdk.secrets import secret_problem
 from hub.config.yaml_places import Loc, dotted
 from hub.errors import ConfigError, ConfigIssue
 
@@ -460,8 +461,11 @@ def _read_secret(
     config: HubConfig, client: ApiClient | Operator, environ: Mapping[str, str]
 ) -> tuple[str, str, str | None]:
     if client.secret_env is not None:
-        value = environ.get(client.secret_env, "")
-        field, problem = "secret_env", f"environment variable {client.secret_env} is not set"
+        field, unusable = "secret_env", secret_problem(environ, client.secret_env)
+        if unusable is not None:
+            return "", field, unusable
+        value = environ[client.secret_env]
+        problem = ""
     else:
         if client.secret_file is None:  # pragma: no cover - ApiClient's validator refuses it
             raise ValueError("a client or operator names secret_env or secret_file")

@@ -108,6 +108,7 @@ def test_an_abonnements_dead_letters_are_listed_shown_and_replayed(
     ("args", "message"),
     [
         (["list", "--tenant", "99999"], "a tenant id is a four-digit gemeentecode"),
+        (["list", "--tenant", "9999"], "no tenant 9999 at"),  # never ran: no dead-letter topic
         (["show", "--tenant", "0363", "not-a-uuid"], "is not an abonnement id"),
     ],
 )

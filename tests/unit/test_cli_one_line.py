@@ -156,3 +156,24 @@ def test_the_debug_flag_moves_to_the_front_but_not_past_a_double_dash() -> None:
     assert move_debug_flag(["dlq", "list", "--debug"]) == ["--debug", "dlq", "list"]
     assert move_debug_flag(["dlq", "--", "--debug"]) == ["dlq", "--", "--debug"]
     assert move_debug_flag(["contracts", "list"]) == ["contracts", "list"]
+
+
+@pytest.mark.parametrize(
+    "url", ["localhost:8000", "ht!tp://x y", "http://127.0.0.1:abc", "http://[::1"]
+)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("destinations", "status"),
+        ("abonnementen", "list", "--tenant", "0363"),
+        ("abonnementen", "show", "--tenant", "0363", "00000000-0000-0000-0000-000000000000"),
+        ("demo", "--config", str(DEMO_CONFIG)),
+    ],
+)
+def test_a_hub_url_that_is_not_one_is_a_usage_error(args: tuple[str, ...], url: str) -> None:
+    """Found by a new user: `destinations status --url localhost:8000` said the hub "does not
+    answer" (exit 1); every --url is checked before anything is asked."""
+    result = _cli(*args, "--url", url, env=NOTHING_LISTENS)
+    line = _one_line(2, result.stderr, result.exit_code)
+    assert "Invalid value for '--url'" in line
+    assert "http://127.0.0.1:8000" in line

@@ -106,6 +106,46 @@ def test_a_secret_variable_that_is_not_set(tmp_path: Path) -> None:
     assert _check("--no-secrets", str(path)).exit_code == 0  # CI without production secrets
 
 
+NOT_UTF8 = b"geheim\xff\xfe-32-bytes-long-enough-yes".decode("utf-8", "surrogateescape")
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (NOT_UTF8, "is not UTF-8 text"),  # os.environ hands such bytes over as surrogates
+        ("s" * 20 + "\n" + "s" * 20, "holds a control character (a line break?)"),
+    ],
+)
+def test_a_secret_variable_that_no_header_can_carry(
+    tmp_path: Path, value: str, problem: str
+) -> None:
+    """Found by a new user: a secret_env of bytes that are not UTF-8 passed `config check` and
+    made `run` end in a UnicodeEncodeError; every secret read from the environment (clients,
+    operators, connector settings) is checked the same way, by connectors.sdk.secrets."""
+    text = TENANT.replace(
+        "        connector: topic\n",
+        "        connector: webhook\n        settings:\n          url: https://bo.example/in\n"
+        "          signing_secret_env: BO_SIGNING_SECRET\n",
+    ) + ("clients:\n  - id: eforms\n    secret_env: EFORMS_SECRET\n    tenants: ['0363']\n")
+    path = _write(tmp_path, text)
+    assert _problems(path, {"BO_SIGNING_SECRET": value, "EFORMS_SECRET": value}) == {
+        ("tenants[0].destinations[0].settings.signing_secret_env", 11): "environment variable "
+        f"BO_SIGNING_SECRET {problem}",
+        ("clients[0].secret_env", 14): f"environment variable EFORMS_SECRET {problem}",
+    }
+    run = subprocess.run(  # the real process: the variable's bytes as a shell would set them
+        [KNOOPPUNT, "config", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "BO_SIGNING_SECRET": value, "EFORMS_SECRET": value},
+    )
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    assert f"clients[0].secret_env: environment variable EFORMS_SECRET {problem}" in run.stderr
+
+
 def test_a_ca_file_must_be_there_and_pem(tmp_path: Path) -> None:
     email = (
         "        connector: email\n        settings:\n          host: smtp.example\n"

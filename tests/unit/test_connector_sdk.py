@@ -170,6 +170,11 @@ async def test_header_auth_reads_its_secret_per_request() -> None:
     assert request.headers["X-Api-Key"] == "k1"
     with pytest.raises(SecretMissingError, match="KEY is not set"):
         await _sent(HeaderAuth(header="X-Api-Key", value_env="KEY"), {})
+    not_utf8 = b"k\xff".decode("utf-8", "surrogateescape")  # as os.environ hands it over
+    with pytest.raises(SecretMissingError, match="KEY is not UTF-8 text"):
+        await _sent(HeaderAuth(header="X-Api-Key", value_env="KEY"), {"KEY": not_utf8})
+    with pytest.raises(SecretMissingError, match="KEY holds a control character"):
+        await _sent(HeaderAuth(header="X-Api-Key", value_env="KEY"), {"KEY": "k1\r\nX-Evil: 1"})
 
 
 async def test_zgw_jwt_carries_the_claims_zgw_apis_check() -> None:

@@ -1,9 +1,11 @@
 """What the console shows, read from Kafka and the delivery engine: a tenant's dead letters with
-their replays, the number of records on dead-letter topics, each destination's state. Read per
-request (an operator wants now, and a page is seconds apart); nothing is cached."""
+their replays, the number of records on dead-letter topics, each destination's state and lag.
+Read per request (an operator wants now, and a page is seconds apart); nothing is cached but
+the lag, which the process's lag meter measures every KNOOPPUNT_LAG_INTERVAL_S."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,14 +18,22 @@ from hub.kafka.admin import partitions_of
 from hub.kafka.clients import start_client
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from hub.config import Tenant
     from hub.delivery.dead_letters import DeadLetterRecord, ReplayRecord
     from hub.delivery.engine import DestinationStatus
     from hub.kafka.topics import TopicNames
+    from hub.observability.metrics import LagKey
 
-__all__ = ["DestinationRow", "TenantLetters", "destination_rows", "letter_counts", "tenant_letters"]
+__all__ = [
+    "DestinationRow",
+    "TenantLetters",
+    "destination_lag",
+    "destination_rows",
+    "letter_counts",
+    "tenant_letters",
+]
 
 
 @dataclass(frozen=True)
@@ -78,13 +88,29 @@ class DestinationRow:
     connector: str
     status: DestinationStatus | None  # None: not delivered by this process (or a topic)
     dead_letters: list[DeadLetterRecord] = field(default_factory=list)  # not replayed
+    lag: int | None = None  # records on its topic not delivered yet; None: not measured here
+
+
+def destination_lag(figures: Mapping[LagKey, int]) -> dict[tuple[str, str], int]:
+    """Pure: ``(tenant, destination) -> records`` on each push destination's topic that the
+    delivery engine has not handled yet, from the lag meter's figures
+    (hub.runtime.consumer_lag: group, topic kind, tenant, destination)."""
+    lag: dict[tuple[str, str], int] = defaultdict(int)
+    for (_group, kind, tenant, destination), records in figures.items():
+        if kind == "destination":
+            lag[(tenant, destination)] += records
+    return dict(lag)
 
 
 def destination_rows(
     tenant: Tenant,
     statuses: Sequence[DestinationStatus],
     letters: TenantLetters | None = None,
+    lag: Mapping[tuple[str, str], int] | None = None,
 ) -> list[DestinationRow]:
+    """One row per destination of ``tenant``; ``lag`` as ``destination_lag`` gives it (None:
+    this process measures none). A topic destination has no lag the hub can know: its back
+    office reads it with a consumer group of its own."""
     by_name = {s.destination: s for s in statuses if s.tenant == tenant.id}
     return [
         DestinationRow(
@@ -92,6 +118,7 @@ def destination_rows(
             d.connector,
             by_name.get(d.name),
             letters.waiting(d.name) if letters is not None else [],
+            None if lag is None or d.connector == "topic" else lag.get((tenant.id, d.name), 0),
         )
         for d in tenant.destinations
     ]

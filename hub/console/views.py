@@ -3,7 +3,7 @@
 - ``GET /console/login``, ``POST /console/login`` (operator id and password; sets the session
   cookie: HttpOnly, SameSite=Strict, Path=/console, Secure over HTTPS), ``POST /console/logout``;
 - ``GET /console``: every tenant the operator sees, its destinations (circuit, delivered and
-  failed since this process started, in flight) and the records on its dead-letter topic;
+  failed since this process started, in flight, lag) and the records on its dead-letter topic;
 - ``GET /console/tenants/{tenant}``: its destinations with the dead letters not replayed, and
   every dead letter (replayed ones marked) in a form to replay a selection;
 - ``GET /console/tenants/{tenant}/letters/{partition}/{offset}``: one letter as ``dlq show``
@@ -29,14 +29,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from hub.console.readings import destination_rows, letter_counts, tenant_letters
+from hub.console.readings import destination_lag, destination_rows, letter_counts, tenant_letters
 from hub.console.sessions import SESSION_S, Session
 from hub.delivery.dead_letters import not_replayed, replay, select
 from hub.http.problems import ProblemError
 from hub.observability.logs import get_logger
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from fastapi import FastAPI
 
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from hub.console.sessions import Operators
     from hub.delivery.engine import DestinationStatus
     from hub.kafka.topics import TopicNames
+    from hub.observability.metrics import LagKey
 
 __all__ = ["mount_console"]
 
@@ -78,6 +79,7 @@ class _Console:
         bootstrap: str,
         names: TopicNames,
         statuses: Callable[[], Sequence[DestinationStatus]],
+        lag: Callable[[], Mapping[LagKey, int]] | None,
     ) -> None:
         self.config, self.operators, self.bootstrap, self.names = (
             config,
@@ -85,7 +87,12 @@ class _Console:
             bootstrap,
             names,
         )
-        self.statuses = statuses
+        self.statuses, self._lag = statuses, lag
+
+    def lag(self) -> dict[tuple[str, str], int] | None:
+        """Each push destination's lag as this process last measured it; None without a lag
+        meter (a process with neither the router nor the delivery role)."""
+        return None if self._lag is None else destination_lag(self._lag())
 
     def page(
         self, template: str, status: int = 200, session: Session | None = None, **values: Any
@@ -129,9 +136,11 @@ def mount_console(
     bootstrap: str,
     names: TopicNames,
     statuses: Callable[[], Sequence[DestinationStatus]],
+    lag: Callable[[], Mapping[LagKey, int]] | None = None,
 ) -> None:
-    """Serve the console on ``app``; with no operators configured it says how to add one."""
-    console = _Console(config, operators, bootstrap, names, statuses)
+    """Serve the console on ``app``; with no operators configured it says how to add one.
+    ``statuses``: the delivery engine's destinations now; ``lag``: the lag meter's figures."""
+    console = _Console(config, operators, bootstrap, names, statuses, lag)
     _mount_login(app, console)
     _mount_pages(app, console)
     _mount_replay(app, console)
@@ -204,9 +213,10 @@ def _mount_pages(app: FastAPI, console: _Console) -> None:
             counts = await letter_counts(bootstrap, [names.dead_letter(t.id) for t in tenants])
         except KafkaError as exc:
             return console.kafka_down(session, exc)
-        statuses_now = statuses()
+        statuses_now, lag = statuses(), console.lag()
         rows = [
-            (t, destination_rows(t, statuses_now), counts[names.dead_letter(t.id)]) for t in tenants
+            (t, destination_rows(t, statuses_now, lag=lag), counts[names.dead_letter(t.id)])
+            for t in tenants
         ]
         return console.page("overview.html", session=session, rows=rows)
 
@@ -226,7 +236,7 @@ def _mount_pages(app: FastAPI, console: _Console) -> None:
             "tenant.html",
             session=session,
             tenant=tenant,
-            destinations=destination_rows(tenant, statuses(), letters),
+            destinations=destination_rows(tenant, statuses(), letters, console.lag()),
             letters=letters,
             replayed=request.query_params.get("replayed"),
             skipped=request.query_params.get("skipped"),

@@ -364,13 +364,16 @@ def _mount_api(
     mount_notificaties(app, config, authenticator, publish, kanalen, abonnementen, public_url)
 
 
-def _mount_pages(built: Hub, specification: AsyncAPI, delivery: DeliveryWorkers) -> None:
+def _mount_pages(
+    built: Hub, specification: AsyncAPI, delivery: DeliveryWorkers, lag: LagMeter | None
+) -> None:
     """The pages for people: /, /asyncapi (/docs is the app's own) and the ops console.
     Reads the operators' passwords: ConfigError before anything runs when one is missing."""
     operators = Operators(built.config)
     install_documentation(built.app, specification, hub.__version__)
     bootstrap, names = built.settings.kafka_bootstrap_servers, built.settings.topics
-    mount_console(built.app, built.config, operators, bootstrap, names, delivery.status)
+    figures = None if lag is None else (lambda: lag.figures()[0])
+    mount_console(built.app, built.config, operators, bootstrap, names, delivery.status, figures)
 
 
 def _kafka_broker(settings: Settings) -> KafkaBroker:
@@ -475,5 +478,5 @@ def build_hub(
 
     built = Hub(settings, config, broker, metrics, app, consumers, delivery)
     install_operations(app, built.ready, metrics, specification, delivery.status)
-    _mount_pages(built, specification, delivery)
+    _mount_pages(built, specification, delivery, lag)
     return built

@@ -1,6 +1,10 @@
 """The hub's pages for people, served without any CDN (municipal networks are often offline):
-``/`` (a landing page), ``/asyncapi`` (the AsyncAPI viewer), and the app that serves ``/docs``
-and ``/redoc`` from fastapi-offline's copy of Swagger UI and ReDoc.
+``/`` (a landing page), ``/asyncapi`` (the AsyncAPI viewer), ``/docs`` and ``/redoc`` (Swagger
+UI and ReDoc from fastapi-offline's copy, its files served by the hub).
+
+Each documentation page is sent with a Content-Security-Policy that lets the browser load from
+the hub only: ReDoc's bundle still names a logo on cdn.redoc.ly, which a browser on an offline
+network would otherwise try (and wait for).
 
 The AsyncAPI viewer (``@asyncapi/react-component``'s standalone bundle) is not on PyPI:
 ``make install`` fetches it once from the npm registry into ``hub/http/assets/asyncapi``
@@ -12,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
@@ -35,10 +40,46 @@ _VIEWER_CONFIG = (
 )
 
 
+# Everything from the hub; Swagger UI and ReDoc start from an inline script and style inline;
+# ReDoc draws in a blob: worker. Images: the hub's favicon and data: URIs (their icons).
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
 def offline_app(**settings: Any) -> FastAPI:
     """A FastAPI app whose ``/docs`` and ``/redoc`` load Swagger UI and ReDoc from the hub
-    (``/static/docs/...``, fastapi-offline's files) instead of a CDN."""
-    return FastAPIOffline(static_url=f"{STATIC}/docs", **settings)
+    (``/static/docs/...``, fastapi-offline's files) instead of a CDN, sent with DOCS_POLICY."""
+    static = f"{STATIC}/docs"
+    app = FastAPIOffline(static_url=static, docs_url=None, redoc_url=None, **settings)
+    openapi_url = app.openapi_url or "/openapi.json"
+    headers = {"Content-Security-Policy": DOCS_POLICY}
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        page = get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{static}/swagger-ui-bundle.js",
+            swagger_css_url=f"{static}/swagger-ui.css",
+            swagger_favicon_url=f"{static}/favicon.png",
+        )
+        return HTMLResponse(page.body, headers=headers)
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        page = get_redoc_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{static}/redoc.standalone.js",
+            redoc_favicon_url=f"{static}/favicon.png",
+            with_google_fonts=False,
+        )
+        return HTMLResponse(page.body, headers=headers)
+
+    return app
 
 
 def asyncapi_page(title: str, document_json: str) -> str:

@@ -3,6 +3,8 @@ letter made by a failing back office is found, inspected, replayed after the fix
 marked replayed; `knooppunt dlq` then shows the mark and does not replay it again.
 
 The screenshot is left at .artifacts/console-replayed.png (git-ignored), for a person to look at.
+The same browser opens /docs, /redoc and /asyncapi: each renders, and asks nothing of any host
+but the hub (issue 11 part 6: municipal networks are often offline).
 """
 
 from __future__ import annotations
@@ -162,3 +164,40 @@ async def test_an_operator_replays_a_dead_letter_in_the_browser_and_sees_it_deli
     assert f"would replay {name} ->" in forced.stdout  # --force takes it again
     assert len(backoffice.accepted("zaken")) == 1  # delivered once, whatever was clicked
     assert backoffice.received("zaken-0599") == []
+
+
+DOCUMENTATION = {  # page -> what it shows once its script has run
+    "/docs": ".swagger-ui .info .title",
+    "/redoc": "h1",
+    "/asyncapi": "#introduction",
+}
+
+
+@pytest.mark.parametrize("path", sorted(DOCUMENTATION))
+async def test_a_documentation_page_renders_from_the_hub_alone(
+    hub_settings: Settings,
+    backoffice: FakeBackOffice,
+    browser: Browser,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+) -> None:
+    monkeypatch.setenv("CONSOLE_PASSWORD", PASSWORD)
+    config = _write_config(tmp_path / "hub.yaml", backoffice)
+    base = f"http://127.0.0.1:{hub_settings.http_port}"
+    with hub_process(hub_settings, config, tmp_path) as process:
+        await asyncio.to_thread(wait_ready_process, hub_settings, process)
+        page = await browser.new_page()
+        asked: list[str] = []
+        refused: dict[str, str | None] = {}
+        page.on("request", lambda request: asked.append(request.url))
+        page.on("requestfailed", lambda request: refused.update({request.url: request.failure}))
+        await page.goto(f"{base}{path}")
+        await expect(page.locator(DOCUMENTATION[path]).first).to_contain_text("Knooppunt")
+        await page.wait_for_load_state("networkidle")
+    hub = f"127.0.0.1:{hub_settings.http_port}"
+    elsewhere = [u for u in asked if not u.startswith(("data:", "blob:")) and hub not in u]
+    # ReDoc's bundle names a logo on cdn.redoc.ly: the page's policy stops it in the browser
+    # ("csp"); offline it would wait for a name that never resolves.
+    assert {u: refused.get(u) for u in elsewhere} == dict.fromkeys(elsewhere, "csp"), asked
+    assert any(hub in u for u in asked)

@@ -70,6 +70,10 @@ async def test_every_asset_of_a_documentation_page_comes_from_the_hub(
         assert len(loaded.content) > 1000 or url.endswith((".png", ".ico"))
     # Nothing else in the page names a CDN either (a URL built in a script).
     assert not re.search(r"https?://(cdn|unpkg|fonts)\.", answer.text)
+    if page != "/asyncapi":  # a bundle may still name a CDN: the browser is told not to go
+        policy = answer.headers["content-security-policy"]
+        assert "default-src 'self'" in policy
+        assert "img-src 'self' data:" in policy
 
 
 async def test_the_asyncapi_page_renders_the_hubs_own_document(http: httpx.AsyncClient) -> None:

@@ -100,7 +100,15 @@ class CompactedMap(Generic[V]):
 
     async def start(self, catch_up_s: float = CATCH_UP_S) -> None:
         """Create the topic if missing, read it to its end, then follow it. Raises KnooppuntError
-        when the end is not reached within ``catch_up_s`` (the map would be incomplete)."""
+        when the end is not reached within ``catch_up_s`` (the map would be incomplete), or
+        what Kafka raised; either way its clients are closed first."""
+        try:
+            await self._start(catch_up_s)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self, catch_up_s: float) -> None:
         await ensure_topics(self.bootstrap, [self.topic], 1, compacted=[self.topic])
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap,
@@ -122,7 +130,6 @@ class CompactedMap(Generic[V]):
         deadline = asyncio.get_running_loop().time() + catch_up_s
         while await self._consumer.position(self._partition) < end:
             if asyncio.get_running_loop().time() > deadline:
-                await self.stop()
                 raise KnooppuntError(f"{self.topic}: not read to its end within {catch_up_s:g} s")
             await self._fetch(live=False)
         self._following = asyncio.create_task(self._follow(), name=f"follow-{self.topic}")

@@ -426,14 +426,18 @@ def build_hub(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        started: list[Consumer] = []
         try:
             built.created_topics = await _prepare(settings, config, delivery)
             await broker.start()
             await producer.start()
             for consumer in consumers:
                 await consumer.start()
+                started.append(consumer)
         except Exception as exc:  # a refusal in words, Kafka failing: `run` says it in one line
             built.start_refused = exc
+            # what did start is stopped (bounded): no client is left open behind the refusal
+            await _shut_down(settings.shutdown_grace_s, started, producer, broker, delivery)
             raise
         if freeze_heap:
             freeze_start_up_heap()

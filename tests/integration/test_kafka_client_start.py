@@ -16,10 +16,14 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.conn import AIOKafkaConnection
+from aiokafka.errors import KafkaConnectionError
 
+from hub.config import HubConfig
 from hub.kafka.clients import KafkaClient, start_client
 from hub.kafka.topics import TopicNames
+from hub.runtime.assembly import build_hub
 from hub.runtime.consumer_lag import LagMeter
+from hub.runtime.settings import Settings
 from tests.fakes.slow_kafka import slow_after_first_request
 from tests.kafka_under_test import KafkaUnderTest
 
@@ -75,3 +79,23 @@ async def test_a_lag_meter_stopped_while_it_starts_its_clients_leaves_no_connect
         with pytest.raises(asyncio.CancelledError):
             await running
         assert _open_connections_to(proxy) == []
+
+
+async def test_a_hub_whose_start_fails_half_way_closes_what_it_started(
+    kafka: KafkaUnderTest, hub_settings: Settings, demo_config: HubConfig
+) -> None:
+    """The same kind, by failure instead of cancellation: a hub whose last consumer cannot
+    start (Kafka refusing it) stops the producers and consumers started before it."""
+    hub = build_hub(hub_settings, demo_config)
+    assert len(hub.consumers) > 1
+
+    async def refused() -> None:
+        raise KafkaConnectionError("refused for the test")
+
+    hub.consumers[-1].start = refused  # type: ignore[method-assign]
+    before = {id(c) for c in _open_connections_to(kafka.bootstrap)}
+    with pytest.raises(KafkaConnectionError):
+        async with hub.app.router.lifespan_context(hub.app):
+            pass
+    left = [c for c in _open_connections_to(kafka.bootstrap) if id(c) not in before]
+    assert left == []

@@ -29,7 +29,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from hub.console.readings import destination_lag, destination_rows, letter_counts, tenant_letters
+from hub.console.readings import destination_rows, letter_counts, tenant_letters
 from hub.console.sessions import SESSION_S, Session
 from hub.delivery.dead_letters import not_replayed, replay, select
 from hub.http.problems import ProblemError
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from hub.console.sessions import Operators
     from hub.delivery.engine import DestinationStatus
     from hub.kafka.topics import TopicNames
-    from hub.observability.metrics import LagKey
 
 __all__ = ["mount_console"]
 
@@ -79,7 +78,7 @@ class _Console:
         bootstrap: str,
         names: TopicNames,
         statuses: Callable[[], Sequence[DestinationStatus]],
-        lag: Callable[[], Mapping[LagKey, int]] | None,
+        lag: Callable[[], Mapping[tuple[str, str], int]] | None,
     ) -> None:
         self.config, self.operators, self.bootstrap, self.names = (
             config,
@@ -90,9 +89,8 @@ class _Console:
         self.statuses, self._lag = statuses, lag
 
     def lag(self) -> dict[tuple[str, str], int] | None:
-        """Each push destination's lag as this process last measured it; None without a lag
-        meter (a process with neither the router nor the delivery role)."""
-        return None if self._lag is None else destination_lag(self._lag())
+        """Each push destination's lag, last measured; None where nothing measures it."""
+        return None if self._lag is None else dict(self._lag())
 
     def page(
         self, template: str, status: int = 200, session: Session | None = None, **values: Any
@@ -136,10 +134,11 @@ def mount_console(
     bootstrap: str,
     names: TopicNames,
     statuses: Callable[[], Sequence[DestinationStatus]],
-    lag: Callable[[], Mapping[LagKey, int]] | None = None,
+    lag: Callable[[], Mapping[tuple[str, str], int]] | None = None,
 ) -> None:
     """Serve the console on ``app``; with no operators configured it says how to add one.
-    ``statuses``: the delivery engine's destinations now; ``lag``: the lag meter's figures."""
+    ``statuses``: every push destination's state now; ``lag``: (tenant, destination) ->
+    records not delivered yet (hub.runtime.destination_board gives both across processes)."""
     console = _Console(config, operators, bootstrap, names, statuses, lag)
     _mount_login(app, console)
     _mount_pages(app, console)

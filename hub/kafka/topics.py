@@ -51,6 +51,11 @@ class TopicNames:
         """Blocked and released push destinations (hub.delivery.blocks), compacted."""
         return f"{self.prefix}knooppunt.destination-blocks"
 
+    def destination_status(self) -> str:
+        """Each delivery process's destinations, for the console (hub.runtime.destination_board),
+        compacted."""
+        return f"{self.prefix}knooppunt.destination-status"
+
     def dlq_replays(self) -> str:
         """Which dead letters were replayed, when and by whom (hub.delivery.replays), compacted."""
         return f"{self.prefix}knooppunt.dlq-replays"

@@ -26,6 +26,7 @@ from hub.connector_host.pollers import POLLER_PARTITIONS, PollerGroup
 from hub.connector_host.publishing import contract_publisher
 from hub.connector_host.resends import RecentEvents
 from hub.console import Operators, mount_console
+from hub.console.readings import destination_lag
 from hub.delivery.outcomes import DELIVERED, FAILED
 from hub.delivery.worker import DeliveryWorkers
 from hub.http.attachments import mount_attachments
@@ -47,6 +48,7 @@ from hub.routing.router import router_consumer
 from hub.runtime.blob_store import attachments_of
 from hub.runtime.blob_sweep import sweep_blobs
 from hub.runtime.consumer_lag import LagMeter
+from hub.runtime.destination_board import DestinationBoard
 from hub.runtime.memory import freeze_start_up_heap
 
 if TYPE_CHECKING:
@@ -111,6 +113,8 @@ class Hub:
         lines = [
             f"Knooppunt {hub.__version__} is running with {self.config.source}",
             f"  Kafka:     {self.settings.kafka_bootstrap_servers}",
+            f"  Home:      {base}/",
+            f"  Console:   {base}/console  ({self._operators()})",
             f"  API docs:  {base}/docs",
             f"  AsyncAPI:  {base}/asyncapi  (JSON: {base}/asyncapi.json)",
             f"  Metrics:   {base}/metrics",
@@ -121,6 +125,12 @@ class Hub:
             "  Try it:    .venv/bin/knooppunt demo   (in a second shell); Ctrl-C stops the hub",
         ]
         return "\n".join(lines)
+
+    def _operators(self) -> str:
+        ids = [operator.id for operator in self.config.operators]
+        if not ids:
+            return "no operators in the config: docs/configuration.md#operators"
+        return "log in as " + ", ".join(ids[:3]) + (" ..." if len(ids) > 3 else "")
 
 
 BANNER_TOPICS = 30  # the demo's topics all fit; 340 tenants' 1,400 would bury the rest
@@ -256,6 +266,27 @@ async def _shut_down(
     await _bounded("sinks", delivery.close(), grace_s)
 
 
+async def _start_clients(
+    grace_s: float,
+    consumers: list[Consumer],
+    producer: RecordProducer,
+    broker: KafkaBroker,
+    delivery: DeliveryWorkers,
+) -> None:
+    """The producers, then each consumer in order. When one fails, what did start is stopped
+    (bounded, as at shutdown) before its error is raised: no client is left open behind it."""
+    started: list[Consumer] = []
+    try:
+        await broker.start()
+        await producer.start()
+        for consumer in consumers:
+            await consumer.start()
+            started.append(consumer)
+    except Exception:
+        await _shut_down(grace_s, started, producer, broker, delivery)
+        raise
+
+
 async def _cancelled(*tasks: asyncio.Task[None]) -> None:
     """Cancel background ``tasks`` and wait for them to end (the lag meter closes its Kafka
     clients on the way out); what one of them raised before is not the shutdown's concern."""
@@ -364,16 +395,36 @@ def _mount_api(
     mount_notificaties(app, config, authenticator, publish, kanalen, abonnementen, public_url)
 
 
+def _destination_board(
+    settings: Settings, config: HubConfig, delivery: DeliveryWorkers, lag: LagMeter | None
+) -> DestinationBoard | None:
+    """With operators in the config, the board that shows every process's destinations in the
+    console (hub.runtime.destination_board): written by a delivery process, read by all."""
+    if not config.operators:
+        return None
+    delivering = "delivery" in settings.role_set
+    return DestinationBoard(
+        settings.kafka_bootstrap_servers,
+        settings.topics.destination_status(),
+        settings.status_interval_s,
+        local=delivery.status if delivering else None,
+        local_lag=None if lag is None else (lambda: destination_lag(lag.figures()[0])),
+    )
+
+
 def _mount_pages(
-    built: Hub, specification: AsyncAPI, delivery: DeliveryWorkers, lag: LagMeter | None
+    built: Hub,
+    specification: AsyncAPI,
+    delivery: DeliveryWorkers,
+    board: DestinationBoard | None,
 ) -> None:
     """The pages for people: /, /asyncapi (/docs is the app's own) and the ops console.
     Reads the operators' passwords: ConfigError before anything runs when one is missing."""
     operators = Operators(built.config)
     install_documentation(built.app, specification, hub.__version__)
     bootstrap, names = built.settings.kafka_bootstrap_servers, built.settings.topics
-    figures = None if lag is None else (lambda: lag.figures()[0])
-    mount_console(built.app, built.config, operators, bootstrap, names, delivery.status, figures)
+    statuses, lag = (delivery.status, None) if board is None else (board.statuses, board.lag)
+    mount_console(built.app, built.config, operators, bootstrap, names, statuses, lag)
 
 
 def _kafka_broker(settings: Settings) -> KafkaBroker:
@@ -421,23 +472,19 @@ def build_hub(
     roles = settings.role_set
     lag = _lag_meter(settings, config, metrics)
     consumers = _group_members(settings, config, broker, metrics, delivery)
+    board = _destination_board(settings, config, delivery, lag)
+    if board is not None:
+        consumers.append(board)
     specification = _specification(broker, config, settings.topics)
     built: Hub
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        started: list[Consumer] = []
         try:
             built.created_topics = await _prepare(settings, config, delivery)
-            await broker.start()
-            await producer.start()
-            for consumer in consumers:
-                await consumer.start()
-                started.append(consumer)
+            await _start_clients(settings.shutdown_grace_s, consumers, producer, broker, delivery)
         except Exception as exc:  # a refusal in words, Kafka failing: `run` says it in one line
             built.start_refused = exc
-            # what did start is stopped (bounded): no client is left open behind the refusal
-            await _shut_down(settings.shutdown_grace_s, started, producer, broker, delivery)
             raise
         if freeze_heap:
             freeze_start_up_heap()
@@ -482,5 +529,5 @@ def build_hub(
 
     built = Hub(settings, config, broker, metrics, app, consumers, delivery)
     install_operations(app, built.ready, metrics, specification, delivery.status)
-    _mount_pages(built, specification, delivery, lag)
+    _mount_pages(built, specification, delivery, board)
     return built

@@ -119,6 +119,14 @@ class Settings(BaseSettings):
         "for knooppunt_consumer_lag (seconds; a scrape reads the last figures).",
     )
 
+    status_interval_s: float = Field(
+        10,
+        gt=0,
+        le=3600,
+        description="How often a delivery process shares its destinations' state with the ops "
+        "console of every process (seconds; only with operators in the config).",
+    )
+
     @field_validator("topic_replication", "topic_min_insync_replicas", mode="before")
     @classmethod
     def _auto_is_none(cls, value: object) -> object:

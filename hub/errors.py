@@ -3,22 +3,44 @@
 from __future__ import annotations
 
 __all__ = [
+    "MAX_VALUE_CHARS",
     "ConfigError",
     "ConfigIssue",
     "ContractError",
     "KnooppuntError",
     "UnroutedError",
     "UsageError",
+    "cut",
 ]
 
+import re
 from dataclasses import dataclass
 
 from contracts.errors import ContractError, KnooppuntError
 
+MAX_VALUE_CHARS = 80  # a value echoed in an error line (an id, a key, a path in the config)
+MAX_LINE_CHARS = 600  # a problem's field or message as a whole (a list of known names)
+_LONG_WORD = re.compile(rf"\S{{{MAX_VALUE_CHARS + 1},}}")
+
+
+def _cut_word(word: str) -> str:
+    if "/" in word:  # a file's path is said whole (the line's limit still holds)
+        return word
+    return word[: MAX_VALUE_CHARS - 1] + "…"
+
+
+def cut(text: str, limit: int = MAX_LINE_CHARS) -> str:
+    """``text`` for an error line: each run of more than ``MAX_VALUE_CHARS`` characters without
+    a space (an echoed value: a 5 MB tenant id) cut to that with an ellipsis, a path excepted;
+    then the whole to ``limit`` characters. Short text comes back as it is."""
+    text = _LONG_WORD.sub(lambda long: _cut_word(long.group()), text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 @dataclass(frozen=True)
 class ConfigIssue:
-    """One thing wrong in a config file: where, which field, and what is allowed."""
+    """One thing wrong in a config file: where, which field, and what is allowed. Said
+    (``str``) with the values it echoes cut short (``cut``): a line stays a line."""
 
     file: str
     line: int | None
@@ -27,7 +49,7 @@ class ConfigIssue:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.field}: {self.message}"
+        return f"{where}: {cut(self.field)}: {cut(self.message)}"
 
 
 class ConfigError(KnooppuntError):

@@ -10,9 +10,13 @@ from urllib.parse import urlsplit
 import typer
 
 if TYPE_CHECKING:
-    from hub.config import HubConfig
+    from collections.abc import Mapping
 
-__all__ = ["DEMO_CONFIG", "ConfigOption", "HubUrlOption", "hub_url", "load"]
+    from hub.config import HubConfig
+    from hub.errors import ConfigIssue
+    from hub.runtime.settings import Settings
+
+__all__ = ["DEMO_CONFIG", "ConfigOption", "HubUrlOption", "checked", "hub_url", "load"]
 
 DEMO_CONFIG = Path("deploy/demo/config.yaml")
 
@@ -53,6 +57,48 @@ def load(path: Path) -> HubConfig:
     from hub.config import load_config
 
     return load_config(path)
+
+
+def _settings(overrides: Mapping[str, object]) -> tuple[Settings | None, list[ConfigIssue]]:
+    """The process settings (``KNOOPPUNT_*``, then ``overrides``), or each of their problems
+    as an issue of its variable: ``KNOOPPUNT_HTTP_PORT: setting http_port: ...``."""
+    from pydantic import ValidationError
+
+    from hub.cli.errors import setting_problems
+    from hub.errors import ConfigIssue
+    from hub.runtime.settings import Settings
+
+    try:
+        return Settings(**overrides), []
+    except ValidationError as exc:
+        problems = setting_problems(exc)
+        return None, [
+            ConfigIssue(f"KNOOPPUNT_{name.upper()}", None, f"setting {name}", message)
+            for name, message in problems
+        ]
+
+
+def checked(
+    path: Path,
+    environ: Mapping[str, str],
+    overrides: Mapping[str, object] | None = None,
+    secrets: bool = True,
+) -> tuple[Settings, HubConfig]:
+    """What ``knooppunt run`` reads before it connects, checked as ``config check`` checks it:
+    the process settings and the config at ``path`` (its secrets and files too, unless not
+    ``secrets``). ConfigError lists every problem of both at once, the settings' first, one
+    line each."""
+    from hub.config import check_config
+    from hub.errors import ConfigError
+
+    settings, issues = _settings(overrides or {})
+    try:
+        config = check_config(path, environ, secrets=secrets)
+    except ConfigError as exc:
+        issues += exc.issues
+    if issues or settings is None:
+        raise ConfigError(issues)
+    return settings, config
 
 
 def write_or_check(output: Path, text: str, check: bool, regenerate: str) -> None:

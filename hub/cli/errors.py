@@ -28,10 +28,12 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer._click.exceptions import UsageError as ClickUsageError
 from typer.core import TyperGroup
 
-from hub.errors import ConfigError, KnooppuntError, UsageError
+from hub.errors import MAX_VALUE_CHARS, ConfigError, KnooppuntError, UsageError, cut
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from pydantic import ValidationError
 
 __all__ = [
     "DEBUG_ENV",
@@ -40,6 +42,7 @@ __all__ = [
     "KnooppuntGroup",
     "explain",
     "move_debug_flag",
+    "setting_problems",
 ]
 
 USAGE = 2
@@ -116,17 +119,30 @@ def _http(exc: Exception) -> str | None:
     return f"{url}: {type(exc).__name__}: {_first_line(exc)}"
 
 
+def setting_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """The Settings' refusal as ``(setting, what is wrong)`` pairs, one per problem; the
+    value given echoed cut short (``'abc'``; a 5 MB value never makes the line long)."""
+    problems = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        given = error.get("input")
+        if isinstance(given, str):
+            message += f", got {cut(repr(given), MAX_VALUE_CHARS)}"
+        problems.append((name, message))
+    return problems
+
+
 def _settings(exc: Exception) -> str | None:
     """A ``KNOOPPUNT_*`` setting (or the option that sets it) out of range."""
     from pydantic import ValidationError
 
     if not isinstance(exc, ValidationError) or exc.title != "Settings":
         return None
-    problems = []
-    for error in exc.errors():
-        name = str(error["loc"][0]) if error["loc"] else "?"
-        problems.append(f"setting {name} (KNOOPPUNT_{name.upper()}): {error['msg']}")
-    return "; ".join(problems)
+    return "; ".join(
+        f"setting {name} (KNOOPPUNT_{name.upper()}): {message}"
+        for name, message in setting_problems(exc)
+    )
 
 
 def _secret_missing(exc: Exception) -> bool:

@@ -16,7 +16,7 @@ import typer
 
 from hub.cli.abonnementen import abonnementen_app
 from hub.cli.blobs import blobs_app
-from hub.cli.common import DEMO_CONFIG, ConfigOption, HubUrlOption, load
+from hub.cli.common import DEMO_CONFIG, ConfigOption, HubUrlOption, checked, load
 from hub.cli.connectors import connectors_app
 from hub.cli.contracts import contracts_app
 from hub.cli.destinations import destinations_app
@@ -107,7 +107,6 @@ def run(
     stops it. Several processes with a role share its work through the role's consumer group."""
     import uvicorn
 
-    from hub.config import check_config
     from hub.kafka.local import kafka_reachable
     from hub.observability.logs import configure_logging
     from hub.runtime.assembly import build_hub
@@ -115,11 +114,10 @@ def run(
 
     given = {"http_host": host, "http_port": port, "roles": role}
     overrides = {k: v for k, v in given.items() if v is not None}
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    # Everything `config check` checks, settings, secrets and files too: refused here with file
+    # and line (a setting: its variable), before anything connects.
+    settings, hub_config = checked(config, os.environ, overrides)
     configure_logging(settings.log_level)
-    # Everything `config check` checks, secrets and files too: refused here with file and line,
-    # before anything connects.
-    hub_config = check_config(config, os.environ)
     built = build_hub(settings, hub_config, announce=True, freeze_heap=True)
     if not kafka_reachable(settings.kafka_bootstrap_servers, timeout_s=5.0):
         raise KnooppuntError(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hub.cli.common import DEMO_CONFIG, ConfigOption, load
+from hub.cli.common import DEMO_CONFIG, ConfigOption, checked, load
 
 __all__ = ["config_app", "tenants_app"]
 
@@ -43,13 +43,12 @@ def config_check(
     ] = True,
 ) -> None:
     """Check a config as 'knooppunt run' does before it connects, without starting anything:
-    its fields, references, route conditions against the contracts, the secrets and files it
-    names. Every problem is listed, each with file and line; exit 2 when there is one."""
+    the KNOOPPUNT_* settings, the config's fields, references, route conditions against the
+    contracts, the secrets and files it names. Every problem is listed, each with file and line
+    (a setting: its variable); exit 2 when there is one."""
     import os
 
-    from hub.config import check_config
-
-    loaded = check_config(config, os.environ, secrets=secrets)
+    _, loaded = checked(config, os.environ, secrets=secrets)
     counts = ", ".join(
         _count(len(items), noun)
         for items, noun in (

@@ -4,6 +4,7 @@ Shared by the config loader and the route tests, so both point at the same place
 from __future__ import annotations
 
 import re
+import sys
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -65,14 +66,25 @@ def read_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
 
 MAX_NODES = 100_000  # values in one file, aliases expanded: a config is a few thousand
 MAX_DEPTH = 64  # nesting: a config is about 8 deep; an alias of its own parent never ends
+_INT_TAG = "tag:yaml.org,2002:int"
+
+
+def _too_long_number(node: yaml.Node) -> str | None:
+    """Why a bare number cannot be read (Python reads at most ``sys.get_int_max_str_digits()``
+    digits into an int; more was an unexpected ValueError); None for any other node."""
+    limit = sys.get_int_max_str_digits()
+    if isinstance(node, yaml.ScalarNode) and node.tag == _INT_TAG and len(node.value) > limit:
+        return f"a number of more than {limit} digits; quote it if it is text"
+    return None
 
 
 def _line_index(path: Path, root: yaml.Node) -> dict[Loc, int]:
     """Every path in a composed YAML document mapped to its 1-based line (a mapping entry: its
     key's line). Refuses, on the way, what YAML accepts but a config must not be: a key written
     twice in one mapping (YAML keeps the last, silently: a second ``routes:`` dropped the
-    first), aliases that expand past ``MAX_NODES`` values (a "billion laughs" file hung the
-    loader at 2.5 GB), and nesting past ``MAX_DEPTH`` (an alias of its own parent)."""
+    first), a bare number too long for Python's int, aliases that expand past ``MAX_NODES``
+    values (a "billion laughs" file hung the loader at 2.5 GB), and nesting past
+    ``MAX_DEPTH`` (an alias of its own parent)."""
     issues: list[ConfigIssue] = []
     lines: dict[Loc, int] = {}
     stack: list[tuple[yaml.Node, Loc]] = [(root, ())]
@@ -82,6 +94,9 @@ def _line_index(path: Path, root: yaml.Node) -> dict[Loc, int]:
             problem = f"nested more than {MAX_DEPTH} deep (an alias inside what it names?)"
             raise ConfigError([ConfigIssue(str(path), node.start_mark.line + 1, "(file)", problem)])
         lines.setdefault(loc, node.start_mark.line + 1)
+        too_long = _too_long_number(node)
+        if too_long is not None:
+            issues.append(ConfigIssue(str(path), node.start_mark.line + 1, dotted(loc), too_long))
         if len(lines) > MAX_NODES:
             problem = f"more than {MAX_NODES} values once its aliases (*name) are expanded"
             raise ConfigError([ConfigIssue(str(path), None, "(file)", problem)])

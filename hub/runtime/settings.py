@@ -2,15 +2,62 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.kafka.topics import TopicNames
 
-__all__ = ["Settings"]
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["Settings", "blob_store_problem", "url_problem"]
+
+# S3's bucket naming rules (MinIO and Ceph keep them too): 3 to 63 lowercase letters, digits,
+# dots and hyphens, a letter or digit at each end.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_AWS_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+
+def url_problem(value: str) -> str | None:
+    """Why ``value`` is not an ``http(s)://host[:port][/path]`` URL; None when it is."""
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # a port that is not a number, a bracket left open
+        port_ok, parts = False, urlsplit("")
+    if parts.scheme in {"http", "https"} and parts.hostname and port_ok:
+        return None
+    return "must be an http:// or https:// URL with a host, such as http://minio:9000"
+
+
+def blob_store_problem(spec: str, environ: Mapping[str, str]) -> str | None:
+    """Why ``spec`` (``KNOOPPUNT_BLOB_STORE``) names no blob store the hub can make; None when
+    it does. ``s3://<bucket>[/<prefix>]`` needs a valid bucket name, and the AWS access key id
+    and secret in ``environ`` both or neither; another ``scheme://`` is no store the hub knows
+    (it was taken as a folder of that name)."""
+    spec = spec.strip()
+    if spec.startswith("s3://"):
+        bucket = spec.removeprefix("s3://").partition("/")[0]
+        if not _BUCKET.fullmatch(bucket):
+            return (
+                "s3://<bucket>[/<prefix>] needs a bucket name of 3 to 63 lowercase letters, "
+                "digits, dots and hyphens"
+            )
+        given = [name for name in _AWS_KEYS if environ.get(name)]
+        if len(given) == 1:
+            both = " and ".join(_AWS_KEYS)
+            return f"the S3 blob store needs {both} both or neither; only {given[0]} is set"
+        return None
+    if _URL_SCHEME.match(spec):
+        return "give a folder, or s3://<bucket>[/<prefix>]; no other kind of store is known"
+    return None
 
 
 class Settings(BaseSettings):
@@ -57,7 +104,11 @@ class Settings(BaseSettings):
         Path(".knooppunt"), description="Local state: the local broker's data and jars."
     )
     kafka_port: int = Field(9092, ge=1, le=65535, description="Port of the local broker.")
-    kafka_heap: str = Field("512m", description="JVM heap of the local broker.")
+    kafka_heap: str = Field(
+        "512m",
+        pattern=r"^[0-9]+[kKmMgG]?$",
+        description="JVM heap of the local broker (-Xmx): 512m, 2g.",
+    )
     publish_timeout_s: float = Field(
         10.0,
         gt=0,
@@ -132,6 +183,24 @@ class Settings(BaseSettings):
     def _auto_is_none(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().lower() in ("", "auto"):
             return None
+        return value
+
+    @field_validator("blob_store")
+    @classmethod
+    def _a_blob_store(cls, value: str) -> str:
+        problem = blob_store_problem(value, os.environ)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("s3_endpoint_url", "public_url")
+    @classmethod
+    def _a_url(cls, value: str | None) -> str | None:
+        if not value:  # empty: AWS S3 (the endpoint), http://<http_host>:<http_port> (public)
+            return None
+        problem = url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @property

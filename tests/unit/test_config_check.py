@@ -329,3 +329,72 @@ def test_an_alias_inside_what_it_names_is_refused_without_eating_memory(tmp_path
     result = _check(str(_write(tmp_path, "tenants: &t [*t]\n")))
     assert result.exit_code == 2
     assert "nested more than 64 deep" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("KNOOPPUNT_HTTP_PORT", "abc", "setting http_port: Input should be a valid integer"),
+        ("KNOOPPUNT_LAG_INTERVAL_S", "0", "setting lag_interval_s: Input should be greater"),
+        ("KNOOPPUNT_BLOB_STORE", "s3://", "setting blob_store: s3://<bucket>[/<prefix>] needs"),
+        ("KNOOPPUNT_S3_ENDPOINT_URL", "garbage", "setting s3_endpoint_url: must be an http"),
+    ],
+)
+def test_the_settings_run_refuses_are_refused_too(
+    tmp_path: Path, variable: str, value: str, says: str
+) -> None:
+    """Found by a new user: `KNOOPPUNT_HTTP_PORT=abc knooppunt config check` said ok, exit 0,
+    where `run` refused the setting; each setting's problem is one line, with the config's."""
+    path = _write(tmp_path, TENANT.replace('"00000001002564440000"', '"123"'))
+    result = _check(str(path), env={variable: value})
+    assert result.exit_code == 2, result.stdout
+    assert result.stderr.splitlines() == [
+        "error: configuration refused (2 problems):",
+        f"  {variable}: {says}" + result.stderr.splitlines()[1].partition(says)[2],
+        f"  {path}:4: tenants[0].oin: must be exactly 20 digits, got '123'",
+    ]
+
+
+def test_run_says_a_bad_setting_with_the_configs_problems(tmp_path: Path) -> None:
+    path = _write(tmp_path, TENANT.replace('"00000001002564440000"', '"123"'))
+    run = subprocess.run(
+        [KNOOPPUNT, "run", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "KNOOPPUNT_BLOB_STORE": "s3://", "KNOOPPUNT_HTTP_PORT": "abc"},
+    )
+    assert run.returncode == 2, run.stderr
+    assert "unexpected" not in run.stderr
+    assert run.stderr.splitlines()[0] == "error: configuration refused (3 problems):"
+    assert "  KNOOPPUNT_BLOB_STORE: setting blob_store: " in run.stderr
+    assert "  KNOOPPUNT_HTTP_PORT: setting http_port: " in run.stderr
+    assert f"  {path}:4: tenants[0].oin: " in run.stderr
+
+
+def test_a_huge_value_is_echoed_cut_short(tmp_path: Path) -> None:
+    """Found by a new user: a tenant id of 5 MB wrote 5,000,295 bytes to stderr."""
+    huge = "9" * 5_000_000
+    text = TENANT.replace('"0363"', f'"{huge}"') + (
+        f"routes:\n  - tenant: '{huge}'\n    contract: nl.gemeente.formulier.ingediend\n"
+        f"    to: ['{huge}']\n    when:\n      ? form.x{huge}\n      : a\n"
+        f"clients:\n  - id: eforms\n    secret_env: X{huge}\n    tenants: ['{huge}']\n"
+        f"? x{huge}\n: 1\n"  # a key longer than 1024 characters is written after '? '
+    )
+    result = _check("--no-secrets", str(_write(tmp_path, text)))
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) >= 4, [line[:200] for line in lines]
+    assert max(len(line) - len(str(tmp_path)) for line in lines) < 600, [x[:200] for x in lines]
+    assert "9" * 79 + "…" in result.stderr
+
+
+def test_a_number_too_long_for_python_is_a_problem_with_its_line(tmp_path: Path) -> None:
+    """Found on the way: an unquoted 5,000-digit number was `unexpected ValueError` (Python
+    reads at most 4,300 digits into an int)."""
+    text = TENANT + f"routes:\n  - tenant: '0363'\n    to: [{'9' * 5000}]\n"
+    path = _write(tmp_path, text)
+    result = _check(str(path))
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.splitlines()[1].startswith(f"  {path}:11: routes[0].to[0]: a number of")

@@ -173,11 +173,19 @@ def abonnementen_replay(
 ) -> None:
     """Send the abonnement's dead letters back to its callback (after the subscriber is
     fixed), like Open Notificaties' resend, for this municipality only. Letters replayed before
-    are not waiting any more and are left (``knooppunt dlq replay --force`` sends them again)."""
+    are not waiting any more and are left (``knooppunt dlq replay --force`` sends them again);
+    with none waiting it says so (exit 0)."""
     wanted = _parsed_id(abonnement_id)
     view = _view(tenant, None, with_state=False)
     abonnement = _one(view, tenant, wanted)
     letters = select(view.letters, destination=destination_name(abonnement.id))
+    if not letters:  # said, not "0 dead letter(s) replayed" as if something was done
+        typer.echo(
+            f"abonnement {abonnement.id} has no dead letters waiting: nothing to replay (letters "
+            "replayed before: 'knooppunt dlq replay --force --destination "
+            f"{destination_name(abonnement.id)}')"
+        )
+        return
     for letter in letters:
         verb = "would replay" if dry_run else "replaying"
         typer.echo(f"{verb} {letter.partition}:{letter.offset} -> {letter.replay_topic}")

@@ -69,7 +69,7 @@ def _settings(overrides: Mapping[str, object]) -> tuple[Settings | None, list[Co
     from hub.runtime.settings import Settings
 
     try:
-        return Settings(**overrides), []
+        return Settings(**overrides), []  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = setting_problems(exc)
         return None, [

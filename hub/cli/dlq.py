@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -20,8 +20,11 @@ from hub.delivery.dead_letters import (
     select,
 )
 from hub.delivery.replays import read_replays
-from hub.errors import UsageError
+from hub.errors import MAX_VALUE_CHARS, UsageError, cut
 from hub.runtime.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["dlq_app"]
 
@@ -49,7 +52,8 @@ _OFFSET = re.compile(r"[0-9]+:[0-9]+")
 def _letters(tenant: str) -> tuple[list[DeadLetterRecord], dict[str, ReplayRecord]]:
     """The tenant's dead letters and every recorded replay."""
     if not _TENANT.fullmatch(tenant):
-        raise UsageError(f"--tenant is a CBS gemeentecode of four digits ('0363'), not {tenant!r}")
+        given = cut(repr(tenant), MAX_VALUE_CHARS)
+        raise UsageError(f"--tenant is a CBS gemeentecode of four digits ('0363'), not {given}")
     settings = Settings()
     bootstrap, names = settings.kafka_bootstrap_servers, settings.topics
 
@@ -68,8 +72,41 @@ def _replayed(replays: dict[str, ReplayRecord], letter: DeadLetterRecord) -> str
 def _offsets(given: list[str]) -> list[str]:
     for offset in given:
         if not _OFFSET.fullmatch(offset):
-            raise UsageError(f"a letter is named as partition:offset ('0:12'), not {offset!r}")
+            given = cut(repr(offset), MAX_VALUE_CHARS)
+            raise UsageError(f"a letter is named as partition:offset ('0:12'), not {given}")
     return given
+
+
+def _missing(letters: Sequence[DeadLetterRecord], offsets: Sequence[str]) -> list[str]:
+    """The ``partition:offset`` names in ``offsets`` that name none of ``letters``."""
+    there = {f"{letter.partition}:{letter.offset}" for letter in letters}
+    return [offset for offset in dict.fromkeys(offsets) if offset not in there]
+
+
+def _check_selection(
+    letters: Sequence[DeadLetterRecord],
+    tenant: str,
+    destination: str | None = None,
+    offsets: Sequence[str] = (),
+) -> None:
+    """UsageError when a letter or destination asked for is not among the tenant's letters
+    (a typo selected nothing and said "0 dead letter(s) replayed", exit 0). The hub cannot tell
+    a destination's typo from a destination without letters: one that no letter names is
+    refused, with the destinations the letters do name."""
+    missing = _missing(letters, offsets)
+    if missing:
+        named = ", ".join(cut(offset, MAX_VALUE_CHARS) for offset in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise UsageError(
+            f"no dead letter {named}{more} for tenant {tenant} ('dlq list' lists them)"
+        )
+    if destination is not None and all(x.destination != destination for x in letters):
+        named = ", ".join(sorted({x.destination for x in letters if x.destination})) or "none"
+        raise UsageError(
+            f"no dead letter of tenant {tenant} is for destination "
+            f"{cut(repr(destination), MAX_VALUE_CHARS)} (destinations with letters: {named}; "
+            "'dlq list' lists them)"
+        )
 
 
 @dlq_app.command("list")
@@ -81,6 +118,7 @@ def dlq_list(
     """One line per dead letter: where, when, what failed and why (no payloads), and when it
     was replayed."""
     every, replays = _letters(tenant)
+    _check_selection(every, tenant, destination)
     letters = select(every, destination, since)
     for letter in letters:
         s = letter.summary()
@@ -101,8 +139,7 @@ def dlq_show(
     wanted = _offsets([offset])
     every, replays = _letters(tenant)
     letters = select(every, offsets=wanted)
-    if not letters:
-        raise UsageError(f"no dead letter {offset} for tenant {tenant} ('dlq list' lists them)")
+    _check_selection(every, tenant, offsets=wanted)
     shown = letters[0].shown()
     record = replays.get(letters[0].name)
     shown["replayed"] = None if record is None else {"at": record.at.isoformat(), "by": record.by}
@@ -121,9 +158,11 @@ def dlq_replay(
     ] = False,
 ) -> None:
     """Send the selected dead letters back where they failed (after the cause is fixed);
-    letters replayed before are skipped unless --force."""
+    letters replayed before are skipped unless --force. An --offset that names no letter, or
+    a --destination no letter is for, is refused before anything is sent (exit 2)."""
     wanted = _offsets(offset or [])
     every, replays = _letters(tenant)
+    _check_selection(every, tenant, destination, wanted)
     selected = select(every, destination, since, wanted)
     letters = selected if force else not_replayed(selected, replays)
     for letter in selected:

@@ -10,6 +10,8 @@
   shows it (personal data masked), its attempts, and when it was replayed;
 - ``POST /console/tenants/{tenant}/replay``: replay the selected letters (``letter`` =
   ``partition:offset``, repeated), replayed ones only with ``force``; needs the form's CSRF token.
+  The tenant's page then says how many were replayed and skipped, and which selected ids are
+  no letter of the tenant (the first five, cut short).
 
 Without a session a page redirects to the login form and a POST answers 401; a tenant the
 operator does not see answers 404, the same as one that does not exist.
@@ -32,6 +34,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from hub.console.readings import destination_rows, letter_counts, tenant_letters
 from hub.console.sessions import SESSION_S, Session
 from hub.delivery.dead_letters import not_replayed, replay, select
+from hub.errors import cut
 from hub.http.problems import ProblemError
 from hub.observability.logs import get_logger
 
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
 
     from hub.config import HubConfig, Tenant
     from hub.console.sessions import Operators
+    from hub.delivery.dead_letters import DeadLetterRecord
     from hub.delivery.engine import DestinationStatus
     from hub.kafka.topics import TopicNames
 
@@ -51,6 +55,8 @@ COOKIE = "knooppunt_console"
 _LETTER = re.compile(r"[0-9]{1,9}:[0-9]{1,19}")
 _MAX_FORM_FIELDS = 5002  # a selection of 5,000 letters, the CSRF token and the force box
 _MAX_FORM_BYTES = 256 * 1024
+_MISSING_SHOWN = 5  # ids named on the page of those selected that are no letter
+_MISSING_CHARS = 40  # each cut to this: never echo what a form sent unbounded
 log = get_logger(__name__)
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -125,6 +131,27 @@ async def _form(request: Request) -> dict[str, list[str]]:
             f"at most {_MAX_FORM_FIELDS - 2} letters at once; replay them in parts",
             "content_too_large",
         ) from None
+
+
+def _not_found(given: Sequence[str], letters: Sequence[DeadLetterRecord]) -> list[str]:
+    """The ids of ``given`` (a form's ``letter`` fields) that name none of ``letters``: not
+    ``partition:offset`` at all (``abc``), or no letter of the tenant (``0:999``)."""
+    there = {f"{letter.partition}:{letter.offset}" for letter in letters}
+    return [x for x in dict.fromkeys(given) if not _LETTER.fullmatch(x) or x not in there]
+
+
+def _missing_query(missing: Sequence[str]) -> list[tuple[str, str | int]]:
+    """``missing`` for the redirect's query: their number and the first few, each cut short."""
+    shown = [cut(x, _MISSING_CHARS) for x in missing[:_MISSING_SHOWN]]
+    return [("missing", len(missing)), *(("missing_id", x) for x in shown)]
+
+
+def _missing_shown(request: Request) -> tuple[int, list[str]]:
+    """The page's view of ``_missing_query`` (a URL anyone can type: checked and cut again)."""
+    count = request.query_params.get("missing", "0")
+    ids = request.query_params.getlist("missing_id")[:_MISSING_SHOWN]
+    number = int(count) if count.isascii() and count.isdigit() and len(count) < 7 else 0
+    return number, [cut(x, _MISSING_CHARS) for x in ids]
 
 
 def mount_console(
@@ -231,6 +258,7 @@ def _mount_pages(app: FastAPI, console: _Console) -> None:
             letters = await tenant_letters(bootstrap, names, tenant.id)
         except KafkaError as exc:
             return console.kafka_down(session, exc)
+        missing, missing_ids = _missing_shown(request)
         return console.page(
             "tenant.html",
             session=session,
@@ -239,6 +267,8 @@ def _mount_pages(app: FastAPI, console: _Console) -> None:
             letters=letters,
             replayed=request.query_params.get("replayed"),
             skipped=request.query_params.get("skipped"),
+            missing=missing,
+            missing_ids=missing_ids,
         )
 
     @app.get("/console/tenants/{tenant_id}/letters/{partition}/{offset}", include_in_schema=False)
@@ -293,7 +323,8 @@ def _mount_replay(app: FastAPI, console: _Console) -> None:
         tenant = console.tenant_for(session, tenant_id)
         if tenant is None:
             return console.not_found(session)
-        wanted = [x for x in form.get("letter", []) if _LETTER.fullmatch(x)]
+        given = form.get("letter", [])
+        wanted = [x for x in given if _LETTER.fullmatch(x)]
         force = (form.get("force") or [""])[0] == "on"
         try:
             # One replay of a tenant at a time in this process: two tabs or a double submit
@@ -304,6 +335,7 @@ def _mount_replay(app: FastAPI, console: _Console) -> None:
                 letters = await tenant_letters(bootstrap, names, tenant.id)
                 selected = select(letters.letters, offsets=wanted) if wanted else []
                 chosen = selected if force else not_replayed(selected, letters.replays)
+                missing = _not_found(given, letters.letters)
                 if chosen:
                     await replay(
                         bootstrap, chosen, names.dlq_replays(), f"console:{session.operator.id}"
@@ -316,6 +348,8 @@ def _mount_replay(app: FastAPI, console: _Console) -> None:
             by=f"console:{session.operator.id}",
             replayed=len(chosen),
             skipped=len(selected) - len(chosen),
+            not_found=len(missing),
         )
-        query = urlencode({"replayed": len(chosen), "skipped": len(selected) - len(chosen)})
+        counts = [("replayed", len(chosen)), ("skipped", len(selected) - len(chosen))]
+        query = urlencode([*counts, *_missing_query(missing)])
         return RedirectResponse(f"/console/tenants/{tenant.id}?{query}", status_code=303)

@@ -161,3 +161,45 @@ async def test_a_form_of_too_many_fields_is_413_not_500(http: httpx.AsyncClient)
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert huge.status_code == 413
+
+
+async def test_a_replay_of_ids_that_are_no_letters_says_which(
+    http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a new user: `letter=abc`, `letter=0:999` or `letter=99999999999999999999:0`
+    redirected to `?replayed=0&skipped=0`, and the page said nothing about them."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from hub.console.readings import TenantLetters  # noqa: PLC0415
+    from hub.delivery.dead_letters import DeadLetterRecord  # noqa: PLC0415
+
+    there = DeadLetterRecord(
+        "t.0363.dead-letter", 0, 0, datetime.now(UTC), None, b"{}", (("ce_type", b"x"),)
+    )
+
+    async def letters(*_args: object) -> TenantLetters:
+        return TenantLetters([there], {})
+
+    async def replay(*_args: object) -> list[object]:
+        return []
+
+    monkeypatch.setattr("hub.console.views.tenant_letters", letters)
+    monkeypatch.setattr("hub.console.views.replay", replay)
+    await _login(http, "ops-0363", PASSWORD_0363)
+    token = _csrf_of(await http.get("/console/tenants/0363"))
+    huge = "7" * 100_000
+    selected = ["abc", "0:999", "99999999999999999999:0", "0:0", huge, "1:1", "2:2", "3:3"]
+    answer = await http.post(
+        "/console/tenants/0363/replay",
+        content="&".join([f"csrf={token}", *(f"letter={x}" for x in selected)]),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 303
+    location = answer.headers["location"]
+    assert len(location) < 500
+    page = await http.get(location)
+    assert page.status_code == 200
+    assert "1 dead letter(s) replayed" in page.text
+    assert "7 selected id(s) not found" in page.text
+    assert "abc, 0:999, 99999999999999999999:0, " + "7" * 39 + "…, 1:1 and 2 more" in page.text
+    assert huge[:100] not in page.text

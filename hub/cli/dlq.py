@@ -72,8 +72,8 @@ def _replayed(replays: dict[str, ReplayRecord], letter: DeadLetterRecord) -> str
 def _offsets(given: list[str]) -> list[str]:
     for offset in given:
         if not _OFFSET.fullmatch(offset):
-            given = cut(repr(offset), MAX_VALUE_CHARS)
-            raise UsageError(f"a letter is named as partition:offset ('0:12'), not {given}")
+            shown = cut(repr(offset), MAX_VALUE_CHARS)
+            raise UsageError(f"a letter is named as partition:offset ('0:12'), not {shown}")
     return given
 
 

@@ -118,7 +118,6 @@ def dlq_list(
     """One line per dead letter: where, when, what failed and why (no payloads), and when it
     was replayed."""
     every, replays = _letters(tenant)
-    _check_selection(every, tenant, destination)
     letters = select(every, destination, since)
     for letter in letters:
         s = letter.summary()
@@ -128,6 +127,13 @@ def dlq_list(
         typer.echo(f"{line}  {s['message']}" + (f"  [{replayed}]" if replayed else ""))
     waiting = len(not_replayed(letters, replays))
     typer.echo(f"{len(letters)} dead letter(s) for tenant {tenant}, {waiting} not replayed")
+    if destination is not None and all(x.destination != destination for x in every):
+        # not an error: a destination without letters is the good case (a typo looks the same)
+        named = ", ".join(sorted({x.destination for x in every if x.destination})) or "none"
+        typer.echo(
+            f"no letter is for destination {cut(repr(destination), MAX_VALUE_CHARS)} "
+            f"(destinations with letters: {named})"
+        )
 
 
 @dlq_app.command("show")

@@ -408,6 +408,7 @@ class DeliveryWorkers:
                 failures = self.metrics.failures
                 failures.labels(target.tenant, target.destination, self.codes(code)).inc()
             if hold and not isinstance(delivered, Permanent):
+                self._held(target, event, history, delivered)
                 return "held"
             attempt = AttemptRecord(
                 history.attempts, datetime.now(UTC), outcome, code, round(seconds * 1000)
@@ -442,6 +443,25 @@ class DeliveryWorkers:
             reference=delivered.reference,
         )
         return "delivered"
+
+    def _held(
+        self, target: _Target, event: CloudEvent, history: DeliveryHistory, failure: Failure
+    ) -> None:
+        """A probe of an open circuit failed: the event stays where it is for the next probe.
+        Counted and logged like any failed attempt (a back office that is down shows in the
+        failure ratio, not as no data)."""
+        error = DeliveryError.of(failure)
+        self.metrics.deliveries.labels(target.tenant, target.destination, "held").inc()
+        log.warning(
+            "delivery_held",
+            tenant=target.tenant,
+            destination=target.destination,
+            event_id=event.id,
+            attempt=history.attempts,
+            error_class=type(error).__name__,
+            error_status=error.status,
+            error=redact_text(str(error)),
+        )
 
     async def _failed(
         self,

@@ -209,8 +209,8 @@ class Metrics:
         )
         self.deliveries = Counter(
             "knooppunt_deliveries_total",
-            "Delivery attempts by push sinks, by outcome "
-            "(delivered, retry, throttled, dead_letter).",
+            "Delivery attempts by push sinks, by outcome (delivered, retry, throttled, "
+            "dead_letter; held: a probe of an open circuit failed and the event waits).",
             ["tenant", "destination", "outcome"],
             registry=self.registry,
         )

@@ -153,6 +153,33 @@ async def test_an_open_circuit_stops_calls_and_closes_after_the_break(
     assert sorted(r.body["id"] for r in backoffice.accepted("zaken") if r.body) == sorted(ids)
 
 
+async def test_a_failed_probe_counts_as_a_held_attempt(
+    hub_settings: Settings, backoffice: FakeBackOffice
+) -> None:
+    """Found by a new user: while the circuit was open, its failing probes raised
+    knooppunt_delivery_failures_total but not knooppunt_deliveries_total, so the failure-ratio
+    alert saw no attempts at all while the back office was down."""
+    backoffice.script("zaken", fail_first=5, fail_status=503)
+    config = _config(
+        [tenant_entry("0363", {"zaken": backoffice.url("zaken")})],
+        max_in_flight=1,
+        circuit_failures=3,
+        circuit_break="1s",
+        retry_delays=["1h"],
+    )
+    async with running_hub(hub_settings, config) as (_hub, http):
+        await wait_ready(http)
+        await _produce(hub_settings, "0363", "zaken", [f"z{i}" for i in range(4)])
+        await until(lambda: len(backoffice.received("zaken")) >= 6, 30)  # 3 + 2 probes + 1
+        await asyncio.sleep(0.5)
+        exposition = (await http.get("/metrics")).text
+    labels = {"tenant": "0363", "destination": "zaken"}
+    assert metric_value(exposition, "knooppunt_deliveries_total", outcome="retry", **labels) == 3
+    assert metric_value(exposition, "knooppunt_deliveries_total", outcome="held", **labels) == 2
+    failures = metric_value(exposition, "knooppunt_delivery_failures_total", code="503", **labels)
+    assert failures == 5
+
+
 async def test_after_an_outage_the_backlog_flows_at_once_and_nobody_else_slowed(
     hub_settings: Settings, backoffice: FakeBackOffice
 ) -> None:

@@ -38,7 +38,7 @@ def hub_url(value: str | None) -> str | None:
     except ValueError:  # a port that is not a number, a bracket left open
         port_ok, parts = False, urlsplit("")
     if parts.scheme not in {"http", "https"} or not parts.hostname or not port_ok:
-        raise typer.BadParameter(f"{value!r}: give the hub's base URL, e.g. http://127.0.0.1:8000")
+        raise typer.BadParameter(f"{value!r}: give the hub's base URL, e.g. http://127.0.0.1:8080")
     return value.rstrip("/")
 
 

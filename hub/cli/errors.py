@@ -122,10 +122,15 @@ def _http(exc: Exception) -> str | None:
 def setting_problems(exc: ValidationError) -> list[tuple[str, str]]:
     """The Settings' refusal as ``(setting, what is wrong)`` pairs, one per problem; the
     value given echoed cut short (``'abc'``; a 5 MB value never makes the line long)."""
+    from hub.runtime.settings import Settings
+
     problems = []
     for error in exc.errors():
         name = str(error["loc"][0]) if error["loc"] else "?"
         message = str(error["msg"]).removeprefix("Value error, ")
+        field = Settings.model_fields.get(name)
+        if error["type"] == "string_pattern_mismatch" and field and field.description:
+            message = f"not in its form ({field.description.rstrip('.')})"  # not a raw regex
         given = error.get("input")
         if isinstance(given, str):
             message += f", got {cut(repr(given), MAX_VALUE_CHARS)}"

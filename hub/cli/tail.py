@@ -161,7 +161,7 @@ def tail_command(
     ] = None,
 ) -> None:
     """Follow a topic as decoded CloudEvents, one JSON object per line, personal data masked:
-    ``knooppunt tail --tenant 0363 --destination zaken --from beginning``. Ctrl-C stops it."""
+    'knooppunt tail --tenant 0363 --destination zaken --from beginning'. Ctrl-C stops it."""
     settings = Settings()
     name, begin = _topic(settings, topic, tenant, destination), _start(start)
     with contextlib.suppress(KeyboardInterrupt):

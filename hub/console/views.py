@@ -214,8 +214,10 @@ def _mount_login(app: FastAPI, console: _Console) -> None:
     async def logout(request: Request) -> Response:
         session = _session_of(console, request)
         form = await _form(request)
-        if session is None or not operators.csrf_ok(session, (form.get("csrf") or [""])[0]):
-            return Response("not logged in, or the form is stale", status_code=401)
+        if session is None:
+            return Response("not logged in", status_code=401)
+        if not operators.csrf_ok(session, (form.get("csrf") or [""])[0]):
+            return Response("the form is stale or not from the console", status_code=403)
         response = RedirectResponse("/console/login", status_code=303)
         response.delete_cookie(COOKIE, path="/console")
         return response

@@ -65,6 +65,8 @@ def offline_app(**settings: Any) -> FastAPI:
             swagger_js_url=f"{static}/swagger-ui-bundle.js",
             swagger_css_url=f"{static}/swagger-ui.css",
             swagger_favicon_url=f"{static}/favicon.png",
+            # no badge from validator.swagger.io (Swagger UI asks it for a non-local spec)
+            swagger_ui_parameters={"validatorUrl": None},
         )
         return HTMLResponse(page.body, headers=headers)
 

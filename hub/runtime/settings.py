@@ -60,6 +60,9 @@ def blob_store_problem(spec: str, environ: Mapping[str, str]) -> str | None:
     return None
 
 
+ROLES = ("api", "router", "delivery")
+
+
 class Settings(BaseSettings):
     """Where the hub finds Kafka and how it serves HTTP; each field has a KNOOPPUNT_ variable."""
 
@@ -74,7 +77,8 @@ class Settings(BaseSettings):
     topic_prefix: str = Field(
         "",
         pattern=r"^([a-z0-9][a-z0-9-]*\.)?$",
-        description="Prefix of every topic and consumer group, e.g. 'acc.' (empty: none).",
+        description="Prefix of every topic and consumer group: lowercase letters, digits and "
+        "dashes ending in a dot, e.g. 'acc.' (empty: none).",
     )
     topic_partitions: int = Field(
         3, ge=1, description="Partitions of the topics the hub creates (more = more consumers)."
@@ -117,7 +121,6 @@ class Settings(BaseSettings):
     )
     roles: str = Field(
         "api,router,delivery",
-        pattern=r"^(api|router|delivery)(,(api|router|delivery))*$",
         description="What this process does, comma separated: api (HTTP intake and polling "
         "sources), router, delivery (the delivery engine and retry tiers). Processes of one "
         "role share the work through their consumer group; health, readiness and metrics are "
@@ -177,6 +180,19 @@ class Settings(BaseSettings):
         description="How often a delivery process shares its destinations' state with the ops "
         "console of every process (seconds; only with operators in the config).",
     )
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, value: str) -> str:
+        """A raw pattern in the error said nothing to a new user (``--role bogus``)."""
+        given = [role.strip() for role in value.split(",")]
+        unknown = [role for role in given if role not in ROLES]
+        if unknown or not value.strip():
+            shown = ", ".join(repr(role[:40]) for role in unknown[:3]) or "nothing"
+            raise ValueError(
+                f"{shown} is not a role; give api, router and/or delivery, comma separated"
+            )
+        return ",".join(dict.fromkeys(given))
 
     @field_validator("topic_replication", "topic_min_insync_replicas", mode="before")
     @classmethod

@@ -35,6 +35,7 @@ def test_every_alert_the_issue_asks_for_is_there() -> None:
     rules = yaml.safe_load(RULES.read_text())["groups"][0]["rules"]
     assert {rule["alert"] for rule in rules} == {
         "KnooppuntDown",
+        "KnooppuntAbsent",  # not asked for: a deployment gone has no target to be down
         "KnooppuntConsumerLagGrowing",
         "KnooppuntDeliveryFailureRatio",
         "KnooppuntDeadLetters",

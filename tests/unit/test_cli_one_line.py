@@ -176,4 +176,4 @@ def test_a_hub_url_that_is_not_one_is_a_usage_error(args: tuple[str, ...], url: 
     result = _cli(*args, "--url", url, env=NOTHING_LISTENS)
     line = _one_line(2, result.stderr, result.exit_code)
     assert "Invalid value for '--url'" in line
-    assert "http://127.0.0.1:8000" in line
+    assert "http://127.0.0.1:8080" in line

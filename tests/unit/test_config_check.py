@@ -338,6 +338,9 @@ def test_an_alias_inside_what_it_names_is_refused_without_eating_memory(tmp_path
         ("KNOOPPUNT_LAG_INTERVAL_S", "0", "setting lag_interval_s: Input should be greater"),
         ("KNOOPPUNT_BLOB_STORE", "s3://", "setting blob_store: s3://<bucket>[/<prefix>] needs"),
         ("KNOOPPUNT_S3_ENDPOINT_URL", "garbage", "setting s3_endpoint_url: must be an http"),
+        # a role or a prefix out of form is said in words, never as a raw pattern (a trial)
+        ("KNOOPPUNT_ROLES", "api,bogus", "setting roles: 'bogus' is not a role; give api,"),
+        ("KNOOPPUNT_TOPIC_PREFIX", "bad prefix!", "setting topic_prefix: not in its form"),
     ],
 )
 def test_the_settings_run_refuses_are_refused_too(

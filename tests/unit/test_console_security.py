@@ -116,6 +116,10 @@ async def test_a_replay_without_the_sessions_csrf_token_is_refused(
         headers=form,
     )
     assert foreign.status_code == 403
+    # Logging out is a change too: 403 without the token (a trial found 401, as if logged out)
+    assert (await http.post("/console/logout", content="", headers=form)).status_code == 403
+    http.cookies.clear()
+    assert (await http.post("/console/logout", content="", headers=form)).status_code == 401
 
 
 def test_a_session_expires_and_a_changed_password_ends_it(

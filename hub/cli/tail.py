@@ -24,7 +24,7 @@ from contracts.errors import ContractError
 from hub.errors import UsageError
 from hub.kafka.admin import partitions_of
 from hub.kafka.clients import start_client
-from hub.observability.redaction import declared_personal_data, redact_declared, redact_shown
+from hub.observability.redaction import redact_shown, shown_payload
 from hub.runtime.settings import Settings
 
 if TYPE_CHECKING:
@@ -48,12 +48,11 @@ def tail_line(record: ConsumerRecord[bytes, bytes]) -> dict[str, Any]:
         payload = orjson.loads(event.data or b"null")
     except (ContractError, orjson.JSONDecodeError) as exc:
         return {**line, "error": f"not a CloudEvent of the hub: {exc}"}
-    declared = declared_personal_data(event.type, event.dataschema)
     attributes = {k: v for k, v in event.attributes().items() if k != "specversion"}
     return {
         **line,
         **redact_shown(attributes),
-        "data": redact_shown(redact_declared(payload, declared)),
+        "data": shown_payload(payload, event.type, event.dataschema),
     }
 
 

@@ -27,12 +27,7 @@ from hub.errors import UsageError
 from hub.kafka.admin import partitions_of
 from hub.kafka.clients import start_client
 from hub.kafka.headers import text_headers
-from hub.observability.redaction import (
-    declared_personal_data,
-    redact,
-    redact_declared,
-    redact_shown,
-)
+from hub.observability.redaction import redact, shown_payload
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -107,9 +102,6 @@ class DeadLetterRecord:
             payload: Any = orjson.loads(self.value or b"null")
         except orjson.JSONDecodeError:
             payload = f"({len(self.value or b'')} bytes, not JSON)"
-        declared = declared_personal_data(
-            self.headers.get("ce_type", ""), self.headers.get("ce_dataschema")
-        )
         return {
             "topic": self.topic,
             "partition": self.partition,
@@ -118,7 +110,9 @@ class DeadLetterRecord:
             "key": (self.key or b"").decode("utf-8", "replace"),
             "headers": redact(_shown_headers(self.raw_headers)),
             "attempts": [a.as_json() for a in self.attempt_log],
-            "payload": redact_shown(redact_declared(payload, declared)),
+            "payload": shown_payload(
+                payload, self.headers.get("ce_type", ""), self.headers.get("ce_dataschema")
+            ),
         }
 
     @property

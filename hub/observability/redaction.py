@@ -5,7 +5,9 @@ fields a contract declares personal data (contracts.personal_data), whatever the
 ``redact_shown`` is for a payload shown to an operator (``knooppunt dlq show``, the console),
 whose free-form fields (a form's ``values``) hold whatever a citizen typed: it also blanks keys
 that look like personal data in any spelling (``voornaam``, ``e-mailadres``, ``iban``...) and
-e-mail addresses, phone numbers and IBANs inside any text.
+e-mail addresses, phone numbers and IBANs inside any text. ``shown_payload`` puts them together
+for an event's payload, and blanks every value of its contract's free-form fields: a name under
+a key no list can foresee (``{"contact": {"wie": "Jan Jansen"}}``) is blanked too.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "redact_declared",
     "redact_shown",
     "redact_text",
+    "shown_payload",
 ]
 
 REDACTED = "[redacted]"
@@ -170,3 +173,23 @@ def redact_shown(value: Any, key: str | None = None) -> Any:
     if isinstance(value, list | tuple):
         return [redact_shown(v) for v in value]
     return value
+
+
+# Free-form fields of published contract versions that do not declare them personal data (a
+# published schema cannot change within its major): what a citizen typed into a form, under keys
+# the form chose. Every value in them is blanked when shown; the keys stay, so an operator sees
+# the form's shape. The next major declares them (contracts.personal_data).
+UNDECLARED_FREE_FORM: dict[str, tuple[str, ...]] = {
+    "nl.gemeente.formulier.ingediend": ("values.*",),
+}
+
+
+def shown_payload(payload: Any, event_type: str, dataschema: str | None = None) -> Any:
+    """An event's payload fit to show an operator (``knooppunt dlq show``, ``tail``, the
+    console): what its contract declares personal data and every value of its free-form fields
+    blanked (``UNDECLARED_FREE_FORM``), then ``redact_shown``."""
+    paths = [
+        *declared_personal_data(event_type, dataschema),
+        *UNDECLARED_FREE_FORM.get(event_type, ()),
+    ]
+    return redact_shown(redact_declared(payload, paths))

@@ -19,7 +19,7 @@ from contracts.errors import KnooppuntError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["SecretMissingError", "SecretName", "Secrets", "secret_problem"]
+__all__ = ["SecretMissingError", "SecretName", "Secrets", "secret_problem", "secret_text_problem"]
 
 _SECRET_NAME = r"^[A-Z_][A-Z0-9_]*$"  # noqa: S105 - a pattern of names, not a secret
 # A config field that names an environment variable holding a secret.
@@ -44,12 +44,19 @@ def secret_problem(environ: Mapping[str, str], name: str) -> str | None:
     value = environ.get(name, "")
     if not value:
         return f"environment variable {name} is not set"
+    problem = secret_text_problem(value)
+    return None if problem is None else f"environment variable {name} {problem}"
+
+
+def secret_text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a secret (the end of a sentence: "is not UTF-8 text", "holds a
+    control character (a line break?)"), or None."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return f"environment variable {name} is not UTF-8 text"
+        return "is not UTF-8 text"
     if _CONTROL.search(value):
-        return f"environment variable {name} holds a control character (a line break?)"
+        return "holds a control character (a line break?)"
     return None
 
 

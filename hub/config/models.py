@@ -26,7 +26,7 @@ from connectors.registry import (
     polling_connector_names,
     sink_connector,
 )
-from connectors.sdk.secrets import secret_problem
+from connectors.sdk.secrets import secret_problem, secret_text_problem
 from hub.config.yaml_places import Loc, dotted
 from hub.errors import ConfigError, ConfigIssue
 
@@ -457,6 +457,22 @@ def operator_secret_problem(
     return None if problem is None else (field, problem)
 
 
+def _secret_file(path: Path) -> tuple[str, str | None]:
+    """The secret in ``path`` (stripped), or why it cannot be read as one."""
+    if not path.exists():
+        return "", f"file {path} does not exist"
+    if not path.is_file():  # a folder, or a device such as /dev/zero: never read
+        return "", f"{path} is not a file (a folder or a device)"
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        return "", f"cannot read {path}: {exc.strerror}"
+    except UnicodeDecodeError:
+        return "", f"{path} is not UTF-8 text; write the secret in it as text"
+    unusable = secret_text_problem(value)  # a NUL or a second line: no header carries it
+    return (value, None) if unusable is None else ("", f"{path} {unusable}")
+
+
 def _read_secret(
     config: HubConfig, client: ApiClient | Operator, environ: Mapping[str, str]
 ) -> tuple[str, str, str | None]:
@@ -472,13 +488,10 @@ def _read_secret(
         path = client.secret_file
         if not path.is_absolute():
             path = config.base_dir / path
-        field, problem = "secret_file", f"file {path} does not exist or is empty"
-        try:
-            value = path.read_text(encoding="utf-8").strip() if path.is_file() else ""
-        except OSError as exc:
-            return "", field, f"cannot read {path}: {exc.strerror}"
-        except UnicodeDecodeError:
-            return "", field, f"{path} is not UTF-8 text; write the secret in it as text"
+        field, problem = "secret_file", f"file {path} is empty"
+        value, unreadable = _secret_file(path)
+        if unreadable is not None:
+            return "", field, unreadable
     size = len(value.encode())
     if value and isinstance(client, Operator) and size < MIN_OPERATOR_SECRET_BYTES:
         return "", field, f"the password is {size} bytes; at least {MIN_OPERATOR_SECRET_BYTES}"

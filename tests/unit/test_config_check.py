@@ -66,7 +66,7 @@ def test_a_missing_secret_file_is_refused_with_file_and_line(config_copy: Path) 
     assert "ok" not in result.stdout
     assert result.stderr.splitlines() == [
         "error: configuration refused (1 problem):",
-        f"  {config_copy}:25: clients[0].secret_file: file {secret} does not exist or is empty",
+        f"  {config_copy}:25: clients[0].secret_file: file {secret} does not exist",
     ]
 
 
@@ -179,11 +179,47 @@ def test_three_mistakes_are_three_problems(tmp_path: Path) -> None:
     assert result.stderr.splitlines() == [
         "error: configuration refused (3 problems):",
         f"  {path}:4: tenants[0].oin: must be exactly 20 digits, got '123'",
-        f"  {path}:11: clients[0].secret_file: file {tmp_path / 'nope.secret'} does not exist "
-        "or is empty",
+        f"  {path}:11: clients[0].secret_file: file {tmp_path / 'nope.secret'} does not exist",
         f"  {path}:16: routes[0].to[0]: tenant 0363 has no destination 'archief'; it has: "
         "zaaksysteem",
     ]
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (None, "is not a file (a folder or a device)"),  # a folder
+        ("   \n", "is empty"),
+        (
+            "geheim-dat-lang-genoeg-is\x00-en-meer-dan-32-bytes",
+            "holds a control character (a line break?)",
+        ),
+        (
+            "eerste-regel-lang-genoeg-is-32b\ntweede-regel",
+            "holds a control character (a line break?)",
+        ),
+    ],
+)
+def test_a_secret_file_that_holds_no_usable_secret_says_why(
+    tmp_path: Path, content: str | None, says: str
+) -> None:
+    """Found by a new user: a folder, /dev/zero or a file of spaces all said "does not exist or
+    is empty", and a secret holding a NUL byte was taken."""
+    secret = tmp_path / "eforms.secret"
+    if content is None:
+        secret.mkdir()
+    else:
+        secret.write_text(content)
+    text = (
+        TENANT + "clients:\n  - id: eforms\n    secret_file: eforms.secret\n    tenants: ['0363']\n"
+    )
+    assert _problems(_write(tmp_path, text)) == {
+        ("clients[0].secret_file", 11): _says(secret, says)
+    }
+
+
+def _says(path: Path, says: str) -> str:
+    return f"file {path} {says}" if says == "is empty" else f"{path} {says}"
 
 
 def test_a_problem_is_not_reported_again_through_what_refers_to_it(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from hub.errors import UsageError
 from hub.runtime.settings import Settings
 
 if TYPE_CHECKING:
@@ -99,3 +100,9 @@ def kafka_status(data_dir: DataDirOption = None, port: PortOption = None) -> Non
     typer.echo(status.describe())
     if not (status.running and status.reachable):
         raise typer.Exit(1)
+    ports = {address.rpartition(":")[2] for address in (status.bootstrap or "").split(",")}
+    if port is not None and str(port) not in ports:  # a trial: --port 1 said "running", exit 0
+        raise UsageError(
+            f"the local broker of {status.data_dir} listens on {status.bootstrap}, not on port "
+            f"{port}; 'knooppunt kafka status' without --port reports it"
+        )

@@ -36,6 +36,10 @@ def test_status_reports_the_serving_broker(local_kafka: KafkaUnderTest) -> None:
     result = _cli("status", "--data-dir", str(local_kafka.data_dir), "--port", port)
     assert result.returncode == 0, result.stderr
     assert f"local Kafka is serving at {local_kafka.bootstrap}" in result.stdout
+    # another port is not this broker's: said, exit 2 (a trial: `--port 1` said "serving", 0)
+    other = _cli("status", "--data-dir", str(local_kafka.data_dir), "--port", "1")
+    assert other.returncode == 2, other.stdout
+    assert f"listens on {local_kafka.bootstrap}, not on port 1" in other.stderr
 
 
 def test_up_is_idempotent_and_names_the_running_broker(local_kafka: KafkaUnderTest) -> None:

@@ -112,7 +112,8 @@ def _run_maven(command: list[str], progress: TextIO | None) -> tuple[int, str]:
                 artifacts += 1
                 say(".")
     outcome = "done" if maven.returncode == 0 else "failed"
-    say(f" {outcome}: {artifacts} artifacts in {time.monotonic() - started:.0f} s\n")
+    fetched = f"{artifacts} artifacts" if artifacts else "all from the local Maven cache"
+    say(f" {outcome}: {fetched} in {time.monotonic() - started:.0f} s\n")
     return maven.returncode, "\n".join(tail)
 
 

@@ -55,6 +55,7 @@ COOKIE = "knooppunt_console"
 _LETTER = re.compile(r"[0-9]{1,9}:[0-9]{1,19}")
 _MAX_FORM_FIELDS = 5002  # a selection of 5,000 letters, the CSRF token and the force box
 _MAX_FORM_BYTES = 256 * 1024
+LETTER_COUNT_S = 5.0  # the overview waits this long for the dead-letter counts, then shows "?"
 _MISSING_SHOWN = 5  # ids named on the page of those selected that are no letter
 _MISSING_CHARS = 40  # each cut to this: never echo what a form sent unbounded
 log = get_logger(__name__)
@@ -237,16 +238,20 @@ def _mount_pages(app: FastAPI, console: _Console) -> None:
         if session is None:
             return RedirectResponse("/console/login", status_code=303)
         tenants = [t for t in config.tenants if session.sees(t.id)]
-        try:
-            counts = await letter_counts(bootstrap, [names.dead_letter(t.id) for t in tenants])
-        except KafkaError as exc:
-            return console.kafka_down(session, exc)
+        topics = [names.dead_letter(t.id) for t in tenants]
+        kafka_down: str | None = None
+        try:  # bounded: in an outage the destinations' state is what an operator needs
+            counts: dict[str, int | None] = dict(
+                await asyncio.wait_for(letter_counts(bootstrap, topics), LETTER_COUNT_S)
+            )
+        except (KafkaError, TimeoutError) as exc:
+            counts, kafka_down = dict.fromkeys(topics), type(exc).__name__
         statuses_now, lag = statuses(), console.lag()
         rows = [
             (t, destination_rows(t, statuses_now, lag=lag), counts[names.dead_letter(t.id)])
             for t in tenants
         ]
-        return console.page("overview.html", session=session, rows=rows)
+        return console.page("overview.html", session=session, rows=rows, kafka_down=kafka_down)
 
     @app.get("/console/tenants/{tenant_id}", include_in_schema=False)
     async def tenant_page(request: Request, tenant_id: str) -> Response:

@@ -207,3 +207,16 @@ async def test_a_replay_of_ids_that_are_no_letters_says_which(
     assert "7 selected id(s) not found" in page.text
     assert "abc, 0:999, 99999999999999999999:0, " + "7" * 39 + "…, 1:1 and 2 more" in page.text
     assert huge[:100] not in page.text
+
+
+async def test_the_overview_shows_the_destinations_when_kafka_does_not_answer(
+    http: httpx.AsyncClient,
+) -> None:
+    """Found by a new user: in a Kafka outage every console page was a 503, though the state of
+    the destinations the hub holds in memory is what an operator needs then."""
+    await _login(http, "ops-all", PASSWORD_ALL)
+    page = await http.get("/console")  # nothing listens at the settings' Kafka address
+    assert page.status_code == 200, page.text
+    assert "Kafka did not answer" in page.text
+    assert '<strong class="letter-count">?</strong>' in page.text
+    assert 'id="tenant-0363"' in page.text

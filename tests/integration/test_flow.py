@@ -213,6 +213,7 @@ async def test_operations_endpoints(hub_settings: Settings, demo_config: HubConf
         "consumer:destination-blocks": "joined",
         f"consumer:{prefix}knooppunt-deliver": "joined",
         f"consumer:{prefix}knooppunt-retry": "joined",
+        "consumer:destination-status": "joined",  # the demo config has a console operator
     }
     assert "knooppunt_events_routed_total" in metrics.text
     addresses = {channel["address"]: channel for channel in asyncapi["channels"].values()}

@@ -39,7 +39,7 @@ from hub.delivery.scheduling import (
     Queued,
 )
 from hub.kafka.clients import start_client
-from hub.kafka.consuming import knows_every_topic, refresh_metadata
+from hub.kafka.consuming import commit_offsets, knows_every_topic, refresh_metadata
 from hub.observability.logs import get_logger
 from hub.observability.redaction import redact_text
 
@@ -548,7 +548,7 @@ class DeliveryEngine:
         try:
             if self.before_commit is not None:
                 await self.before_commit()
-            await self.consumer.commit(offsets)
+            await commit_offsets(self.consumer, offsets)
         except KafkaError as exc:
             log.warning("consumer_commit_failed", consumer=self.name, error=redact_text(str(exc)))
             return

@@ -23,12 +23,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.structs import OffsetAndMetadata
 
 from hub.kafka.clients import start_client
 from hub.observability.logs import get_logger
@@ -42,6 +43,7 @@ __all__ = [
     "Defer",
     "PartitionHandler",
     "RecordConsumer",
+    "commit_offsets",
     "knows_every_topic",
     "refresh_metadata",
 ]
@@ -82,6 +84,26 @@ def refresh_metadata(consumer: AIOKafkaConsumer) -> None:
     if client is not None:
         asked = client.force_metadata_update()  # a future: its failure is retried by aiokafka
         asked.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+
+async def commit_offsets(consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:
+    """Commit ``offsets`` (per partition, the next offset to read). Raises KafkaError.
+
+    A consumer subscribed by pattern gets a new, empty subscription from aiokafka the moment a
+    matching topic appears, before that rebalance's revoke callback runs; its public ``commit``
+    then refuses ("No partitions assigned", IllegalStateError) although the group's generation
+    is still this member's, and what was delivered since the last commit was delivered again by
+    the partitions' next owner (a subscriber got a notificatie twice). Committed then through
+    the group coordinator, as aiokafka's own last commit before a rebalance does
+    (``GroupCoordinator._on_join_prepare``); the broker still checks the generation."""
+    try:
+        await consumer.commit(dict(offsets))
+    except IllegalStateError:
+        coordinator = getattr(consumer, "_coordinator", None)
+        if coordinator is None:
+            raise
+        marks = {tp: OffsetAndMetadata(offset, "") for tp, offset in offsets.items()}
+        await coordinator.commit_offsets(None, marks)
 
 
 def knows_every_topic(consumer: AIOKafkaConsumer, topics: Iterable[str]) -> bool:

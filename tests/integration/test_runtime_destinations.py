@@ -79,3 +79,27 @@ async def test_a_destination_made_at_runtime_gets_what_waited_and_what_comes(
     taken = [n["resourceUrl"].rsplit("/", 1)[1] for n in subscriber.notifications(first)]
     assert taken == ["1", "2"]
     assert all(r.headers["authorization"] == AUTH for r in subscriber.received)
+
+
+async def test_a_destination_appearing_commits_what_was_delivered_before_the_rebalance(
+    hub_settings: Settings, subscriber: FakeSubscriber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new destination topic changes the engine's pattern subscription: aiokafka replaced the
+    subscription before the rebalance's revoke callback, whose commit was then refused ("No
+    partitions assigned"), and the notificatie delivered just before was delivered again (the
+    fresh-clone run of this stop). No periodic commit here: only the revoke callback commits."""
+    monkeypatch.setattr("hub.delivery.engine.COMMIT_EVERY_S", 3600.0)
+    config = hub_config([tenant_entry("0363", {"zaken": subscriber.url("static")})], [])
+    async with running_hub(hub_settings, config) as (hub, http):
+        await wait_ready(http)
+        assert hub.delivery is not None
+        for name, at in (("abonnement-a", "a"), ("abonnement-b", "b")):
+            # each topic new to the cluster: the engine's subscription changes, a rebalance
+            topic = hub_settings.topics.destination("0363", name)
+            await ensure_topics(hub_settings.kafka_bootstrap_servers, [topic], 1)
+            settings = {"url": subscriber.url(at), "auth_header_env": "KNOOPPUNT_ABONNEMENT_AUTH"}
+            await hub.delivery.push_to("0363", name, "nrc-callback", settings, SECRETS)
+            await _notify(hub_settings, name, 1)
+            await until(lambda at=at: len(subscriber.notifications(at)) == 1, 30)
+        await asyncio.sleep(1.0)  # a redelivery to the first would have come by now
+    assert len(subscriber.notifications("a")) == 1

@@ -14,6 +14,7 @@ import typer
 from hub.delivery.dead_letters import (
     DeadLetterRecord,
     ReplayRecord,
+    missing,
     not_replayed,
     read_dead_letters,
     replay,
@@ -77,12 +78,6 @@ def _offsets(given: list[str]) -> list[str]:
     return given
 
 
-def _missing(letters: Sequence[DeadLetterRecord], offsets: Sequence[str]) -> list[str]:
-    """The ``partition:offset`` names in ``offsets`` that name none of ``letters``."""
-    there = {f"{letter.partition}:{letter.offset}" for letter in letters}
-    return [offset for offset in dict.fromkeys(offsets) if offset not in there]
-
-
 def _check_selection(
     letters: Sequence[DeadLetterRecord],
     tenant: str,
@@ -93,10 +88,10 @@ def _check_selection(
     (a typo selected nothing and said "0 dead letter(s) replayed", exit 0). The hub cannot tell
     a destination's typo from a destination without letters: one that no letter names is
     refused, with the destinations the letters do name."""
-    missing = _missing(letters, offsets)
-    if missing:
-        named = ", ".join(cut(offset, MAX_VALUE_CHARS) for offset in missing[:5])
-        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+    absent = missing(letters, offsets)
+    if absent:
+        named = ", ".join(cut(offset, MAX_VALUE_CHARS) for offset in absent[:5])
+        more = f" and {len(absent) - 5} more" if len(absent) > 5 else ""
         raise UsageError(
             f"no dead letter {named}{more} for tenant {tenant} ('dlq list' lists them)"
         )

@@ -33,6 +33,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from hub.console.readings import destination_rows, letter_counts, tenant_letters
 from hub.console.sessions import SESSION_S, Session
+from hub.delivery.dead_letters import missing as missing_letters
 from hub.delivery.dead_letters import not_replayed, replay, select
 from hub.errors import cut
 from hub.http.problems import ProblemError
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 
     from hub.config import HubConfig, Tenant
     from hub.console.sessions import Operators
-    from hub.delivery.dead_letters import DeadLetterRecord
     from hub.delivery.engine import DestinationStatus
     from hub.kafka.topics import TopicNames
 
@@ -132,13 +132,6 @@ async def _form(request: Request) -> dict[str, list[str]]:
             f"at most {_MAX_FORM_FIELDS - 2} letters at once; replay them in parts",
             "content_too_large",
         ) from None
-
-
-def _not_found(given: Sequence[str], letters: Sequence[DeadLetterRecord]) -> list[str]:
-    """The ids of ``given`` (a form's ``letter`` fields) that name none of ``letters``: not
-    ``partition:offset`` at all (``abc``), or no letter of the tenant (``0:999``)."""
-    there = {f"{letter.partition}:{letter.offset}" for letter in letters}
-    return [x for x in dict.fromkeys(given) if not _LETTER.fullmatch(x) or x not in there]
 
 
 def _missing_query(missing: Sequence[str]) -> list[tuple[str, str | int]]:
@@ -342,7 +335,7 @@ def _mount_replay(app: FastAPI, console: _Console) -> None:
                 letters = await tenant_letters(bootstrap, names, tenant.id)
                 selected = select(letters.letters, offsets=wanted) if wanted else []
                 chosen = selected if force else not_replayed(selected, letters.replays)
-                missing = _not_found(given, letters.letters)
+                missing = missing_letters(letters.letters, given)
                 if chosen:
                     await replay(
                         bootstrap, chosen, names.dlq_replays(), f"console:{session.operator.id}"

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DeadLetterRecord",
     "ReplayRecord",
+    "missing",
     "not_replayed",
     "read_dead_letters",
     "replay",
@@ -180,6 +181,14 @@ def select(
         and (since is None or letter.timestamp >= since)
         and (not offsets or f"{letter.partition}:{letter.offset}" in offsets)
     ]
+
+
+def missing(letters: Sequence[DeadLetterRecord], offsets: Sequence[str]) -> list[str]:
+    """The ``partition:offset`` names in ``offsets`` that name none of ``letters`` (malformed
+    ones included), each once, in the order given: what ``select`` was asked for and could not
+    find."""
+    there = {f"{letter.partition}:{letter.offset}" for letter in letters}
+    return [offset for offset in dict.fromkeys(offsets) if offset not in there]
 
 
 def not_replayed(

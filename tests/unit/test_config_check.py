@@ -90,13 +90,16 @@ def test_run_refuses_the_same_way_before_it_connects(config_copy: Path) -> None:
     assert "Kafka" not in run.stderr
 
 
+# A webhook whose signing secret, and a client whose secret, are environment variables.
+SECRETS_FROM_THE_ENVIRONMENT = TENANT.replace(
+    "        connector: topic\n",
+    "        connector: webhook\n        settings:\n          url: https://bo.example/in\n"
+    "          signing_secret_env: BO_SIGNING_SECRET\n",
+) + ("clients:\n  - id: eforms\n    secret_env: EFORMS_SECRET\n    tenants: ['0363']\n")
+
+
 def test_a_secret_variable_that_is_not_set(tmp_path: Path) -> None:
-    text = TENANT.replace(
-        "        connector: topic\n",
-        "        connector: webhook\n        settings:\n          url: https://bo.example/in\n"
-        "          signing_secret_env: BO_SIGNING_SECRET\n",
-    ) + ("clients:\n  - id: eforms\n    secret_env: EFORMS_SECRET\n    tenants: ['0363']\n")
-    path = _write(tmp_path, text)
+    path = _write(tmp_path, SECRETS_FROM_THE_ENVIRONMENT)
     assert _problems(path) == {
         ("tenants[0].destinations[0].settings.signing_secret_env", 11): "environment variable "
         "BO_SIGNING_SECRET is not set",
@@ -122,12 +125,7 @@ def test_a_secret_variable_that_no_header_can_carry(
     """Found by a new user: a secret_env of bytes that are not UTF-8 passed `config check` and
     made `run` end in a UnicodeEncodeError; every secret read from the environment (clients,
     operators, connector settings) is checked the same way, by connectors.sdk.secrets."""
-    text = TENANT.replace(
-        "        connector: topic\n",
-        "        connector: webhook\n        settings:\n          url: https://bo.example/in\n"
-        "          signing_secret_env: BO_SIGNING_SECRET\n",
-    ) + ("clients:\n  - id: eforms\n    secret_env: EFORMS_SECRET\n    tenants: ['0363']\n")
-    path = _write(tmp_path, text)
+    path = _write(tmp_path, SECRETS_FROM_THE_ENVIRONMENT)
     assert _problems(path, {"BO_SIGNING_SECRET": value, "EFORMS_SECRET": value}) == {
         ("tenants[0].destinations[0].settings.signing_secret_env", 11): "environment variable "
         f"BO_SIGNING_SECRET {problem}",
